@@ -1,0 +1,53 @@
+# blinasim developer tasks. Every target creates .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+R_PKGS := r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact r-cran-jsonlite
+
+.PHONY: help venv demo test test-all bench lint golden r-deps clean
+
+help:
+	@echo "make demo      run the main job (AALL1731 in-silico replication) and write its report"
+	@echo "make test      run the fast test suite"
+	@echo "make test-all  run every test, slow ones included"
+	@echo "make bench     time the hot paths against R survival / lifelines"
+	@echo "make lint      ruff + mypy --strict"
+	@echo "make golden    regenerate tests/golden/*.json from R (installs R when missing)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/blinasim demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
+
+# R is needed only to regenerate golden files and for the side-by-side benchmarks.
+r-deps:
+	@command -v Rscript >/dev/null 2>&1 && Rscript -e 'invisible(lapply(c("survival","cmprsk","rpact","jsonlite"), function(p) stopifnot(requireNamespace(p, quietly=TRUE))))' 2>/dev/null \
+	  || { echo "installing R ($(R_PKGS)) with apt-get"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_PKGS); }
+
+golden: r-deps
+	@for f in scripts/golden/*.R; do echo "Rscript $$f"; Rscript $$f || exit 1; done
+
+bench: $(STAMP)
+	@$(MAKE) --no-print-directory r-deps || echo "R unavailable: R columns will be skipped"
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""The ``blinasim`` command line (typer + rich).
+
+User mistakes (:class:`blinasim.errors.BlinasimError`) are printed as one line on stderr
+and exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from blinasim._version import __version__
+from blinasim.errors import BlinasimError
+
+DISCLAIMER = (
+    "blinasim is a research model, not medical advice: its predictions are simulations "
+    "and must not guide the care of any child."
+)
+
+app = typer.Typer(
+    name="blinasim",
+    help="In-silico trials of chemotherapy with or without blinatumomab in pediatric B-ALL.\n\n"
+    + DISCLAIMER,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"blinasim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """In-silico trials of chemotherapy with or without blinatumomab in pediatric B-ALL."""
+
+
+@app.command()
+def demo() -> None:
+    """Run the main demonstration job and print where its output is."""
+    from blinasim.demo import run_demo
+
+    run_demo(console)
+
+
+def _register() -> None:
+    """Attach the command groups that live beside their subpackages."""
+    from blinasim import _commands
+
+    for name, sub in _commands.groups():
+        app.add_typer(sub, name=name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``blinasim`` script."""
+    _register()
+    try:
+        app(args=argv)
+    except BlinasimError as exc:
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(2)

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from blinasim.config import ParameterSet
+from blinasim.errors import ParameterError
+
+GOOD = """
+pk:
+  cl_adult_l_per_h: {value: 2.22, unit: L/h, source: "Clements 2020", prior: {dist: lognormal, median: 2.22, sd_log: 0.2}}
+  bsa_exponent: {value: 0.61, unit: "1", source: "assumption: derived from the 63% figure"}
+leukemia:
+  clones:
+    resistant_fraction: {value: 0.001, unit: "1", source: "calibrated: AALL1731 DFS"}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "parameters.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_load_and_provenance(tmp_path):
+    ps = ParameterSet.load(write(tmp_path, GOOD))
+    assert len(ps) == 3
+    assert ps.value("pk.cl_adult_l_per_h") == 2.22
+    assert ps["pk.bsa_exponent"].provenance == "assumption"
+    assert ps["leukemia.clones.resistant_fraction"].provenance == "calibrated"
+    assert ps["pk.cl_adult_l_per_h"].provenance == "published"
+    assert ps.keys_under("pk") == ["pk.cl_adult_l_per_h", "pk.bsa_exponent"]
+
+
+def test_section_requires_exact_keys(tmp_path):
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class PK:
+        cl_adult_l_per_h: float
+        bsa_exponent: float
+
+    @dataclasses.dataclass(frozen=True)
+    class PKMore:
+        cl_adult_l_per_h: float
+        bsa_exponent: float
+        volume_l: float
+
+    @dataclasses.dataclass(frozen=True)
+    class PKLess:
+        cl_adult_l_per_h: float
+
+    ps = ParameterSet.load(write(tmp_path, GOOD))
+    assert ps.section("pk", PK) == PK(2.22, 0.61)
+    with pytest.raises(ParameterError, match=r"pk\.volume_l: expected this parameter"):
+        ps.section("pk", PKMore)
+    with pytest.raises(ParameterError, match=r"pk\.bsa_exponent: expected one of"):
+        ps.section("pk", PKLess)
+
+
+def test_overrides(tmp_path):
+    ps = ParameterSet.load(write(tmp_path, GOOD)).with_values({"pk.bsa_exponent": 0.7})
+    assert ps.value("pk.bsa_exponent") == 0.7
+    assert ps["pk.bsa_exponent"].provenance == "calibrated"
+    with pytest.raises(ParameterError, match=r"pk\.nope"):
+        ps.with_values({"pk.nope": 1})
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("pk:\n  a: {value: 1, unit: x}\n", r"pk\.a\.source: expected field required"),
+        ("pk:\n  a: {value: 1, unit: x, source: abc, extra: 1}\n", r"pk\.a\.extra: expected extra"),
+        (
+            "pk:\n  a: {value: 1, unit: x, source: abc, prior: {dist: normal, mean: 0, sd: -1}}\n",
+            r"pk\.a\.prior",
+        ),
+        ("pk: [1, 2]\n", r"pk: expected a mapping"),
+        ("pk: {a: {value: 1\n", r"line \d+: expected valid YAML"),
+        ("", "expected a mapping of parameter sections"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path, text, match):
+    with pytest.raises(ParameterError, match=match) as info:
+        ParameterSet.load(write(tmp_path, text))
+    assert "parameters.yaml" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParameterError, match="expected a readable YAML file"):
+        ParameterSet.load(tmp_path / "nope.yaml")
