@@ -14,12 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from blinasim._version import __version__
+from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError
 
-DISCLAIMER = (
-    "blinasim is a research model, not medical advice: its predictions are simulations "
-    "and must not guide the care of any child."
-)
+__all__ = ["DISCLAIMER", "app", "main"]
+
 
 app = typer.Typer(
     name="blinasim",

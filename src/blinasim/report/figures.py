@@ -1,0 +1,403 @@
+"""Journal-style figures for blinasim reports (matplotlib, Agg backend, no display needed).
+
+Every function takes plain arrays or small records, draws on a new figure and returns it;
+:func:`to_svg` / :func:`to_png_base64` turn a figure into text that an HTML report embeds
+without touching the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib as mpl
+
+mpl.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike, NDArray
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
+
+RC: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "lines.linewidth": 1.6,
+    "figure.dpi": 110,
+    "savefig.dpi": 160,
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply the blinasim figure style inside a ``with`` block."""
+    with mpl.rc_context(RC):  # type: ignore[arg-type]
+        yield
+
+
+def color_for(label: str, i: int) -> str:
+    """Colour of a series: fixed for the two AALL1731 arms, the palette otherwise."""
+    return ARM_COLORS.get(label, PALETTE[i % len(PALETTE)])
+
+
+@dataclass(frozen=True)
+class StepCurve:
+    """A right-continuous step function (survival or cumulative incidence) with a band."""
+
+    label: str
+    time: NDArray[np.float64]
+    value: NDArray[np.float64]
+    lower: NDArray[np.float64] | None = None
+    upper: NDArray[np.float64] | None = None
+    censor_times: NDArray[np.float64] | None = None
+    at_risk_time: NDArray[np.float64] | None = field(default=None, repr=False)
+    """Observed times (all subjects) of the group, used for the numbers-at-risk row."""
+
+
+def _with_origin(
+    t: NDArray[np.float64], y: NDArray[np.float64], y0: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    if len(t) and t[0] == 0:
+        return t, y
+    return np.concatenate([[0.0], t]), np.concatenate([[y0], y])
+
+
+def numbers_at_risk(times: ArrayLike, grid: ArrayLike) -> NDArray[np.int64]:
+    """Subjects still at risk (observed time >= t) at each grid time."""
+    t = np.sort(np.asarray(times, dtype=np.float64))
+    g = np.asarray(grid, dtype=np.float64)
+    return (len(t) - np.searchsorted(t, g, side="left")).astype(np.int64)
+
+
+def step_plot(
+    curves: Sequence[StepCurve],
+    *,
+    title: str,
+    ylabel: str,
+    xlabel: str = "Years since randomization",
+    time_scale: float = 365.25,
+    xmax: float | None = None,
+    ylim: tuple[float, float] = (0.0, 1.0),
+    start_value: float = 1.0,
+    at_risk_every: float = 1.0,
+    published: Mapping[str, tuple[float, float, float]] | None = None,
+    percent: bool = True,
+) -> Figure:
+    """Kaplan-Meier-style step curves with CI bands, censor ticks and a numbers-at-risk table.
+
+    ``published`` maps a curve label to ``(time in days, estimate, se)``: drawn as a point
+    with a 95% interval, for simulated-versus-published comparisons.
+    """
+    with style():
+        has_risk = any(c.at_risk_time is not None for c in curves)
+        n_rows = sum(c.at_risk_time is not None for c in curves)
+        fig = plt.figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
+        if has_risk:
+            gs = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * n_rows], hspace=0.32)
+            ax = fig.add_subplot(gs[0])
+            ax_tab = fig.add_subplot(gs[1], sharex=ax)
+        else:
+            ax = fig.add_subplot(1, 1, 1)
+            ax_tab = None
+        tmax = xmax
+        if tmax is None:
+            tmax = max((float(c.time.max()) if len(c.time) else 0.0) for c in curves) / time_scale
+        for i, c in enumerate(curves):
+            col = color_for(c.label, i)
+            t, y = _with_origin(c.time, c.value, start_value)
+            ax.step(t / time_scale, y, where="post", color=col, label=c.label)
+            if c.lower is not None and c.upper is not None:
+                _, lo = _with_origin(c.time, c.lower, start_value)
+                _, hi = _with_origin(c.time, c.upper, start_value)
+                ax.fill_between(t / time_scale, lo, hi, step="post", color=col, alpha=0.15, lw=0)
+            if c.censor_times is not None and len(c.censor_times):
+                ct = np.asarray(c.censor_times, dtype=np.float64)
+                idx = np.searchsorted(t, ct, side="right") - 1
+                ax.plot(
+                    ct / time_scale, y[np.clip(idx, 0, len(y) - 1)], "|", color=col, ms=4, mew=0.8
+                )
+            if published and c.label in published:
+                pt, est, se = published[c.label]
+                ax.errorbar(
+                    [pt / time_scale],
+                    [est],
+                    yerr=[[1.96 * se], [1.96 * se]],
+                    fmt="D",
+                    color=col,
+                    mfc="white",
+                    ms=5,
+                    capsize=3,
+                    lw=1.0,
+                    zorder=5,
+                    label=f"{c.label}: published {est * 100 if percent else est:.1f}"
+                    + ("%" if percent else ""),
+                )
+        ax.set_xlim(0, tmax)
+        ax.set_ylim(*ylim)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left")
+        if percent:
+            ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
+        ax.legend(loc="lower left" if start_value == 1.0 else "upper left")
+        if ax_tab is not None:
+            grid = np.arange(0.0, tmax + 1e-9, at_risk_every)
+            rows = [c for c in curves if c.at_risk_time is not None]
+            for j, c in enumerate(rows):
+                assert c.at_risk_time is not None
+                n = numbers_at_risk(c.at_risk_time, grid * time_scale)
+                yrow = len(rows) - 1 - j
+                for gx, nv in zip(grid, n, strict=True):
+                    ax_tab.text(
+                        gx,
+                        yrow,
+                        f"{nv:,}",
+                        ha="center",
+                        va="center",
+                        fontsize=7.5,
+                        color=color_for(c.label, curves.index(c)),
+                    )
+            ax_tab.set_ylim(-0.6, len(rows) - 0.4)
+            ax_tab.set_yticks(range(len(rows)))
+            ax_tab.set_yticklabels([c.label for c in reversed(rows)], fontsize=7.5)
+            ax_tab.set_title("Number at risk", loc="left", fontsize=8, fontweight="normal")
+            ax_tab.grid(False)
+            for side in ("left", "bottom"):
+                ax_tab.spines[side].set_visible(False)
+            ax_tab.tick_params(length=0)
+            ax_tab.set_xlabel(xlabel)
+            plt.setp(ax.get_xticklabels(), visible=True)
+        else:
+            ax.set_xlabel(xlabel)
+    return fig
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    """One subgroup of a forest plot: hazard ratio with its interval and the patients."""
+
+    label: str
+    estimate: float
+    lower: float
+    upper: float
+    n: int
+    events: int
+    header: bool = False
+
+
+def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard ratio") -> Figure:
+    """Hazard ratios by subgroup on a log axis, with n/events and the estimate as text."""
+    with style():
+        fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.28 * len(rows)))
+        y = np.arange(len(rows))[::-1]
+        finite = [r for r in rows if not r.header and np.isfinite([r.lower, r.upper]).all()]
+        lo = min([r.lower for r in finite] + [0.1])
+        hi = max([r.upper for r in finite] + [2.0])
+        for yi, r in zip(y, rows, strict=True):
+            if r.header:
+                ax.text(lo, yi, r.label, fontweight="bold", va="center", ha="left", fontsize=8)
+                continue
+            if np.isfinite([r.estimate, r.lower, r.upper]).all() and r.estimate > 0:
+                ax.plot([r.lower, r.upper], [yi, yi], color="#333333", lw=1.1)
+                ax.plot([r.estimate], [yi], "s", color=PALETTE[0], ms=4 + min(r.n, 2000) / 400)
+                txt = f"{r.estimate:.2f} ({r.lower:.2f}-{r.upper:.2f})"
+            else:
+                txt = "not estimable"
+            ax.text(hi * 1.15, yi, txt, va="center", fontsize=7.5)
+            ax.text(
+                lo / 1.15,
+                yi,
+                f"{r.label}  n={r.n:,}, events={r.events:,}",
+                va="center",
+                ha="right",
+                fontsize=7.5,
+            )
+        ax.axvline(1.0, color="#777777", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([])
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_xlabel(xlabel + "  (< 1 favours blinatumomab)")
+        ax.set_title(title, loc="left")
+        ax.spines["left"].set_visible(False)
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def consort_diagram(boxes: Sequence[tuple[str, Sequence[str]]], *, title: str) -> Figure:
+    """A vertical CONSORT-style flow: each box a heading and lines, linked by arrows.
+
+    A heading containing ``" | "`` is split into side-by-side boxes (e.g. the two arms).
+    """
+    with style():
+        fig, ax = plt.subplots(figsize=(6.4, 1.2 + 1.05 * len(boxes)))
+        ax.set_axis_off()
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, len(boxes))
+        for i, (head, lines) in enumerate(boxes):
+            yc = len(boxes) - i - 0.5
+            heads = head.split(" | ")
+            groups = _split_lines(lines, len(heads))
+            width = 0.9 / len(heads)
+            for j, (h, ls) in enumerate(zip(heads, groups, strict=True)):
+                xc = 0.05 + width * (j + 0.5)
+                text = h + ("\n" + "\n".join(ls) if ls else "")
+                ax.text(
+                    xc,
+                    yc,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    bbox={"boxstyle": "round,pad=0.4", "fc": "#f4f7fb", "ec": "#4a6a8a", "lw": 0.8},
+                )
+                if i + 1 < len(boxes):
+                    ax.annotate(
+                        "",
+                        xy=(
+                            xc if len(heads) == len(boxes[i + 1][0].split(" | ")) else 0.5,
+                            yc - 0.62,
+                        ),
+                        xytext=(xc, yc - 0.38),
+                        arrowprops={"arrowstyle": "->", "color": "#4a6a8a", "lw": 0.8},
+                    )
+        ax.set_title(title, loc="left")
+    return fig
+
+
+def _split_lines(lines: Sequence[str], k: int) -> list[list[str]]:
+    if k == 1:
+        return [list(lines)]
+    out: list[list[str]] = [[] for _ in range(k)]
+    for line in lines:
+        if " | " in line:
+            parts = line.split(" | ")
+            for j in range(k):
+                out[j].append(parts[j] if j < len(parts) else "")
+        else:
+            for j in range(k):
+                out[j].append(line)
+    return out
+
+
+def histogram_log10(
+    groups: Mapping[str, ArrayLike],
+    *,
+    title: str,
+    xlabel: str,
+    thresholds: Mapping[str, float] | None = None,
+    floor: float = 1e-7,
+) -> Figure:
+    """Distributions of positive quantities (e.g. MRD fractions) on a log10 axis.
+
+    Values at or below ``floor`` (undetectable) are counted in a separate bar at the left.
+    """
+    with style():
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        bins = np.linspace(np.log10(floor), 0, 36)
+        for i, (label, vals) in enumerate(groups.items()):
+            v = np.asarray(vals, dtype=np.float64)
+            v = v[np.isfinite(v)]
+            neg = float(np.mean(v <= floor)) if len(v) else 0.0
+            pos = np.log10(v[v > floor])
+            w = np.full(len(pos), 1.0 / max(len(v), 1))
+            ax.hist(
+                pos,
+                bins=list(bins),
+                weights=w,
+                histtype="step",
+                lw=1.4,
+                color=color_for(label, i),
+                label=f"{label} (undetectable {neg:.0%})",
+            )
+        for name, thr in (thresholds or {}).items():
+            ax.axvline(np.log10(thr), color="#555555", ls=":", lw=0.9)
+            ax.text(np.log10(thr), ax.get_ylim()[1] * 0.95, f" {name}", fontsize=7, va="top")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Proportion of patients")
+        ax.set_title(title, loc="left")
+        ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"$10^{{{int(x)}}}$"))
+        ax.legend(loc="upper right")
+    return fig
+
+
+def timeline_plot(
+    arms: Mapping[str, Sequence[tuple[str, str, float, float]]],
+    *,
+    title: str,
+    kind_colors: Mapping[str, str] | None = None,
+) -> Figure:
+    """Gantt chart of protocol arms: per arm, ``(phase name, kind, start day, end day)``."""
+    colors = dict(kind_colors or {})
+    with style():
+        fig, ax = plt.subplots(figsize=(7.2, 0.8 + 0.55 * len(arms)))
+        kinds: dict[str, str] = {}
+        for yi, (_arm, phases) in enumerate(reversed(list(arms.items()))):
+            for name, kind, start, end in phases:
+                col = colors.get(kind) or kinds.get(kind) or PALETTE[len(kinds) % len(PALETTE)]
+                kinds.setdefault(kind, col)
+                ax.barh(
+                    yi,
+                    (end - start) / 7.0,
+                    left=start / 7.0,
+                    color=col,
+                    height=0.6,
+                    edgecolor="white",
+                    lw=0.5,
+                )
+                if (end - start) >= 42:
+                    ax.text(
+                        (start + end) / 14.0,
+                        yi,
+                        name,
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white",
+                    )
+        ax.set_yticks(range(len(arms)))
+        ax.set_yticklabels(list(reversed(list(arms))))
+        ax.set_xlabel("Weeks from diagnosis")
+        ax.set_title(title, loc="left")
+        handles = [mpl.patches.Patch(color=c, label=k.replace("_", " ")) for k, c in kinds.items()]
+        ax.legend(handles=handles, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+        ax.grid(axis="y", visible=False)
+    return fig
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as an inline SVG string (text kept as text); closes the figure."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def to_png_base64(fig: Figure) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
