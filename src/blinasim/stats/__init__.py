@@ -1,0 +1,36 @@
+"""Survival statistics: pure functions on arrays returning frozen result records."""
+
+from blinasim.stats.batched import (
+    BatchedLogRank,
+    BatchedSurvivalAt,
+    km_survival_at_batched,
+    logrank_test_batched,
+)
+from blinasim.stats.km import (
+    KaplanMeier,
+    NelsonAalen,
+    Quantile,
+    SurvivalAt,
+    kaplan_meier,
+    nelson_aalen,
+)
+from blinasim.stats.logrank import LogRankResult, logrank_test
+from blinasim.stats.rmst import RMSTContrast, RMSTResult, rmst
+
+__all__ = [
+    "BatchedLogRank",
+    "BatchedSurvivalAt",
+    "KaplanMeier",
+    "LogRankResult",
+    "NelsonAalen",
+    "Quantile",
+    "RMSTContrast",
+    "RMSTResult",
+    "SurvivalAt",
+    "kaplan_meier",
+    "km_survival_at_batched",
+    "logrank_test",
+    "logrank_test_batched",
+    "nelson_aalen",
+    "rmst",
+]
