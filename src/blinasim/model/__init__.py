@@ -1,0 +1,1 @@
+"""The mechanistic patient model: blinatumomab PK, leukemia kinetics, MRD, toxicity, relapse."""

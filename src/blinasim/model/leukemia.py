@@ -1,0 +1,459 @@
+"""Leukemia kinetics: clones, growth, chemo and blinatumomab kill, extinction, relapse.
+
+Six sub-populations per patient (index ``c = 3 * compartment + clone``):
+
+====  ===========  ==========================
+ c    compartment  clone
+====  ===========  ==========================
+ 0    marrow       chemo-sensitive, CD19+
+ 1    marrow       chemo-resistant, CD19+
+ 2    marrow       CD19-negative
+ 3    CNS          chemo-sensitive, CD19+
+ 4    CNS          chemo-resistant, CD19+
+ 5    CNS          CD19-negative
+====  ===========  ==========================
+
+Within a schedule segment ``[s, e)`` every sub-population's log count changes linearly:
+
+``d log N_c / dt = g - chemo_c(t) - blina_c(t)``
+
+with ``g`` the patient's net growth rate, ``chemo_c = k_seg * sigma_c * (1 or f_cns)``
+(``k_seg`` the phase's kill rate at its dose intensity, ``sigma_c`` the patient's
+sensitivity times the clone's factor, ``f_cns`` the systemic kill reaching the CNS) plus,
+in the CNS, intrathecal kill ``it_seg * sigma_c``; and ``blina_c = K_ip`` (marrow CD19+) or
+``K_ip * f_blina_cns`` (CNS CD19+), ``K_ip = k_max * Css/(Css + EC50) * fitness_i``.
+
+Extinction is a chance event. The deterministic trajectory's lowest point before it
+first regrows past the relapse burden is ``m`` cells; the number of surviving lineages is
+``Poisson(m * p_est)`` with ``p_est = (net rate after the nadir) / (g + d)``, the
+establishment probability of a linear birth-death process with birth ``b = g + d`` (``d`` the
+natural death rate; chemotherapy only adds death) and the net rate it grows at. A survivor
+restarts from ``K / p_est`` cells (the mean size of ``K`` surviving lineages) and regrows;
+the first time a sub-population reaches its compartment's relapse burden is the relapse
+time. All of it is closed form per segment and runs in one numba kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from blinasim.config import ParameterSet
+from blinasim.model import _draws
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
+
+N_SUB = 6
+MARROW = (0, 1, 2)
+CNS = (3, 4, 5)
+CD19_POSITIVE = np.array([1.0, 1.0, 0.0])
+POISSON_EXACT_MAX_MEAN = 30.0
+"""Above this expected number of surviving lineages, survival is certain to double precision."""
+
+
+@dataclass(frozen=True)
+class LeukemiaParams:
+    """The ``leukemia`` section of ``parameters.yaml``."""
+
+    log10_burden_low: float
+    log10_burden_high: float
+    normal_marrow_cells: float
+    growth_mean_per_day: float
+    growth_sd_per_day: float
+    death_rate_per_day: float
+    resistant_log10_fraction_mean: float
+    resistant_log10_fraction_sd: float
+    cd19neg_log10_fraction_mean: float
+    cd19neg_log10_fraction_sd: float
+    cns_log10_fraction_cns1: float
+    cns_log10_fraction_cns2: float
+    cns_log10_fraction_sd: float
+    relapse_cells_marrow: float
+    relapse_cells_cns: float
+    combined_site_window_days: float
+
+    @classmethod
+    def load(cls, params: ParameterSet | None = None) -> LeukemiaParams:
+        """Read the ``leukemia`` section (default: the shipped parameter file)."""
+        return (params or ParameterSet.load()).section("leukemia", cls)
+
+
+@dataclass(frozen=True)
+class ChemoParams:
+    """The ``chemo`` section: kill rates by phase kind and patient sensitivity."""
+
+    kill_induction_per_day: float
+    kill_consolidation_per_day: float
+    kill_interim_maintenance_per_day: float
+    kill_delayed_intensification_per_day: float
+    kill_maintenance_per_day: float
+    sensitivity_sd_log: float
+    sensitivity_log_shift_favorable: float
+    sensitivity_log_shift_unfavorable: float
+    resistance_factor_median: float
+    resistance_factor_sd_log: float
+    cd19neg_chemo_factor: float
+    cns_systemic_fraction: float
+    it_log_kill_per_dose: float
+
+    @classmethod
+    def load(cls, params: ParameterSet | None = None) -> ChemoParams:
+        """Read the ``chemo`` section (default: the shipped parameter file)."""
+        return (params or ParameterSet.load()).section("chemo", cls)
+
+    def kill_for_kind(self, kind: str) -> float:
+        """Reference kill rate (per day, sensitivity 1) of a phase kind; 0 for others."""
+        return {
+            "induction": self.kill_induction_per_day,
+            "consolidation": self.kill_consolidation_per_day,
+            "interim_maintenance": self.kill_interim_maintenance_per_day,
+            "delayed_intensification": self.kill_delayed_intensification_per_day,
+            "maintenance": self.kill_maintenance_per_day,
+        }.get(kind, 0.0)
+
+
+@dataclass(frozen=True)
+class BlinaParams:
+    """The ``blinatumomab`` section: pharmacodynamics of CD19+ cell kill."""
+
+    kmax_per_day: float
+    ec50_pg_per_ml: float
+    cns_factor: float
+    tcell_fitness_beta_a: float
+    tcell_fitness_beta_b: float
+
+    @classmethod
+    def load(cls, params: ParameterSet | None = None) -> BlinaParams:
+        """Read the ``blinatumomab`` section (default: the shipped parameter file)."""
+        return (params or ParameterSet.load()).section("blinatumomab", cls)
+
+
+@dataclass(frozen=True)
+class Biology:
+    """Per-patient leukemia biology (one entry per patient)."""
+
+    log_n0: FloatArray
+    """Natural log of the initial count of each sub-population, shape ``(n, 6)``."""
+    growth_per_day: FloatArray
+    sensitivity: FloatArray
+    resistance_factor: FloatArray
+    tcell_fitness: FloatArray
+    extinction_u: FloatArray
+    """Uniforms for the Poisson survival draw of each sub-population, ``(n, 6)``."""
+
+    def clone_sensitivity(self, cp: ChemoParams) -> FloatArray:
+        """Chemotherapy sensitivity of the three clones, shape ``(n, 3)``."""
+        s = self.sensitivity
+        return np.stack([s, s * self.resistance_factor, s * cp.cd19neg_chemo_factor], axis=1)
+
+
+def gamma_from_mean_sd(u: FloatArray, mean: float, sd: float) -> FloatArray:
+    """Inverse CDF of the gamma distribution with the given mean and SD."""
+    shape = (mean / sd) ** 2
+    scale = sd**2 / mean
+    return np.asarray(special.gammaincinv(shape, u) * scale, dtype=np.float64)
+
+
+def draw_biology(
+    ids: IntArray,
+    genetics: NDArray[np.str_] | NDArray[np.object_],
+    cns_status: NDArray[np.str_] | NDArray[np.object_],
+    *,
+    seed: int,
+    lp: LeukemiaParams,
+    cp: ChemoParams,
+    bp: BlinaParams,
+) -> Biology:
+    """Draw every patient's biology from named per-patient streams.
+
+    Net growth is gamma with the published mean and SD (+6.9 ± 7.3 %/day); its long left tail
+    (shape < 1) is the slow-growing residual disease that relapses late. Chemotherapy
+    sensitivity is log-normal, shifted by genetics. The resistant and CD19-negative clones'
+    fractions are log10-normal and independent of the bulk response; CNS seeding is a
+    log10-normal fraction of the marrow burden, larger in CNS2.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    gen = np.asarray(genetics).astype(str)
+    cns = np.asarray(cns_status).astype(str)
+    u_burden = _draws.uniforms(seed, "leukemia.burden", ids)
+    log10_b0 = lp.log10_burden_low + (lp.log10_burden_high - lp.log10_burden_low) * u_burden
+    growth = gamma_from_mean_sd(
+        _draws.uniforms(seed, "leukemia.growth", ids), lp.growth_mean_per_day, lp.growth_sd_per_day
+    )
+    shift = np.where(
+        gen == "favorable",
+        cp.sensitivity_log_shift_favorable,
+        np.where(gen == "unfavorable", -cp.sensitivity_log_shift_unfavorable, 0.0),
+    )
+    sens = np.exp(shift + cp.sensitivity_sd_log * _draws.normals(seed, "leukemia.sensitivity", ids))
+    resist = cp.resistance_factor_median * np.exp(
+        cp.resistance_factor_sd_log * _draws.normals(seed, "leukemia.resistance", ids)
+    )
+    log10_fr = lp.resistant_log10_fraction_mean + lp.resistant_log10_fraction_sd * _draws.normals(
+        seed, "leukemia.resistant_fraction", ids
+    )
+    log10_fn = lp.cd19neg_log10_fraction_mean + lp.cd19neg_log10_fraction_sd * _draws.normals(
+        seed, "leukemia.cd19neg_fraction", ids
+    )
+    fr = np.minimum(10.0**log10_fr, 0.5)
+    fn = np.minimum(10.0**log10_fn, 0.5)
+    fs = np.clip(1.0 - fr - fn, 1e-12, 1.0)
+    cns_mean = np.where(cns == "CNS2", lp.cns_log10_fraction_cns2, lp.cns_log10_fraction_cns1)
+    log10_fc = cns_mean + lp.cns_log10_fraction_sd * _draws.normals(seed, "leukemia.cns_seed", ids)
+    fc = np.minimum(10.0**log10_fc, 0.5)
+    ln_b0 = log10_b0 * math.log(10.0)
+    frac = np.stack([fs, fr, fn], axis=1)
+    log_n0 = np.empty((ids.size, N_SUB))
+    log_n0[:, :3] = ln_b0[:, None] + np.log(frac) + np.log1p(-fc)[:, None]
+    log_n0[:, 3:] = ln_b0[:, None] + np.log(frac) + np.log(fc)[:, None]
+    fitness = np.asarray(
+        special.betaincinv(
+            bp.tcell_fitness_beta_a,
+            bp.tcell_fitness_beta_b,
+            _draws.uniforms(seed, "blinatumomab.tcell_fitness", ids),
+        ),
+        dtype=np.float64,
+    )
+    return Biology(
+        log_n0=log_n0,
+        growth_per_day=growth,
+        sensitivity=sens,
+        resistance_factor=resist,
+        tcell_fitness=fitness,
+        extinction_u=_draws.uniforms(seed, "leukemia.extinction", ids, k=N_SUB),
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Contiguous treatment segments from day 0 to the horizon (shared by all patients).
+
+    ``chemo_kill`` is the reference kill rate of the segment's phase kind scaled by its dose
+    intensity (per day, sensitivity 1); ``it_kill`` the intrathecal log kill per day;
+    ``blina_dose`` the blinatumomab infusion rate (``blina_unit``) during the segment, 0 if
+    none; ``phase`` the index of the protocol phase a segment belongs to (-1 after therapy).
+    """
+
+    start: FloatArray
+    end: FloatArray
+    chemo_kill: FloatArray
+    it_kill: FloatArray
+    blina_dose: FloatArray
+    blina_unit: str
+    phase: IntArray
+
+    def __post_init__(self) -> None:
+        n = self.start.size
+        for name in ("end", "chemo_kill", "it_kill", "blina_dose", "phase"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"schedule.{name}: expected shape ({n},)")
+        if n == 0 or self.start[0] != 0.0 or np.any(self.end <= self.start):
+            raise ValueError("schedule: expected non-empty segments starting at day 0")
+        if np.any(self.start[1:] != self.end[:-1]):
+            raise ValueError("schedule: expected contiguous segments")
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """Kernel output per patient and sub-population."""
+
+    cross_day: FloatArray
+    """First day each sub-population reaches its compartment's relapse burden (inf: never)."""
+    extinct: BoolArray
+    log_count_at: FloatArray
+    """Realized natural-log counts at the query days, shape ``(n, 6, n_query)``."""
+    nadir_day: FloatArray
+
+
+def blina_kill_rates(css_pg_per_ml: FloatArray, fitness: FloatArray, bp: BlinaParams) -> FloatArray:
+    """Marrow CD19+ kill rate per day, ``k_max * Css/(Css + EC50) * fitness``."""
+    css = np.asarray(css_pg_per_ml, dtype=np.float64)
+    emax = css / (css + bp.ec50_pg_per_ml)
+    f = np.asarray(fitness, dtype=np.float64)
+    if css.ndim == 2:
+        f = f[:, None]
+    return np.asarray(bp.kmax_per_day * emax * f, dtype=np.float64)
+
+
+def simulate_trajectories(
+    bio: Biology,
+    schedule: Schedule,
+    blina_kill: FloatArray,
+    query_days: FloatArray,
+    *,
+    lp: LeukemiaParams,
+    cp: ChemoParams,
+    bp: BlinaParams,
+) -> Trajectories:
+    """Run every patient's six sub-populations through ``schedule``.
+
+    ``blina_kill`` has shape ``(n, n_segments)``: the marrow CD19+ kill rate per segment.
+    """
+    n = bio.growth_per_day.size
+    nseg = schedule.start.size
+    if blina_kill.shape != (n, nseg):
+        raise ValueError(f"blina_kill: expected shape ({n}, {nseg}), got {blina_kill.shape}")
+    q = np.ascontiguousarray(query_days, dtype=np.float64)
+    cross = np.empty((n, N_SUB))
+    extinct = np.empty((n, N_SUB), dtype=np.bool_)
+    logq = np.empty((n, N_SUB, q.size))
+    nadir = np.empty((n, N_SUB))
+    _kernel(
+        schedule.start,
+        schedule.end,
+        schedule.chemo_kill,
+        schedule.it_kill,
+        np.ascontiguousarray(blina_kill),
+        np.ascontiguousarray(bio.growth_per_day),
+        np.ascontiguousarray(bio.clone_sensitivity(cp)),
+        np.ascontiguousarray(bio.log_n0),
+        np.ascontiguousarray(bio.extinction_u),
+        np.array([math.log(lp.relapse_cells_marrow), math.log(lp.relapse_cells_cns)]),
+        lp.death_rate_per_day,
+        cp.cns_systemic_fraction,
+        bp.cns_factor,
+        CD19_POSITIVE,
+        q,
+        cross,
+        extinct,
+        logq,
+        nadir,
+    )
+    return Trajectories(cross_day=cross, extinct=extinct, log_count_at=logq, nadir_day=nadir)
+
+
+@numba.njit(cache=True)
+def _rate(
+    p: int,
+    c: int,
+    g: float,
+    sig: float,
+    chemo_kill: FloatArray,
+    it_kill: FloatArray,
+    bk: float,
+    cns_sys: float,
+    blina_cns: float,
+    cd19: float,
+) -> float:
+    if c < 3:
+        return float(g - chemo_kill[p] * sig - bk * cd19)
+    return float(g - chemo_kill[p] * sig * cns_sys - it_kill[p] * sig - bk * cd19 * blina_cns)
+
+
+@numba.njit(cache=True)
+def _poisson_inv(u: float, lam: float) -> int:
+    p = math.exp(-lam)
+    cdf = p
+    k = 0
+    while u > cdf and k < 10_000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@numba.njit(cache=True)
+def _kernel(
+    seg_start: FloatArray,
+    seg_end: FloatArray,
+    chemo_kill: FloatArray,
+    it_kill: FloatArray,
+    blina_kill: FloatArray,
+    growth: FloatArray,
+    sigma: FloatArray,
+    log_n0: FloatArray,
+    u_ext: FloatArray,
+    log_thr: FloatArray,
+    death: float,
+    cns_sys: float,
+    blina_cns: float,
+    cd19pos: FloatArray,
+    qdays: FloatArray,
+    out_cross: FloatArray,
+    out_extinct: BoolArray,
+    out_logq: FloatArray,
+    out_nadir: FloatArray,
+) -> None:
+    n = growth.size
+    nseg = seg_start.size
+    nq = qdays.size
+    rates = np.empty(nseg)
+    for i in range(n):
+        g = growth[i]
+        for c in range(6):
+            clone = c % 3
+            sig = sigma[i, clone]
+            cd19 = cd19pos[clone]
+            thr = log_thr[0] if c < 3 else log_thr[1]
+            for p in range(nseg):
+                rates[p] = _rate(
+                    p, c, g, sig, chemo_kill, it_kill, blina_kill[i, p], cns_sys, blina_cns, cd19
+                )
+            # pass 1: deterministic trajectory, first upward crossing once below threshold
+            cur = log_n0[i, c]
+            armed = cur < thr
+            m = cur
+            pm = -1  # nadir at the end of segment pm (-1: at day 0)
+            for p in range(nseg):
+                r = rates[p]
+                nxt = cur + r * (seg_end[p] - seg_start[p])
+                if armed and nxt >= thr and r > 0.0:
+                    break
+                if nxt < thr:
+                    armed = True
+                if nxt < m:
+                    m = nxt
+                    pm = p
+                cur = nxt
+            # chance extinction at the nadir
+            tm = 0.0 if pm < 0 else seg_end[pm]
+            r_after = rates[pm + 1] if pm + 1 < nseg else g
+            birth = max(g + death, 1e-12)
+            p_est = min(max(r_after / birth, 1e-12), 1.0)
+            lam = math.exp(m) * p_est if m < 700.0 else math.inf
+            shift = 0.0
+            dead = False
+            if lam <= POISSON_EXACT_MAX_MEAN:
+                k = _poisson_inv(u_ext[i, c], lam)
+                if k == 0:
+                    dead = True
+                else:
+                    shift = math.log(k / lam)
+            out_extinct[i, c] = dead
+            out_nadir[i, c] = tm
+            # pass 2: realized trajectory; crossing and query values
+            cross = math.inf
+            cur = log_n0[i, c]
+            armed = cur < thr
+            qi = 0
+            for p in range(nseg):
+                r = rates[p]
+                s0 = seg_start[p]
+                s1 = seg_end[p]
+                if p == pm + 1:
+                    cur += shift
+                after = p > pm
+                while qi < nq and qdays[qi] < s1:
+                    if qdays[qi] < s0 or (after and dead):
+                        out_logq[i, c, qi] = -math.inf
+                    else:
+                        out_logq[i, c, qi] = cur + r * (qdays[qi] - s0)
+                    qi += 1
+                nxt = cur + r * (s1 - s0)
+                if not (after and dead) and math.isinf(cross):
+                    if armed and nxt >= thr and r > 0.0:
+                        cross = s0 + (thr - cur) / r
+                    if nxt < thr:
+                        armed = True
+                cur = nxt
+            while qi < nq:
+                out_logq[i, c, qi] = -math.inf if dead else cur
+                qi += 1
+            out_cross[i, c] = cross
