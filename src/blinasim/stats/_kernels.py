@@ -188,6 +188,14 @@ def logrank_sorted(
             if e[i] != 0:
                 d[si, g[i]] += 1
             i += 1
+        # strata in code order, whatever the order of rows within the tie
+        for q in range(1, nt):
+            v = touched[q]
+            p = q - 1
+            while p >= 0 and touched[p] > v:
+                touched[p + 1] = touched[p]
+                p -= 1
+            touched[p + 1] = v
         for q in range(nt):
             st = touched[q]
             seen[st] = False

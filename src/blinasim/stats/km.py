@@ -188,9 +188,9 @@ class KaplanMeier:
     def at(self, times: Any) -> SurvivalAt:
         """S, its SE and CI at arbitrary times: the right-continuous step function.
 
-        Before the first observed time S = 1 with SE 0 and CI (1, 1); after the last one the last value
-        is carried forward (R ``summary(fit, times, extend = TRUE)``). ``n_risk`` is the
-        number still at risk at each time (time >= t).
+        Before the first observed time S = 1 with SE 0 and CI (1, 1); after the last one
+        the last value is carried forward (R ``summary(fit, times, extend = TRUE)``).
+        ``n_risk`` is the number still at risk at each time (time >= t).
         """
         t = as_float(np.atleast_1d(np.asarray(times, dtype=np.float64)), "times")
         idx = np.searchsorted(self.time, t, side="right") - 1

@@ -66,16 +66,20 @@ def _check_rho(rho: float) -> float:
 
 
 def chisq_from_sums(obs: FloatArray, exp: FloatArray, var: FloatArray) -> tuple[float, int, float]:
-    """``(chisq, df, z)`` from summed O, E, V (R ``survdiff``'s reduction)."""
+    """``(chisq, df, z)`` from summed O, E, V (R ``survdiff``'s reduction).
+
+    df is the number of groups with positive expected count minus one; without two such
+    groups there is nothing to test: chisq = 0, df = 0 (R would report df = -1 or 0).
+    """
     k = len(obs)
     if k == 2:
         z, c = _kernels.two_group_stat(obs, exp, var)
-        df = int((exp > 0).sum()) - 1
+        df = max(int((exp > 0).sum()) - 1, 0)
         if df < 1:
             return 0.0, df, 0.0
         return float(c), df, float(z)
     keep = exp > 0
-    df = int(keep.sum()) - 1
+    df = max(int(keep.sum()) - 1, 0)
     if df < 1:
         return 0.0, df, np.nan
     d = (obs - exp)[keep][1:]
