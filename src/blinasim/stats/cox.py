@@ -140,9 +140,7 @@ def _design(covariates: Any, n: int) -> tuple[FloatArray, tuple[str, ...]]:
         cols = [np.asarray(covariates[c].to_numpy()) for c in covariates.columns]
         arr = np.column_stack(cols) if cols else np.empty((n, 0))
         if any(c.dtype == object or c.dtype.kind not in "biuf" for c in cols):
-            bad = next(
-                nm for nm, c in zip(names, cols, strict=True) if c.dtype.kind not in "biuf"
-            )
+            bad = next(nm for nm, c in zip(names, cols, strict=True) if c.dtype.kind not in "biuf")
             raise InputError(
                 "numeric covariates (dummy-code categories first)",
                 field=f"covariates[{bad}]",
@@ -170,17 +168,15 @@ def _design(covariates: Any, n: int) -> tuple[FloatArray, tuple[str, ...]]:
                     "numeric covariates", field="covariates", got=str(arr.dtype)
                 ) from None
     if arr.shape[0] != n:
-        raise InputError(
-            f"{n} rows (same as time)", field="covariates", got=f"{arr.shape[0]} rows"
-        )
+        raise InputError(f"{n} rows (same as time)", field="covariates", got=f"{arr.shape[0]} rows")
     if arr.shape[1] == 0:
         raise InputError("at least one covariate", field="covariates", got="0 columns")
     if len(set(names)) != len(names):
         raise InputError("distinct covariate names", field="covariates", got=names)
     x = np.array(arr, dtype=np.float64, order="C")
-    bad = ~np.isfinite(x)
-    if bad.any():
-        i, j = (int(v) for v in np.argwhere(bad)[0])
+    nonfinite = ~np.isfinite(x)
+    if nonfinite.any():
+        i, j = (int(v) for v in np.argwhere(nonfinite)[0])
         raise InputError(
             "finite numbers (no NaN or inf)", field=f"covariates[{names[j]}][{i}]", got=x[i, j]
         )
