@@ -6,6 +6,14 @@ A research model, not medical advice.
 from blinasim._version import __version__
 from blinasim.config import Parameter, ParameterSet
 from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolError
+from blinasim.stats import (
+    kaplan_meier,
+    km_survival_at_batched,
+    logrank_test,
+    logrank_test_batched,
+    nelson_aalen,
+    rmst,
+)
 
 __all__ = [
     "BlinasimError",
@@ -15,4 +23,10 @@ __all__ = [
     "ParameterSet",
     "ProtocolError",
     "__version__",
+    "kaplan_meier",
+    "km_survival_at_batched",
+    "logrank_test",
+    "logrank_test_batched",
+    "nelson_aalen",
+    "rmst",
 ]

@@ -104,7 +104,7 @@ def km_at(t: Any, e: Any, at: Any, surv_out: Any, se_out: Any) -> None:  # pragm
 
 
 @njit(cache=True)
-def se_from_greenwood(s: float, g: float) -> float:  # pragma: no cover - compiled
+def se_from_greenwood(s: float, g: float) -> Any:  # pragma: no cover - compiled
     """SE of S from the Greenwood sum: ``S sqrt(g)``; NaN when S == 0 (R's convention)."""
     if s == 0.0:
         return np.nan
