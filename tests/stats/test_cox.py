@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from blinasim.errors import InputError
@@ -207,6 +207,7 @@ def test_row_order_invariance(seed: int, n: int, ties: str, robust: bool) -> Non
         a = cox_ph(t, e, x, strata=s, weights=w, ties=ties, robust=robust)  # type: ignore[arg-type]
     except InputError:
         return  # a random design can be degenerate (e.g. no event in a stratum's risk sets)
+    assume(not a.warnings)  # monotone likelihood: coefficients drift, nothing stable to compare
     b = cox_ph(t[perm], e[perm], x[perm], strata=s[perm], weights=w[perm], ties=ties, robust=robust)  # type: ignore[arg-type]
     np.testing.assert_allclose(b.coef, a.coef, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(b.var, a.var, rtol=1e-7, atol=1e-12)
