@@ -7,6 +7,9 @@ from blinasim._version import __version__
 from blinasim.config import Parameter, ParameterSet
 from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolError
 from blinasim.stats import (
+    cox_ph,
+    cumulative_incidence,
+    gray_test,
     kaplan_meier,
     km_survival_at_batched,
     logrank_test,
@@ -23,6 +26,9 @@ __all__ = [
     "ParameterSet",
     "ProtocolError",
     "__version__",
+    "cox_ph",
+    "cumulative_incidence",
+    "gray_test",
     "kaplan_meier",
     "km_survival_at_batched",
     "logrank_test",

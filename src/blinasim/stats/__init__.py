@@ -6,6 +6,15 @@ from blinasim.stats.batched import (
     km_survival_at_batched,
     logrank_test_batched,
 )
+from blinasim.stats.competing import (
+    CIFCurve,
+    CIFTimepoints,
+    CumulativeIncidence,
+    GrayTestResult,
+    cumulative_incidence,
+    gray_test,
+)
+from blinasim.stats.cox import ChiSquareTest, CoxResult, cox_ph
 from blinasim.stats.km import (
     KaplanMeier,
     NelsonAalen,
@@ -20,6 +29,12 @@ from blinasim.stats.rmst import RMSTContrast, RMSTResult, rmst
 __all__ = [
     "BatchedLogRank",
     "BatchedSurvivalAt",
+    "CIFCurve",
+    "CIFTimepoints",
+    "ChiSquareTest",
+    "CoxResult",
+    "CumulativeIncidence",
+    "GrayTestResult",
     "KaplanMeier",
     "LogRankResult",
     "NelsonAalen",
@@ -27,6 +42,9 @@ __all__ = [
     "RMSTContrast",
     "RMSTResult",
     "SurvivalAt",
+    "cox_ph",
+    "cumulative_incidence",
+    "gray_test",
     "kaplan_meier",
     "km_survival_at_batched",
     "logrank_test",
