@@ -236,7 +236,7 @@ def _newton(
         newlk, u, imat = _k.cox_iteration(time, status, x, weights, strata_end, efron, newbeta)
         lower, diag, rank = _k.cholesky2(imat, _TOLER_CHOL)
         finite = bool(np.isfinite(newlk) and np.isfinite(u).all() and np.isfinite(imat).all())
-        if finite and abs(1.0 - best / newlk) <= _EPS:
+        if finite and newlk != 0.0 and abs(1.0 - best / newlk) <= _EPS:
             return newbeta, u, imat, loglik0, newlk, sctest, it, True
         if not finite or newlk < best:
             halving += 1
