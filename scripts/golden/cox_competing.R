@@ -42,11 +42,18 @@ cox_case <- function(name, time, event, X, strata = NULL, weights = NULL,
     rhs <- paste(rhs, "+ strata(.strata)")
   }
   f <- as.formula(paste("Surv(time, event) ~", rhs))
+  warns <- character()
+  keep_warning <- function(w) {
+    warns <<- c(warns, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }
   if (is.null(weights)) {
-    fit <- coxph(f, data = d, ties = ties, robust = robust)
+    fit <- withCallingHandlers(coxph(f, data = d, ties = ties, robust = robust),
+                               warning = keep_warning)
   } else {
     d$.w <- weights
-    fit <- coxph(f, data = d, ties = ties, robust = robust, weights = .w)
+    fit <- withCallingHandlers(coxph(f, data = d, ties = ties, robust = robust, weights = .w),
+                               warning = keep_warning)
   }
   s <- summary(fit)
   cf <- s$coefficients
@@ -72,7 +79,8 @@ cox_case <- function(name, time, event, X, strata = NULL, weights = NULL,
     logtest = as.list(s$logtest),
     waldtest = as.list(s$waldtest),
     sctest = as.list(s$sctest),
-    robust_score = if (robust) unname(fit$rscore) else NULL
+    robust_score = if (robust) unname(fit$rscore) else NULL,
+    warnings = I(warns)
   )
   list(
     name = name, ties = ties, robust = robust,
@@ -152,6 +160,15 @@ t1 <- rexp(n, 0.05 * exp(-0.6 * arm))
 c1 <- runif(n, 5, 40)
 add(cox_case("synth_arm_efron", round(pmin(t1, c1), 1), as.integer(t1 <= c1),
              data.frame(arm = arm)))
+
+# synthetic: every event in one arm, so the arm coefficient is infinite (R warns)
+set.seed(7)
+n <- 40
+arm <- rep(0:1, each = n / 2)
+age <- round(rnorm(n, 50, 10))
+tm <- round(rexp(n, 0.1), 1) + 0.1
+ev <- ifelse(arm == 1, rbinom(n, 1, 0.7), 0L)
+add(cox_case("synth_monotone_efron", tm, ev, data.frame(arm = arm, age = age)))
 
 write_json_file(list(generator = "scripts/golden/cox_competing.R", versions = versions,
                      cases = cases), "cox_coxph.json")

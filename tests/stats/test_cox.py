@@ -45,9 +45,10 @@ def _fit(case: dict[str, Any]) -> CoxResult:
 
 
 def _close(actual: Any, expected: Any) -> None:
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64), rtol=RTOL
-    )
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    e = np.where(np.isnan(e) & np.isinf(a), a, e)  # JSON has no Inf: R's Inf arrives as null
+    np.testing.assert_allclose(a, e, rtol=RTOL)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -70,7 +71,8 @@ def test_matches_r_coxph(case: dict[str, Any]) -> None:
     _close(r.wald_test.statistic, ex["wald"])
     assert r.iterations == ex["iter"]
     assert r.converged
-    assert r.warnings == ()
+    # R's "coefficient may be infinite" / "did not converge" warnings, kept in the record
+    assert len(r.warnings) == len(np.atleast_1d(ex["warnings"]))
     assert r.n == ex["n"]
     assert r.n_events == ex["nevent"]
     _close(r.lr_test.statistic, 2 * (ex["loglik"][1] - ex["loglik"][0]))
