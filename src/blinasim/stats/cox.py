@@ -138,14 +138,14 @@ def _design(covariates: Any, n: int) -> tuple[FloatArray, tuple[str, ...]]:
     ):
         names = [str(c) for c in covariates.columns]
         cols = [np.asarray(covariates[c].to_numpy()) for c in covariates.columns]
+        for nm, col in zip(names, cols, strict=True):
+            if col.dtype.kind not in "biuf":
+                raise InputError(
+                    "numeric covariates (dummy-code categories first)",
+                    field=f"covariates[{nm}]",
+                    got=str(col.dtype),
+                )
         arr = np.column_stack(cols) if cols else np.empty((n, 0))
-        if any(c.dtype == object or c.dtype.kind not in "biuf" for c in cols):
-            bad = next(nm for nm, c in zip(names, cols, strict=True) if c.dtype.kind not in "biuf")
-            raise InputError(
-                "numeric covariates (dummy-code categories first)",
-                field=f"covariates[{bad}]",
-                got=str(next(c.dtype for c in cols if c.dtype.kind not in "biuf")),
-            )
     else:
         name = getattr(covariates, "name", None)
         if hasattr(covariates, "to_numpy") and not isinstance(covariates, np.ndarray):
@@ -337,7 +337,6 @@ def cox_ph(
     naive_var = var_scaled * np.outer(scale, scale)
 
     warns: list[str] = []
-    lp = xc @ coef
     if not converged:
         warns.append("Ran out of iterations and did not converge")
     else:
@@ -352,7 +351,7 @@ def cox_ph(
     var = naive_var
     if robust:
         xcs = np.ascontiguousarray(xc[order])
-        eta = np.ascontiguousarray(lp[order])
+        eta = np.ascontiguousarray((xc @ coef)[order])
         resid = _k.score_residuals(ts, es, xcs, ws, strata_end, efron, eta)
         dfbeta = (resid * ws[:, None]) @ naive_var
         var = dfbeta.T @ dfbeta
