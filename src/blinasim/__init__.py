@@ -1,24 +1,63 @@
 """blinasim: in-silico trials of chemotherapy with or without blinatumomab in pediatric B-ALL.
 
 A research model, not medical advice.
+
+The public API is re-exported here. Heavy subpackages (statistics, model, trial) are
+imported on first use, so ``import blinasim`` and the command line start quickly.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from blinasim._version import __version__
 from blinasim.config import Parameter, ParameterSet
+from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolError
-from blinasim.stats import (
-    cox_ph,
-    cumulative_incidence,
-    gray_test,
-    kaplan_meier,
-    km_survival_at_batched,
-    logrank_test,
-    logrank_test_batched,
-    nelson_aalen,
-    rmst,
-)
+
+if TYPE_CHECKING:
+    from blinasim.stats import (
+        cox_ph,
+        cumulative_incidence,
+        gray_test,
+        kaplan_meier,
+        km_survival_at_batched,
+        logrank_test,
+        logrank_test_batched,
+        nelson_aalen,
+        rmst,
+    )
+
+# public name -> module that defines it (imported lazily by __getattr__)
+_LAZY = {
+    "cox_ph": "blinasim.stats",
+    "cumulative_incidence": "blinasim.stats",
+    "gray_test": "blinasim.stats",
+    "kaplan_meier": "blinasim.stats",
+    "km_survival_at_batched": "blinasim.stats",
+    "logrank_test": "blinasim.stats",
+    "logrank_test_batched": "blinasim.stats",
+    "nelson_aalen": "blinasim.stats",
+    "rmst": "blinasim.stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'blinasim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
+    "DISCLAIMER",
     "BlinasimError",
     "InputError",
     "Parameter",

@@ -7,6 +7,7 @@ and exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -56,6 +57,42 @@ def demo() -> None:
     from blinasim.demo import run_demo
 
     run_demo(console)
+
+
+@app.command()
+def analyze(
+    file: Annotated[
+        Path, typer.Argument(help="ADaM ADTTE file: .xpt (SAS v5/v8), .csv or .parquet.")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="PARAMCD to analyse (repeatable).")
+    ] = None,
+    milestone_years: Annotated[
+        float, typer.Option(help="Time of the milestone estimate, in years.")
+    ] = 3.0,
+    tau_years: Annotated[
+        float | None, typer.Option(help="RMST horizon in years (default: the milestone).")
+    ] = None,
+    control: Annotated[
+        str | None, typer.Option(help="Reference arm (default: first in sorted order).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+) -> None:
+    """Analyse real or simulated trial data (ADaM ADTTE): KM, log-rank, Cox, RMST, CIF."""
+    from blinasim.analysis.run import analyze_file
+    from blinasim.demo import print_run
+
+    run = analyze_file(
+        file,
+        out_dir=out,
+        params=param,
+        milestone_years=milestone_years,
+        tau_years=tau_years,
+        control=control,
+    )
+    print_run(console, run)
+    assert run.out_dir is not None
+    console.print(f"\nreport: [bold]{(run.out_dir / 'report.html').resolve()}[/]")
 
 
 def _register() -> None:

@@ -47,11 +47,20 @@ def test_round_trip_formats(tmp_path, suffix):
     [
         (lambda d: d.drop(columns="CNSR"), r"column CNSR: expected ADTTE columns"),
         (lambda d: d.drop(columns="TRT01P"), r"column ARM: expected a treatment column"),
-        (lambda d: d.assign(CNSR=[0, 1, 2, 0, 1, 0]), r"CNSR \(rows 3\): expected CNSR 0 \(event\) or 1"),
+        (
+            lambda d: d.assign(CNSR=[0, 1, 2, 0, 1, 0]),
+            r"CNSR \(rows 3\): expected CNSR 0 \(event\) or 1",
+        ),
         (lambda d: d.assign(AVAL=[0, -1, 2, -3, 1, 0]), r"AVAL \(rows 2, 4\): expected AVAL >= 0"),
         (lambda d: d.assign(AVAL=["1", "x", 2, 3, 1, 0]), r"AVAL \(rows 2\): expected numeric"),
-        (lambda d: d.assign(USUBJID=["a"] * 6), r"USUBJID \(rows 2, 3, 4, 5, 6\): expected one row per"),
-        (lambda d: d.assign(CAUSE=[1, 0, 2, 1, 1, 0]), r"CAUSE \(rows 4\): expected CAUSE > 0 exactly"),
+        (
+            lambda d: d.assign(USUBJID=["a"] * 6),
+            r"USUBJID \(rows 2, 3, 4, 5, 6\): expected one row per",
+        ),
+        (
+            lambda d: d.assign(CAUSE=[1, 0, 2, 1, 1, 0]),
+            r"CAUSE \(rows 4\): expected CAUSE > 0 exactly",
+        ),
         (lambda d: d.iloc[:0], r"expected at least one row"),
     ],
 )

@@ -96,12 +96,12 @@ def step_plot(
     *,
     title: str,
     ylabel: str,
-    xlabel: str = "Years since randomization",
+    xlabel: str = "Years",
     time_scale: float = 365.25,
     xmax: float | None = None,
     ylim: tuple[float, float] = (0.0, 1.0),
     start_value: float = 1.0,
-    at_risk_every: float = 1.0,
+    at_risk_every: float = 0.0,
     published: Mapping[str, tuple[float, float, float]] | None = None,
     percent: bool = True,
 ) -> Figure:
@@ -115,7 +115,7 @@ def step_plot(
         n_rows = sum(c.at_risk_time is not None for c in curves)
         fig = plt.figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
         if has_risk:
-            gs = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * n_rows], hspace=0.32)
+            gs = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * n_rows], hspace=0.42)
             ax = fig.add_subplot(gs[0])
             ax_tab = fig.add_subplot(gs[1], sharex=ax)
         else:
@@ -161,8 +161,14 @@ def step_plot(
         if percent:
             ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
         ax.legend(loc="lower left" if start_value == 1.0 else "upper left")
+        ax.set_xlabel(xlabel)
         if ax_tab is not None:
-            grid = np.arange(0.0, tmax + 1e-9, at_risk_every)
+            ticks = [float(x) for x in ax.get_xticks() if 0 <= x <= tmax + 1e-9]
+            grid = np.asarray(
+                ticks if at_risk_every <= 0 else np.arange(0.0, tmax + 1e-9, at_risk_every)
+            )
+            if len(grid) < 3:
+                grid = np.asarray(ticks)
             rows = [c for c in curves if c.at_risk_time is not None]
             for j, c in enumerate(rows):
                 assert c.at_risk_time is not None
@@ -181,15 +187,12 @@ def step_plot(
             ax_tab.set_ylim(-0.6, len(rows) - 0.4)
             ax_tab.set_yticks(range(len(rows)))
             ax_tab.set_yticklabels([c.label for c in reversed(rows)], fontsize=7.5)
+            ax_tab.tick_params(axis="y", length=0, pad=16)
+            ax_tab.tick_params(axis="x", length=0, labelbottom=False)
             ax_tab.set_title("Number at risk", loc="left", fontsize=8, fontweight="normal")
             ax_tab.grid(False)
-            for side in ("left", "bottom"):
+            for side in ("left", "bottom", "top", "right"):
                 ax_tab.spines[side].set_visible(False)
-            ax_tab.tick_params(length=0)
-            ax_tab.set_xlabel(xlabel)
-            plt.setp(ax.get_xticklabels(), visible=True)
-        else:
-            ax.set_xlabel(xlabel)
     return fig
 
 
@@ -389,7 +392,7 @@ def timeline_plot(
 def to_svg(fig: Figure) -> str:
     """The figure as an inline SVG string (text kept as text); closes the figure."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]
@@ -398,6 +401,6 @@ def to_svg(fig: Figure) -> str:
 def to_png_base64(fig: Figure) -> str:
     """The figure as a ``data:image/png;base64,...`` URI; closes the figure."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", dpi=160, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
