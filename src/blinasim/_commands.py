@@ -7,7 +7,9 @@ import importlib
 import typer
 
 # (command name, module path, attribute): one line per command group.
-_GROUPS: list[tuple[str, str, str]] = []
+_GROUPS: list[tuple[str, str, str]] = [
+    ("protocol", "blinasim.protocol.cli", "app"),
+]
 
 
 def groups() -> list[tuple[str, typer.Typer]]:

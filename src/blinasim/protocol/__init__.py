@@ -1,7 +1,12 @@
 """Treatment protocols as data: schema, loader, shipped protocols (``aall1731``)."""
 
 from blinasim.protocol.core import Arm, DoseIntensity, DrugAdministration, Phase, Protocol
-from blinasim.protocol.loader import load_protocol, load_protocol_text, shipped_protocols
+from blinasim.protocol.loader import (
+    load_protocol,
+    load_protocol_data,
+    load_protocol_text,
+    shipped_protocols,
+)
 from blinasim.protocol.schema import DRUG_ROUTES, DRUGS, PHASE_KINDS, ROUTES, STRATA, UNITS
 
 __all__ = [
@@ -17,6 +22,7 @@ __all__ = [
     "Phase",
     "Protocol",
     "load_protocol",
+    "load_protocol_data",
     "load_protocol_text",
     "shipped_protocols",
 ]

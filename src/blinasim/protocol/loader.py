@@ -493,3 +493,14 @@ def load_protocol_text(
     doc = _parse_yaml(text, origin)
     spec, flats = _flatten_doc(doc, origin, Path(base_dir) if base_dir is not None else None, ())
     return _build(spec, flats, origin)
+
+
+def load_protocol_data(
+    doc: Mapping[str, Any], *, origin: str = "<data>", base_dir: str | Path | None = None
+) -> Protocol:
+    """Load a protocol from an already-parsed mapping (e.g. built in code)."""
+    if not isinstance(doc, Mapping):
+        raise ProtocolError("a mapping (a protocol)", file=origin, got=type(doc).__name__)
+    base = Path(base_dir) if base_dir is not None else None
+    spec, flats = _flatten_doc(dict(doc), origin, base, ())
+    return _build(spec, flats, origin)
