@@ -17,6 +17,8 @@ from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolError
 
 if TYPE_CHECKING:
+    from blinasim.cohort import assign_risk_group, sample_cohort, screen_cohort
+    from blinasim.protocol import load_protocol
     from blinasim.stats import (
         cox_ph,
         cumulative_incidence,
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
+    "assign_risk_group": "blinasim.cohort",
+    "load_protocol": "blinasim.protocol",
+    "sample_cohort": "blinasim.cohort",
+    "screen_cohort": "blinasim.cohort",
     "cox_ph": "blinasim.stats",
     "cumulative_incidence": "blinasim.stats",
     "gray_test": "blinasim.stats",
@@ -65,13 +71,17 @@ __all__ = [
     "ParameterSet",
     "ProtocolError",
     "__version__",
+    "assign_risk_group",
     "cox_ph",
     "cumulative_incidence",
     "gray_test",
     "kaplan_meier",
     "km_survival_at_batched",
+    "load_protocol",
     "logrank_test",
     "logrank_test_batched",
     "nelson_aalen",
     "rmst",
+    "sample_cohort",
+    "screen_cohort",
 ]
