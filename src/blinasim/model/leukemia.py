@@ -75,6 +75,8 @@ class LeukemiaParams:
     cns_log10_fraction_cns1: float
     cns_log10_fraction_cns2: float
     cns_log10_fraction_sd: float
+    resistant_growth_factor: float
+    cns_growth_factor: float
     relapse_cells_marrow: float
     relapse_cells_cns: float
     combined_site_window_days: float
@@ -99,6 +101,7 @@ class ChemoParams:
     sensitivity_log_shift_unfavorable: float
     resistance_factor_median: float
     resistance_factor_sd_log: float
+    resistant_sensitivity_coupling: float
     cd19neg_chemo_factor: float
     cns_systemic_fraction: float
     it_log_kill_per_dose: float
@@ -143,15 +146,31 @@ class Biology:
     """Natural log of the initial count of each sub-population, shape ``(n, 6)``."""
     growth_per_day: FloatArray
     sensitivity: FloatArray
+    genetic_factor: FloatArray
+    """The part of ``sensitivity`` due to genetics (shared by every clone)."""
     resistance_factor: FloatArray
     tcell_fitness: FloatArray
     extinction_u: FloatArray
     """Uniforms for the Poisson survival draw of each sub-population, ``(n, 6)``."""
 
+    def clone_growth(self, lp: LeukemiaParams) -> FloatArray:
+        """Net growth rate of the six sub-populations, shape ``(n, 6)``."""
+        g = self.growth_per_day
+        marrow = np.stack([g, g * lp.resistant_growth_factor, g], axis=1)
+        return np.concatenate([marrow, marrow * lp.cns_growth_factor], axis=1)
+
     def clone_sensitivity(self, cp: ChemoParams) -> FloatArray:
-        """Chemotherapy sensitivity of the three clones, shape ``(n, 3)``."""
+        """Chemotherapy sensitivity of the three clones, shape ``(n, 3)``.
+
+        Sensitive: ``s = G * e``, with ``G`` the genetic factor and ``e`` the individual
+        log-normal part; resistant: ``rho * G * e^gamma`` (``gamma`` couples the resistant
+        clone to the bulk response, 0 = only through genetics); CD19-negative:
+        ``s * f_cd19neg``.
+        """
         s = self.sensitivity
-        return np.stack([s, s * self.resistance_factor, s * cp.cd19neg_chemo_factor], axis=1)
+        gf = self.genetic_factor
+        s_r = gf * (s / gf) ** cp.resistant_sensitivity_coupling * self.resistance_factor
+        return np.stack([s, s_r, s * cp.cd19neg_chemo_factor], axis=1)
 
 
 def gamma_from_mean_sd(u: FloatArray, mean: float, sd: float) -> FloatArray:
@@ -225,6 +244,7 @@ def draw_biology(
         log_n0=log_n0,
         growth_per_day=growth,
         sensitivity=sens,
+        genetic_factor=np.exp(shift),
         resistance_factor=resist,
         tcell_fitness=fitness,
         extinction_u=_draws.uniforms(seed, "leukemia.extinction", ids, k=N_SUB),
@@ -311,8 +331,9 @@ def simulate_trajectories(
         schedule.chemo_kill,
         schedule.it_kill,
         np.ascontiguousarray(blina_kill),
-        np.ascontiguousarray(bio.growth_per_day),
+        np.ascontiguousarray(bio.clone_growth(lp)),
         np.ascontiguousarray(bio.clone_sensitivity(cp)),
+        np.ones(n),  # intrathecal kill does not depend on systemic sensitivity (assumption)
         np.ascontiguousarray(bio.log_n0),
         np.ascontiguousarray(bio.extinction_u),
         np.array([math.log(lp.relapse_cells_marrow), math.log(lp.relapse_cells_cns)]),
@@ -329,24 +350,8 @@ def simulate_trajectories(
     return Trajectories(cross_day=cross, extinct=extinct, log_count_at=logq, nadir_day=nadir)
 
 
-@numba.njit(cache=True)
-def _rate(
-    p: int,
-    c: int,
-    g: float,
-    sig: float,
-    chemo_kill: FloatArray,
-    it_kill: FloatArray,
-    bk: float,
-    cns_sys: float,
-    blina_cns: float,
-    cd19: float,
-) -> float:
-    if c < 3:
-        return float(g - chemo_kill[p] * sig - bk * cd19)
-    return float(g - chemo_kill[p] * sig * cns_sys - it_kill[p] * sig - bk * cd19 * blina_cns)
-
-
+# Callees of a cached kernel must not change without the kernel changing too: numba's
+# cache does not track them. Keep the kernel self-contained except for this helper.
 @numba.njit(cache=True)
 def _poisson_inv(u: float, lam: float) -> int:
     p = math.exp(-lam)
@@ -368,6 +373,7 @@ def _kernel(
     blina_kill: FloatArray,
     growth: FloatArray,
     sigma: FloatArray,
+    it_sigma: FloatArray,
     log_n0: FloatArray,
     u_ext: FloatArray,
     log_thr: FloatArray,
@@ -381,21 +387,27 @@ def _kernel(
     out_logq: FloatArray,
     out_nadir: FloatArray,
 ) -> None:
-    n = growth.size
+    n = growth.shape[0]
     nseg = seg_start.size
     nq = qdays.size
     rates = np.empty(nseg)
     for i in range(n):
-        g = growth[i]
         for c in range(6):
             clone = c % 3
+            g = growth[i, c]
             sig = sigma[i, clone]
             cd19 = cd19pos[clone]
             thr = log_thr[0] if c < 3 else log_thr[1]
             for p in range(nseg):
-                rates[p] = _rate(
-                    p, c, g, sig, chemo_kill, it_kill, blina_kill[i, p], cns_sys, blina_cns, cd19
-                )
+                if c < 3:
+                    rates[p] = g - chemo_kill[p] * sig - blina_kill[i, p] * cd19
+                else:
+                    rates[p] = (
+                        g
+                        - chemo_kill[p] * sig * cns_sys
+                        - it_kill[p] * it_sigma[i]
+                        - blina_kill[i, p] * cd19 * blina_cns
+                    )
             # pass 1: deterministic trajectory, first upward crossing once below threshold
             cur = log_n0[i, c]
             armed = cur < thr

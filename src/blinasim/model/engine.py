@@ -1,0 +1,467 @@
+"""Run a cohort through a protocol: induction, MRD, risk group, arms, outcomes.
+
+For each chunk of children (results do not depend on the chunk size):
+
+1. draw each child's leukemia biology, blinatumomab clearance and T-cell fitness;
+2. run the common start of therapy (induction and consolidation of the reference arm) and
+   read the MRD assays at day 8 (blood flow), end of induction (marrow flow + HTS) and end of
+   consolidation (marrow flow);
+3. assign the AALL1731 risk group with :func:`blinasim.cohort.assign_risk_group`;
+4. run every child on each arm of their stratum (or on the one forced arm), with the same
+   draws on every arm (common random numbers), and derive relapse time, site and CD19
+   phenotype, death in remission, second malignancy, death after relapse, adverse events.
+
+No censoring: accrual, data cut and loss to follow-up belong to the trial engine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from blinasim.config import ParameterSet
+from blinasim.errors import InputError
+from blinasim.model import _draws, after_relapse, mrd, pk, toxicity
+from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.leukemia import (
+    BlinaParams,
+    ChemoParams,
+    LeukemiaParams,
+    blina_kill_rates,
+    draw_biology,
+    simulate_trajectories,
+)
+from blinasim.model.mrd import MRDParams
+from blinasim.model.pk import PKParams
+from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities, schedule_for
+from blinasim.model.toxicity import ToxicityParams
+
+FloatArray = NDArray[np.float64]
+
+DEFAULT_HORIZON_DAYS = 3653.0
+"""Ten years from diagnosis."""
+
+PATIENT_COLUMNS = (
+    "patient_id",
+    "risk_group",
+    "risk_reason",
+    "day8_pb_flow",
+    "eoi_flow",
+    "eoi_hts",
+    "eoi_hts_indeterminate",
+    "eoc_flow",
+    "arm",
+    "randomization_day",
+    "end_of_therapy_day",
+    "relapse_day",
+    "relapse_site",
+    "relapse_cd19_negative",
+    "death_day",
+    "death_cause",
+    "second_malignancy_day",
+)
+AE_COLUMNS = ("patient_id", "arm", "phase", "event", "grade", "day")
+COHORT_COLUMNS = ("patient_id", "bsa_m2", "genetics", "cns_status")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Every model section of a :class:`ParameterSet`."""
+
+    pk: PKParams
+    leukemia: LeukemiaParams
+    chemo: ChemoParams
+    blina: BlinaParams
+    mrd: MRDParams
+    toxicity: ToxicityParams
+    after_relapse: AfterRelapseParams
+
+    @classmethod
+    def from_parameters(cls, params: ParameterSet | None = None) -> ModelParams:
+        """Read the model sections (default: the shipped parameter file)."""
+        ps = params if params is not None else ParameterSet.load()
+        return cls(
+            pk=ps.section("pk", PKParams),
+            leukemia=ps.section("leukemia", LeukemiaParams),
+            chemo=ps.section("chemo", ChemoParams),
+            blina=ps.section("blinatumomab", BlinaParams),
+            mrd=ps.section("mrd", MRDParams),
+            toxicity=ps.section("toxicity", ToxicityParams),
+            after_relapse=ps.section("after_relapse", AfterRelapseParams),
+        )
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Simulation results (tidy tables).
+
+    ``patients``: one row per child x arm (columns :data:`PATIENT_COLUMNS`). A randomized
+    child appears once per arm of the stratum (common random numbers); a child on study but
+    not randomized (SR-Favorable) once, on the stratum's arm; a child off study (induction
+    failure, SR-High with EOC MRD >= 0.1%) once, with ``arm`` missing, simulated on the
+    SR-High control arm as a stand-in for further therapy. ``randomization_day`` is NaN
+    unless the child was randomized and reached randomization event-free.
+    ``adverse_events``: one row per grade >= 3 event (:data:`AE_COLUMNS`). Days are from
+    diagnosis; NaN means "did not happen before the horizon".
+    """
+
+    patients: pd.DataFrame
+    adverse_events: pd.DataFrame
+    seed: int
+    horizon_days: float
+
+
+def _model_plans(protocol: Any) -> dict[str, ArmPlan]:
+    arms = [protocol.arm(n) for n in protocol.arm_names]
+    controls = [a for a in arms if a.control] + [a for a in arms if not a.control]
+    ref = reference_intensities(controls)
+    return {a.name: arm_plan(a, ref) for a in arms}
+
+
+def _pre_randomization(plans: dict[str, ArmPlan]) -> ArmPlan:
+    """The reference arm for the common start (the first control arm with a consolidation)."""
+    cands = [
+        p for p in plans.values() if p.control and not math.isnan(p.phase_end("consolidation"))
+    ]
+    if not cands:
+        cands = list(plans.values())
+    return cands[0]
+
+
+def _risk_groups(chunk: pd.DataFrame, readouts: dict[str, NDArray[Any]]) -> pd.DataFrame:
+    """AALL1731 risk assignment (EOI then EOC) by :func:`blinasim.cohort.assign_risk_group`."""
+    from blinasim.cohort.risk import assign_risk_group
+
+    ra = assign_risk_group(
+        chunk,
+        eoi_flow_mrd=readouts["eoi_flow"],
+        eoi_hts_mrd=readouts["eoi_hts"],
+        eoi_hts_indeterminate=readouts["eoi_hts_indeterminate"],
+        day8_pb_mrd=readouts["day8_pb_flow"],
+        eoc_flow_mrd=readouts["eoc_flow"],
+    )
+    return ra.to_frame()
+
+
+def _measure(
+    ids: NDArray[np.int64], logq: FloatArray, seed: int, mp: MRDParams, normal: float
+) -> dict[str, NDArray[Any]]:
+    """MRD readouts from marrow log counts at (day 8, EOI, EOC), shape ``(n, 6, 3)``."""
+    marrow = np.exp(logq[:, :3, :]).sum(axis=1)
+    frac = mrd.leukemic_fraction(marrow, normal)
+    u = _draws.uniforms(seed, "mrd.assay", ids, k=6)
+    d8 = mrd.flow(frac[:, 0] * mp.pb_to_marrow_ratio, u[:, 0], mp)
+    eoi = mrd.flow(frac[:, 1], u[:, 1], mp)
+    h = mrd.hts(frac[:, 1], u[:, 2], u[:, 3], u[:, 4], mp)
+    eoc = mrd.flow(frac[:, 2], u[:, 5], mp)
+    return {
+        "day8_pb_flow": d8,
+        "eoi_flow": eoi,
+        "eoi_hts": h.value,
+        "eoi_hts_indeterminate": h.indeterminate,
+        "eoc_flow": eoc,
+    }
+
+
+@dataclass(frozen=True)
+class _ArmResult:
+    rows: pd.DataFrame
+    aes: pd.DataFrame
+
+
+def _run_arm(
+    plan: ArmPlan,
+    sel: NDArray[np.intp],
+    ids: NDArray[np.int64],
+    bsa: FloatArray,
+    stratum_high: NDArray[np.bool_],
+    bio_all: Any,
+    eta_cl: FloatArray,
+    *,
+    mp: ModelParams,
+    seed: int,
+    horizon: float,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    from blinasim.model.leukemia import Biology
+
+    bio = Biology(
+        log_n0=bio_all.log_n0[sel],
+        growth_per_day=bio_all.growth_per_day[sel],
+        sensitivity=bio_all.sensitivity[sel],
+        genetic_factor=bio_all.genetic_factor[sel],
+        resistance_factor=bio_all.resistance_factor[sel],
+        tcell_fitness=bio_all.tcell_fitness[sel],
+        extinction_u=bio_all.extinction_u[sel],
+    )
+    pid = ids[sel]
+    sched = schedule_for(plan.phases, horizon, mp.chemo)
+    n = sel.size
+    bk = np.zeros((n, sched.start.size))
+    on = np.flatnonzero(sched.blina_dose > 0)
+    if on.size:
+        ex = pk.exposure(bsa[sel], eta_cl[sel], mp.pk)
+        for dose in np.unique(sched.blina_dose[on]):
+            rate = pk.daily_dose_ug(float(dose), sched.blina_unit, bsa[sel], mp.pk)
+            css = pk.steady_state_pg_per_ml(rate, ex.cl_l_per_h)
+            kill = blina_kill_rates(css, bio.tcell_fitness, mp.blina)
+            seg = on[sched.blina_dose[on] == dose]
+            bk[:, seg] = kill[:, None]
+    tr = simulate_trajectories(
+        bio, sched, bk, np.empty(0), lp=mp.leukemia, cp=mp.chemo, bp=mp.blina
+    )
+    lp = mp.leukemia
+    cross = np.where(tr.cross_day < horizon, tr.cross_day, np.inf)
+    t_m = cross[:, :3].min(axis=1)
+    t_c = cross[:, 3:].min(axis=1)
+    relapse = np.minimum(t_m, t_c)
+    has = np.isfinite(relapse)
+    both = np.isfinite(t_m) & np.isfinite(t_c)
+    gap = np.full(t_m.shape, np.inf)
+    gap[both] = np.abs(t_m[both] - t_c[both])
+    combined = both & (gap <= lp.combined_site_window_days)
+    marrow_first = t_m <= t_c
+    site = np.full(n, None, dtype=object)
+    site[has] = np.where(combined, "combined", np.where(marrow_first, "marrow", "cns"))[has]
+    cd19neg = np.where(
+        marrow_first, cross[:, :3].argmin(axis=1) == 2, cross[:, 3:].argmin(axis=1) == 2
+    )
+    spans = [p.span for p in plan.phases]
+    trm = toxicity.death_in_remission_day(pid, spans, seed=seed, tp=mp.toxicity)
+    smn = after_relapse.smn_day(pid, seed=seed, ap=mp.after_relapse)
+    first = np.minimum(np.minimum(relapse, trm), smn)
+    first = np.where(first < horizon, first, np.inf)
+    is_rel = has & (relapse <= first)
+    is_trm = ~is_rel & np.isfinite(trm) & (trm <= first)
+    is_smn = ~is_rel & ~is_trm & np.isfinite(first)
+    rel_day = np.where(is_rel, relapse, np.inf)
+    d_rel = after_relapse.death_after_relapse_day(
+        pid, rel_day, site == "cns", seed=seed, ap=mp.after_relapse
+    )
+    smn_day = np.where(is_smn, smn, np.inf)
+    d_smn = after_relapse.death_after_smn_day(pid, smn_day, seed=seed, ap=mp.after_relapse)
+    death = np.where(is_trm, trm, np.where(is_rel, d_rel, np.where(is_smn, d_smn, np.inf)))
+    death = np.where(death < horizon, death, np.inf)
+    cause = np.full(n, None, dtype=object)
+    dead = np.isfinite(death)
+    cause[dead] = np.where(
+        is_trm, "treatment-related", np.where(is_rel, "leukemia", "second malignancy")
+    )[dead]
+    stop = np.minimum(first, plan.end_day)
+    hr = toxicity.stratum_hazard_ratio(stratum_high[sel], mp.toxicity)
+    ae = toxicity.adverse_events(pid, spans, stop, hr, seed=seed, tp=mp.toxicity)
+    rand = np.full(n, plan.randomization_day)
+    rand[first <= plan.randomization_day] = np.nan
+
+    def nan(x: FloatArray) -> FloatArray:
+        return np.where(np.isfinite(x), x, np.nan)
+
+    cols: dict[str, Any] = {
+        "arm": np.full(n, plan.name, dtype=object),
+        "randomization_day": rand,
+        "end_of_therapy_day": stop,
+        "relapse_day": nan(rel_day),
+        "relapse_site": np.where(is_rel, site, np.full(n, None, dtype=object)),
+        "relapse_cd19_negative": np.where(is_rel, cd19neg, False),
+        "death_day": nan(death),
+        "death_cause": cause,
+        "second_malignancy_day": nan(smn_day),
+    }
+    ae_rows = pd.DataFrame(
+        {
+            "patient_id": pid[ae.patient_index],
+            "arm": plan.name,
+            "phase": ae.phase,
+            "event": ae.event,
+            "grade": ae.grade,
+            "day": ae.day,
+        }
+    )
+    return cols, ae_rows
+
+
+def _check_cohort(cohort: pd.DataFrame) -> None:
+    missing = [c for c in COHORT_COLUMNS if c not in cohort.columns]
+    if missing:
+        raise InputError("a cohort with columns " + ", ".join(COHORT_COLUMNS), field=missing[0])
+    ids = cohort["patient_id"].to_numpy()
+    if not np.issubdtype(ids.dtype, np.integer) or (ids.size and ids.min() < 0):
+        raise InputError("non-negative integer patient ids", field="patient_id")
+    if pd.Index(ids).has_duplicates:
+        raise InputError("unique patient ids", field="patient_id")
+
+
+def simulate(
+    cohort: pd.DataFrame,
+    protocol: Any,
+    *,
+    arm: str | None = None,
+    params: ParameterSet | None = None,
+    seed: int,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+    chunk_size: int = 100_000,
+) -> Outcomes:
+    """Simulate every child of ``cohort`` on ``protocol``.
+
+    ``arm=None`` runs each child on every arm of their stratum (common random numbers: the
+    same child has the same draws on each); ``arm="B"`` runs only the children eligible for
+    that arm (its stratum, randomized, or on it without randomization) on it. Results are
+    identical for any ``chunk_size``. A research model, not medical advice.
+    """
+    _check_cohort(cohort)
+    if chunk_size < 1:
+        raise InputError("a positive chunk size", field="chunk_size", got=chunk_size)
+    if not horizon_days > 0:
+        raise InputError("a positive horizon in days", field="horizon_days", got=horizon_days)
+    mp = ModelParams.from_parameters(params)
+    plans = _model_plans(protocol)
+    if arm is not None and arm not in plans:
+        raise InputError(f"one of {sorted(plans)}", field="arm", got=arm)
+    pre = _pre_randomization(plans)
+    rows: list[pd.DataFrame] = []
+    aes: list[pd.DataFrame] = []
+    for lo in range(0, len(cohort), chunk_size):
+        chunk = cohort.iloc[lo : lo + chunk_size]
+        r, a = _simulate_chunk(chunk, plans, pre, arm, mp, seed, float(horizon_days))
+        rows.append(r)
+        aes.append(a)
+    patients = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame({c: [] for c in PATIENT_COLUMNS})
+    )
+    events = pd.concat(aes, ignore_index=True) if aes else pd.DataFrame({c: [] for c in AE_COLUMNS})
+    return Outcomes(
+        patients=patients.loc[:, list(PATIENT_COLUMNS)],
+        adverse_events=events.loc[:, list(AE_COLUMNS)],
+        seed=seed,
+        horizon_days=float(horizon_days),
+    )
+
+
+OFF_STUDY = "off-study"
+
+
+def _proxy_arm(plans: dict[str, ArmPlan]) -> str:
+    """Arm whose therapy stands in for off-protocol therapy: the SR-High control arm."""
+    high = [p for p in plans.values() if p.stratum == "SR-High" and p.control]
+    ctrl = [p for p in plans.values() if p.control]
+    return (high or ctrl or list(plans.values()))[0].name
+
+
+def _arm_members(
+    plans: dict[str, ArmPlan],
+    stratum: NDArray[Any],
+    group: NDArray[Any],
+    randomized: NDArray[np.bool_],
+    forced: str | None,
+) -> dict[str, NDArray[np.intp]]:
+    """Which children (row indices) run on which arm.
+
+    Randomized children run on every arm of their stratum (or only on the forced arm); other
+    children on study run once, on their stratum's first control arm (or its only arm).
+    Children off study (induction failure, SR-High with EOC MRD >= 0.1%, ...) are simulated on
+    the SR-High control arm as a stand-in for further therapy, under the key ``""``
+    (reported with ``arm`` missing); a forced arm leaves them out.
+    """
+    out: dict[str, NDArray[np.intp]] = {}
+    on_study = group != OFF_STUDY
+    for name, p in plans.items():
+        arms = [q for q in plans.values() if q.stratum == p.stratum]
+        default = ([q for q in arms if q.control] or arms)[0].name
+        in_stratum = on_study & (stratum == p.stratum)
+        if forced is not None:
+            if name != forced:
+                continue
+            mask = in_stratum & (randomized | math.isnan(p.randomization_day))
+        else:
+            mask = in_stratum & (randomized | (name == default))
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            out[name] = idx
+    if forced is None and (~on_study).any():
+        out[""] = np.flatnonzero(~on_study)
+    return out
+
+
+def _simulate_chunk(
+    chunk: pd.DataFrame,
+    plans: dict[str, ArmPlan],
+    pre: ArmPlan,
+    forced: str | None,
+    mp: ModelParams,
+    seed: int,
+    horizon: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ids = chunk["patient_id"].to_numpy(dtype=np.int64)
+    bsa = chunk["bsa_m2"].to_numpy(dtype=np.float64)
+    bio = draw_biology(
+        ids,
+        chunk["genetics"].astype(str).to_numpy(),
+        chunk["cns_status"].astype(str).to_numpy(),
+        seed=seed,
+        lp=mp.leukemia,
+        cp=mp.chemo,
+        bp=mp.blina,
+    )
+    eta_cl = _draws.normals(seed, "pk.eta_cl", ids)
+    # common start: induction and consolidation of the reference arm
+    common = [p for p in pre.phases if p.end <= pre.phase_end("consolidation")]
+    sched = schedule_for(common, pre.phase_end("consolidation") + 1.0, mp.chemo)
+    q = np.array([8.0, pre.phase_end("induction"), pre.phase_end("consolidation")])
+    tr = simulate_trajectories(
+        bio,
+        sched,
+        np.zeros((ids.size, sched.start.size)),
+        q,
+        lp=mp.leukemia,
+        cp=mp.chemo,
+        bp=mp.blina,
+    )
+    readouts = _measure(ids, tr.log_count_at, seed, mp.mrd, mp.leukemia.normal_marrow_cells)
+    risk = _risk_groups(chunk, readouts)
+    group = risk["group"].astype(str).to_numpy()
+    reason = risk["reason"].astype(str).to_numpy()
+    stratum = risk["stratum"].astype(str).to_numpy()
+    randomized = risk["randomized"].to_numpy(dtype=bool)
+    stratum_high = stratum == "SR-High"
+    out_rows: list[pd.DataFrame] = []
+    out_aes: list[pd.DataFrame] = []
+    for key, sel in _arm_members(plans, stratum, group, randomized, forced).items():
+        plan = plans[key or _proxy_arm(plans)]
+        cols, ae = _run_arm(
+            plan, sel, ids, bsa, stratum_high, bio, eta_cl, mp=mp, seed=seed, horizon=horizon
+        )
+        cols["randomization_day"] = np.where(randomized[sel], cols["randomization_day"], np.nan)
+        if not key:
+            cols["arm"] = np.full(sel.size, None, dtype=object)
+            ae = ae.assign(arm=None)
+        base = {
+            "patient_id": ids[sel],
+            "risk_group": group[sel],
+            "risk_reason": reason[sel],
+            **{k: np.asarray(v)[sel] for k, v in readouts.items()},
+        }
+        out_rows.append(pd.DataFrame({**base, **cols}))
+        out_aes.append(ae)
+    rows = (
+        pd.concat(out_rows, ignore_index=True)
+        if out_rows
+        else pd.DataFrame({c: [] for c in PATIENT_COLUMNS})
+    )
+    rows = rows.sort_values(
+        ["patient_id", "arm"], kind="stable", ignore_index=True, na_position="first"
+    )
+    aes = (
+        pd.concat(out_aes, ignore_index=True)
+        if out_aes
+        else pd.DataFrame({c: [] for c in AE_COLUMNS})
+    )
+    aes = aes.sort_values(
+        ["patient_id", "arm", "day"], kind="stable", ignore_index=True, na_position="first"
+    )
+    return rows, aes
