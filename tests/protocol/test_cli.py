@@ -4,6 +4,7 @@ import sys
 from typer.testing import CliRunner
 
 from blinasim.protocol.cli import app
+from blinasim.protocol.loader import shipped_protocols
 
 runner = CliRunner()
 
@@ -34,9 +35,10 @@ def test_show_all_arms_and_bad_arm():
 
 
 def test_validate_ok_and_error(tmp_path):
+    example = str(shipped_protocols()["aall1731_three_cycles"])
     r = runner.invoke(
         app,
-        ["validate", "src/blinasim/protocol/protocols/examples/aall1731_three_cycles.yaml"],
+        ["validate", example],
         env={"COLUMNS": "200"},
     )
     assert r.exit_code == 0, r.output

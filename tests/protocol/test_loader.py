@@ -255,3 +255,44 @@ def test_file_include_by_path_and_inherit_fields(tmp_path: Path):
         ProtocolError, match=r"include\.protocol: expected an include chain without cycles"
     ):
         load_protocol(tmp_path / "loop.yaml")
+
+
+def test_duplicate_keys_are_errors_but_merge_overrides_are_not():
+    with pytest.raises(
+        ProtocolError, match=r"line 2: expected valid YAML \(found duplicate key 'name'\)"
+    ):
+        load_protocol_text("name: a\nname: b\n")
+    # arm C of the shipped file overrides merged keys (<<: *IM1, name: IM2): allowed
+    assert load_protocol("aall1731").arm("C").phase("IM2").kind == "interim_maintenance"
+
+
+def test_age_based_intrathecal_doses(doc):
+    import numpy as np
+
+    arm = load_protocol("aall1731").arm("A")
+    (it_mtx,) = arm.phase("consolidation").administrations("methotrexate", "IT")
+    assert it_mtx.dose_for_age(np.array([1.0, 1.99, 2.0, 3.5, 8.99, 9.0, 12.0])).tolist() == [
+        8,
+        8,
+        10,
+        12,
+        12,
+        15,
+        15,
+    ]
+    (it_ara,) = arm.phase("induction").administrations("cytarabine", "IT")
+    assert it_ara.dose_for_age(np.array([0.5, 1.5, 2.5, 4.0])).tolist() == [30, 30, 50, 70]
+    (vcr,) = arm.phase("consolidation").administrations("vincristine")
+    assert vcr.dose_for_age(np.array([3.0])).tolist() == [1.5]
+    d = copy.deepcopy(doc)
+    fav_phase(d, 1)["drugs"][2]["dose_by_age"] = [
+        {"from_age_years": 3, "dose": 12},
+        {"from_age_years": 1, "dose": 8},
+    ]
+    fail(
+        d,
+        "arms.FAV.phases[1].drugs[2]: expected dose_by_age brackets with increasing from_age_years",
+    )
+    d = copy.deepcopy(doc)
+    fav_phase(d, 1)["drugs"][0]["dose_by_age"] = [{"from_age_years": 1, "dose": 8}]
+    fail(d, "arms.FAV.phases[1].drugs[0]: expected dose_by_age only with a flat unit (mg)")

@@ -46,11 +46,27 @@ class DrugAdministration:
     max_dose: float | None
     source: str
     note: str | None = None
+    dose_by_age: tuple[tuple[float, float], ...] | None = None
+    """Age-based dosing (intrathecal drugs): ``((from_age_years, dose), ...)``, ascending."""
 
     @property
     def provenance(self) -> Literal["published", "assumption", "calibrated"]:
         """``published``, ``assumption`` or ``calibrated`` (from ``source``)."""
         return _provenance(self.source)
+
+    def dose_for_age(self, age_years: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Dose for each child's age: the age bracket's dose, else ``dose`` (vectorized).
+
+        Children younger than the first bracket get the first bracket's dose.
+        """
+        age = np.asarray(age_years, dtype=np.float64)
+        if self.dose_by_age is None:
+            return np.full(age.shape, self.dose)
+        starts = np.array([b[0] for b in self.dose_by_age])
+        doses = np.array([b[1] for b in self.dose_by_age])
+        idx = np.clip(np.searchsorted(starts, age, side="right") - 1, 0, len(doses) - 1)
+        out: NDArray[np.float64] = doses[idx]
+        return out
 
     @property
     def is_continuous(self) -> bool:
@@ -78,7 +94,8 @@ class DrugAdministration:
         else:
             when = "d" + _compress(self.cycle_days)
         cap = f" (max {self.max_dose:g})" if self.max_dose is not None else ""
-        return f"{self.drug} {dose} {self.route} {when}{cap}"
+        by_age = " (by age)" if self.dose_by_age is not None else ""
+        return f"{self.drug} {dose}{by_age} {self.route} {when}{cap}"
 
 
 def _compress(days: tuple[int, ...]) -> str:

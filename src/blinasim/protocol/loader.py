@@ -78,13 +78,40 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return _parse_yaml(text, str(path))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key written twice in one mapping.
+
+    Keys brought in by a merge (``<<: *anchor``) may be overridden; keys written twice are
+    a mistake (plain YAML silently keeps the last one).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                key_node, yaml.ScalarNode
+            ):
+                continue
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key_node.value!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
-        raise ProtocolError("valid YAML", file=origin, field=where) from None
+        problem = getattr(exc, "problem", None)
+        what = f"valid YAML ({' '.join(str(problem).split())})" if problem else "valid YAML"
+        raise ProtocolError(what, file=origin, field=where) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # e.g. a timestamp such as 2020-02-30 that YAML reads as an impossible date
         raise ProtocolError("valid YAML", file=origin, field="document", got=str(exc)) from None
@@ -426,6 +453,11 @@ def _resolve_arm(flat: _FlatArm) -> Arm:
                     max_dose=d.max_dose,
                     source=d.source,
                     note=d.note,
+                    dose_by_age=(
+                        tuple((b.from_age_years, b.dose) for b in d.dose_by_age)
+                        if d.dose_by_age is not None
+                        else None
+                    ),
                 )
             )
         resolved.append(

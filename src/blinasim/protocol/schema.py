@@ -146,6 +146,13 @@ class ContinuousSpec(_Spec):
         return self
 
 
+class AgeDose(_Spec):
+    """Dose from age ``from_age_years`` on (until the next bracket)."""
+
+    from_age_years: float = Field(ge=0, le=30)
+    dose: float = Field(ge=0)
+
+
 class DrugSpec(_Spec):
     """One drug in a phase: dose, unit, route and schedule, with its provenance."""
 
@@ -156,6 +163,7 @@ class DrugSpec(_Spec):
     days: tuple[int, ...] | None = None
     continuous: ContinuousSpec | None = None
     max_dose: float | None = Field(default=None, gt=0)
+    dose_by_age: tuple[AgeDose, ...] | None = None
     source: str
     note: str | None = None
 
@@ -178,6 +186,12 @@ class DrugSpec(_Spec):
             raise ValueError("'continuous' together with route CIV (and CIV only with it)")
         if self.continuous is not None and not self.unit.endswith("/day"):
             raise ValueError(f"a per-day unit for a continuous infusion, got {self.unit!r}")
+        if self.dose_by_age is not None:
+            ages = [b.from_age_years for b in self.dose_by_age]
+            if not ages or ages != sorted(set(ages)):
+                raise ValueError("dose_by_age brackets with increasing from_age_years")
+            if self.unit not in ("mg", "mg/day"):
+                raise ValueError(f"dose_by_age only with a flat unit (mg), got {self.unit!r}")
         return self
 
 
