@@ -1,0 +1,295 @@
+"""Outcome sources: where a randomized patient's event times come from.
+
+An *outcome source* answers two questions for one simulated trial (one replicate):
+
+* :meth:`OutcomeSource.enroll` -- for the first ``n`` enrolled patients: risk group,
+  whether the patient reaches randomization, the stratum and the randomization point
+  (days from enrolment, i.e. from diagnosis);
+* :meth:`OutcomeSource.outcomes` -- for randomized patients (enrolment index, stratum,
+  arm): DFS and death times in days from randomization (``inf``: no event), and the cause
+  of the DFS event.
+
+:class:`ParametricOutcomes` draws them from the laws of the design file (exponential,
+piecewise exponential, Weibull, mixture cure, or a hazard ratio against the control law of
+the same stratum). Every draw is a per-patient uniform transformed by an inverse survival
+function, keyed by replicate and enrolment index: the same patient gets the same uniform
+in either arm (common random numbers), whatever the cohort size or number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from blinasim import rng
+from blinasim.errors import InputError
+from blinasim.trial.design import (
+    DAYS_PER_YEAR,
+    Exponential,
+    MixtureCure,
+    OutcomeModel,
+    ParametricSource,
+    PiecewiseExponential,
+    Population,
+    TrialDesign,
+    Weibull,
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+CAUSE_NONE = 0
+CAUSE_RELAPSE = 1
+CAUSE_DEATH = 2
+CAUSE_SECOND_MALIGNANCY = 3
+CAUSE_EVENT = 4
+CAUSE_LABELS = {
+    CAUSE_NONE: "",
+    CAUSE_RELAPSE: "RELAPSE",
+    CAUSE_DEATH: "DEATH IN REMISSION",
+    CAUSE_SECOND_MALIGNANCY: "SECOND MALIGNANCY",
+    CAUSE_EVENT: "DFS EVENT",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Enrollees:
+    """The first ``n`` enrolled patients of one trial, in order of enrolment.
+
+    ``risk_group`` indexes ``risk_group_names``; ``stratum`` indexes the randomized strata
+    (``-1``: not randomized); ``randomization_delay`` is in days from enrolment (NaN when
+    not randomized).
+    """
+
+    risk_group_names: tuple[str, ...]
+    risk_group: IntArray
+    stratum: IntArray
+    randomization_delay: FloatArray
+
+    @property
+    def randomizable(self) -> BoolArray:
+        """Patients who reach the randomization point."""
+        return np.asarray(self.stratum >= 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventTimes:
+    """Event times of randomized patients, days from randomization (``inf``: none)."""
+
+    dfs: FloatArray
+    dfs_cause: IntArray
+    death: FloatArray
+
+
+class OutcomeSource(Protocol):
+    """What the trial engine needs from an outcome model."""
+
+    strata: tuple[str, ...]
+
+    def enroll(self, n: int, *, seed: int, replicate: int) -> Enrollees:
+        """Risk group and randomization point of the first ``n`` enrolled patients."""
+        ...
+
+    def outcomes(
+        self,
+        patient: IntArray,
+        stratum: IntArray,
+        arm: IntArray,
+        *,
+        seed: int,
+        replicate: int,
+    ) -> EventTimes:
+        """Event times from randomization of the given randomized patients."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------
+# Inverse survival functions (days)
+
+BaseLaw = Exponential | PiecewiseExponential | Weibull | MixtureCure
+
+
+def survival(law: BaseLaw, days: FloatArray, hazard_ratio: float = 1.0) -> FloatArray:
+    """``S(t)^HR`` of a law at ``days``."""
+    t = np.asarray(days, dtype=np.float64) / DAYS_PER_YEAR
+    return np.asarray(np.exp(-hazard_ratio * _cumhaz(law, t)), dtype=np.float64)
+
+
+def _cumhaz(law: BaseLaw, years: FloatArray) -> FloatArray:
+    if isinstance(law, Exponential):
+        return years * law.rate_per_day() * DAYS_PER_YEAR
+    if isinstance(law, Weibull):
+        return (years / law.scale_years) ** law.shape
+    if isinstance(law, PiecewiseExponential):
+        b = np.asarray(law.breaks_years)
+        h = np.asarray(law.hazards_per_year)
+        edges = np.concatenate([[0.0], b])
+        cum = np.concatenate([[0.0], np.cumsum(np.diff(edges) * h[:-1])])
+        j = np.searchsorted(edges, years, side="right") - 1
+        return np.asarray(cum[j] + (years - edges[j]) * h[j], dtype=np.float64)
+    p = law.cure_fraction
+    s_u = np.exp(-_cumhaz(law.uncured, years))
+    return np.asarray(-np.log(p + (1.0 - p) * s_u), dtype=np.float64)
+
+
+def _inverse_cumhaz(law: Exponential | PiecewiseExponential | Weibull, h: FloatArray) -> FloatArray:
+    """Years at which the cumulative hazard reaches ``h`` (``inf`` if never)."""
+    if isinstance(law, Exponential):
+        return h / (law.rate_per_day() * DAYS_PER_YEAR)
+    if isinstance(law, Weibull):
+        return np.asarray(law.scale_years * h ** (1.0 / law.shape), dtype=np.float64)
+    b = np.asarray(law.breaks_years)
+    hz = np.asarray(law.hazards_per_year)
+    edges = np.concatenate([[0.0], b])
+    cum = np.concatenate([[0.0], np.cumsum(np.diff(edges) * hz[:-1])])
+    j = np.searchsorted(cum, h, side="right") - 1
+    # within a zero-hazard segment the next segment with hazard takes over via searchsorted
+    rate = hz[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = edges[j] + (h - cum[j]) / rate
+    return np.asarray(np.where(rate > 0, t, np.inf), dtype=np.float64)
+
+
+def inverse_survival(law: BaseLaw, u: FloatArray, hazard_ratio: float = 1.0) -> FloatArray:
+    """Days ``t`` with ``S(t)^HR = u`` (``inf`` for cured patients)."""
+    uu = np.asarray(u, dtype=np.float64) ** (1.0 / hazard_ratio)
+    if isinstance(law, MixtureCure):
+        p = law.cure_fraction
+        cured = uu <= p
+        v = np.where(cured, 0.5, (uu - p) / (1.0 - p))
+        yrs = _inverse_cumhaz(law.uncured, -np.log(v))
+        yrs = np.where(cured, np.inf, yrs)
+    else:
+        yrs = _inverse_cumhaz(law, -np.log(uu))
+    return np.asarray(yrs * DAYS_PER_YEAR, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------
+# Parametric source
+
+
+def enroll_population(population: Population, n: int, *, seed: int, replicate: int) -> Enrollees:
+    """Risk groups and randomization points of ``n`` enrollees from the design's mix."""
+    groups = population.risk_groups
+    names = tuple(g.name for g in groups)
+    strata = population.strata
+    u = rng.uniforms(seed, "trial.risk_group", 0, n, replicate, k=2)
+    cum = np.cumsum([g.fraction for g in groups])
+    cum[-1] = 1.0
+    rg = np.minimum(np.searchsorted(cum, u[:, 0], side="right"), len(groups) - 1)
+    to_stratum = np.array([strata.index(g.name) if g.randomized else -1 for g in groups])
+    frac = np.array([g.randomized_fraction if g.randomized else 0.0 for g in groups])
+    delay = np.array([g.randomization_day for g in groups], dtype=np.float64)
+    reaches = u[:, 1] < frac[rg]
+    stratum = np.where(reaches, to_stratum[rg], -1)
+    return Enrollees(
+        risk_group_names=names,
+        risk_group=rg.astype(np.int64),
+        stratum=stratum.astype(np.int64),
+        randomization_delay=np.where(stratum >= 0, delay[rg], np.nan),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cell:
+    law: BaseLaw
+    hazard_ratio: float
+    death_after_event: float
+    median_death_days: float
+
+
+class ParametricOutcomes:
+    """Outcome source from the parametric laws of a design (per arm and stratum)."""
+
+    def __init__(self, design: TrialDesign) -> None:
+        src = design.outcomes
+        if not isinstance(src, ParametricSource):
+            raise TypeError("ParametricOutcomes needs a design with a parametric source")
+        self.population = design.population
+        self.strata = tuple(design.population.strata)
+        ctrl, exp = design.allocation.control.id, design.allocation.experimental.id
+        self._cells: dict[tuple[int, int], _Cell] = {}
+        for s_idx, s in enumerate(self.strata):
+            by_arm: dict[str, OutcomeModel] = {}
+            for m in src.models:
+                if m.stratum in (None, s):
+                    by_arm[m.arm] = m
+            c = by_arm[ctrl]
+            assert c.dfs is not None
+            for a_idx, arm in enumerate((ctrl, exp)):
+                m = by_arm[arm]
+                law = m.dfs if m.dfs is not None else c.dfs
+                self._cells[(s_idx, a_idx)] = _Cell(
+                    law=law,
+                    hazard_ratio=m.hazard_ratio if m.hazard_ratio is not None else 1.0,
+                    death_after_event=m.death_after_event,
+                    median_death_days=m.median_death_years * DAYS_PER_YEAR,
+                )
+
+    def cell_survival(self, stratum: int, arm: int, days: FloatArray) -> FloatArray:
+        """True DFS survival of a stratum x arm cell at ``days`` from randomization."""
+        c = self._cells[(stratum, arm)]
+        return survival(c.law, days, c.hazard_ratio)
+
+    def enroll(self, n: int, *, seed: int, replicate: int) -> Enrollees:
+        """Risk groups and randomization points from the design's population."""
+        return enroll_population(self.population, n, seed=seed, replicate=replicate)
+
+    def outcomes(
+        self,
+        patient: IntArray,
+        stratum: IntArray,
+        arm: IntArray,
+        *,
+        seed: int,
+        replicate: int,
+    ) -> EventTimes:
+        """DFS (inverse CDF of the cell's law) and death after a DFS event."""
+        n_max = int(patient.max()) + 1 if patient.size else 0
+        u = rng.uniforms(seed, "trial.outcome", 0, n_max, replicate, k=3)[patient]
+        dfs = np.full(patient.size, np.inf)
+        death = np.full(patient.size, np.inf)
+        for (s, a), c in self._cells.items():
+            sel = (stratum == s) & (arm == a)
+            if not sel.any():
+                continue
+            t = inverse_survival(c.law, u[sel, 0], c.hazard_ratio)
+            dfs[sel] = t
+            dies = u[sel, 1] < c.death_after_event
+            after = -np.log1p(-u[sel, 2]) * c.median_death_days / math.log(2.0)
+            death[sel] = np.where(dies & np.isfinite(t), t + after, np.inf)
+        cause = np.where(np.isfinite(dfs), CAUSE_EVENT, CAUSE_NONE).astype(np.int64)
+        return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
+
+
+def outcome_source(design: TrialDesign, params: object = None) -> OutcomeSource:
+    """The outcome source of a design (parametric, or the mechanistic model adapter).
+
+    ``params`` (a :class:`blinasim.config.ParameterSet`) overrides the mechanistic
+    model's parameters; parametric designs ignore it.
+    """
+    if isinstance(design.outcomes, ParametricSource):
+        return ParametricOutcomes(design)
+    raise InputError(
+        "a parametric outcome source (the mechanistic adapter needs blinasim.model.simulate)",
+        field="outcomes.source",
+        got=design.outcomes.source,
+    )
+
+
+__all__ = [
+    "CAUSE_LABELS",
+    "Enrollees",
+    "EventTimes",
+    "OutcomeSource",
+    "ParametricOutcomes",
+    "enroll_population",
+    "inverse_survival",
+    "outcome_source",
+    "survival",
+]

@@ -1,0 +1,104 @@
+"""run_trial: ADaM data, CONSORT, looks, estimates, reproducibility."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinasim.analysis.read import validate_adtte
+from blinasim.io.adam import ADTTE_COLUMNS
+from blinasim.stats import kaplan_meier
+from blinasim.trial.design import design_from_dict
+from blinasim.trial.outcomes import outcome_source
+from blinasim.trial.run import BoundaryCache, evaluate_block, run_trial, simulate_patients
+
+from .conftest import small_doc
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_trial(design_from_dict(small_doc()), seed=11)
+
+
+def test_adtte_layout_and_reader(result) -> None:
+    ad = result.adtte
+    assert tuple(ad.columns) == ADTTE_COLUMNS
+    assert set(ad["PARAMCD"]) == {"DFS", "OS", "EFS"}
+    assert set(ad["CNSR"]) <= {0, 1}
+    assert (ad["AVAL"] >= 0).all()
+    ev = ad["CNSR"] == 0
+    assert (ad.loc[ev, "EVNTDESC"] != "").all()
+    assert (ad.loc[~ev, "CNSDTDSC"] != "").all()
+    clean = validate_adtte(ad)
+    assert len(clean) == len(ad)
+    # each patient: OS time >= DFS time; EFS = DFS + randomization delay
+    wide = ad.pivot(index="USUBJID", columns="PARAMCD", values="AVAL")
+    assert (wide["OS"] >= wide["DFS"] - 1e-9).all()
+    assert (wide["EFS"] > wide["DFS"]).all()
+
+
+def test_consort_adds_up(result) -> None:
+    c = result.consort
+    assert sum(c.by_risk_group.values()) == c.enrolled
+    assert sum(c.randomized.values()) + c.not_randomized_closed == c.reached_randomization
+    n_dfs = (result.adtte["PARAMCD"] == "DFS").sum()
+    assert n_dfs == sum(c.randomized.values())
+    dfs = result.adtte[result.adtte["PARAMCD"] == "DFS"]
+    assert c.crossed_over == (dfs["CNSDTDSC"] == "CROSSOVER").sum()
+    assert isinstance(c.to_frame(), pd.DataFrame)
+
+
+def test_looks_and_estimates_are_consistent(result) -> None:
+    looks = result.looks
+    assert looks[0].events == 30
+    assert all(a.day < b.day for a, b in itertools.pairwise(looks))
+    last = looks[-1]
+    assert last.decision in {"efficacy", "continue", "futility"}
+    e = result.estimates
+    dfs = result.adtte[result.adtte["PARAMCD"] == "DFS"]
+    ctrl = dfs[dfs["TRT01P"] == "Arm A"]
+    km = kaplan_meier(ctrl["AVAL"], 1 - ctrl["CNSR"]).at(3 * 365.25)
+    assert e.dfs_milestone["Arm A"] == pytest.approx(float(km.survival[0]))
+    assert 0 < e.hazard_ratio_lower < e.hazard_ratio < e.hazard_ratio_upper
+    assert 0 <= e.logrank_p <= 1
+    assert np.isfinite(e.rmst_difference_days)
+    assert sum(e.events.values()) == int((dfs["CNSR"] == 0).sum())
+
+
+def test_run_trial_is_reproducible_and_seed_dependent() -> None:
+    d = design_from_dict(small_doc())
+    a = run_trial(d, seed=5)
+    b = run_trial(d, seed=5)
+    pd.testing.assert_frame_equal(a.adtte, b.adtte)
+    c = run_trial(d, seed=6)
+    assert not a.adtte["AVAL"].equals(c.adtte["AVAL"])
+
+
+def test_run_trial_equals_its_replicate_in_a_block() -> None:
+    d = design_from_dict(small_doc())
+    src = outcome_source(d)
+    trials = [simulate_patients(d, src, seed=9, replicate=r) for r in range(4)]
+    block = evaluate_block(d, trials, BoundaryCache(d))
+    one = run_trial(d, seed=9, replicate=2)
+    k = len(one.looks)
+    np.testing.assert_allclose([lk.z for lk in one.looks], block.z[2, :k])
+    assert one.estimates.logrank_z == pytest.approx(block.report_z[2])
+
+
+def test_early_stop_closes_randomization_and_crosses_over() -> None:
+    doc = small_doc()
+    doc["outcomes"]["models"][2]["hazard_ratio"] = 0.15  # overwhelming benefit: stop at look 1
+    doc["accrual"]["target_randomized"] = 2000
+    d = design_from_dict(doc)
+    r = run_trial(d, seed=3)
+    assert r.stopped_early
+    assert r.looks[0].decision == "efficacy"
+    assert r.consort.not_randomized_closed > 0
+    assert r.consort.crossed_over > 0
+    dfs = r.adtte[r.adtte["PARAMCD"] == "DFS"]
+    crossed = dfs[dfs["CNSDTDSC"] == "CROSSOVER"]
+    assert len(crossed) == r.consort.crossed_over
+    assert (crossed["TRT01P"] == "Arm A").all()
