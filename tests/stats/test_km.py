@@ -165,3 +165,16 @@ def test_bad_options():
         kaplan_meier([1, 2], [1, 1], conf_level=95)
     with pytest.raises(InputError, match="probability"):
         kaplan_meier([1, 2], [1, 1]).quantile(1.5)
+
+
+def test_integer_time_fast_path_equals_sorting_path():
+    """Large integer-valued samples are counted without sorting; results are identical."""
+    rng = np.random.default_rng(11)
+    t = rng.integers(0, 400, 6000).astype(float)
+    e = rng.integers(0, 2, 6000)
+    fast = kaplan_meier(t, e)
+    slow = kaplan_meier(t + 0.5, e)  # not integer-valued: the sorting path
+    np.testing.assert_array_equal(fast.time + 0.5, slow.time)
+    for name in ("n_risk", "n_event", "n_censor", "survival", "std_err_log", "lower"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    np.testing.assert_array_equal(nelson_aalen(t, e).cumhaz, nelson_aalen(t + 0.5, e).cumhaz)

@@ -54,6 +54,10 @@ def as_codes(x: Any, name: str, *, max_code: int | None = None) -> IntArray:
     arr = to_numpy(x, name)
     if arr.dtype == bool:
         return arr.astype(np.int64)
+    if arr.dtype.kind in "iu" and arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo >= 0 and (max_code is None or hi <= max_code):  # fast path: already valid
+            return np.ascontiguousarray(arr, dtype=np.int64)
     f = as_float(arr, name)
     if (f != np.round(f)).any():
         i = int(np.flatnonzero(f != np.round(f))[0])
@@ -94,6 +98,14 @@ def factorize(x: Any, name: str, n: int) -> tuple[IntArray, list[Any]]:
     if arr.dtype == object and any(v is None for v in arr):
         i = next(j for j, v in enumerate(arr) if v is None)
         raise InputError("no missing labels", field=f"{name}[{i}]", got=None)
+    if arr.dtype.kind in "iu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * arr.size + 1024:  # small integer range: O(n), no sort
+            present = np.bincount(arr - lo, minlength=hi - lo + 1) > 0
+            if lo == 0 and present.all():  # already codes 0..k-1
+                return np.ascontiguousarray(arr, dtype=np.int64), list(range(hi + 1))
+            lookup = np.cumsum(present) - 1
+            return lookup[arr - lo].astype(np.int64), (np.flatnonzero(present) + lo).tolist()
     try:
         labels, codes = np.unique(arr, return_inverse=True)
     except TypeError:

@@ -272,9 +272,22 @@ class NelsonAalen:
 
 def _table(time: Any, event: Any) -> tuple[Any, ...]:
     t, e = survival_input(time, event)
-    order = np.argsort(t, kind="stable")
-    res: tuple[Any, ...] = _kernels.km_table(t[order], e[order])
-    return (len(t), *res)
+    n = len(t)
+    res: tuple[Any, ...]
+    top = float(t.max())
+    if n >= 4096 and top <= 4 * n:
+        # integer-valued times (e.g. days) in a small range: O(n) counting, no sort
+        ti = t.astype(np.int64)
+        if np.array_equal(ti, t):
+            counts = np.bincount(ti * 2 + e, minlength=2 * (int(top) + 1)).reshape(-1, 2)
+            seen = np.flatnonzero(counts.any(axis=1))
+            res = _kernels.km_from_counts(
+                seen.astype(np.float64), counts[seen, 1].copy(), counts[seen, 0].copy()
+            )
+            return (n, *res)
+    died = e == 1
+    res = _kernels.km_table(np.sort(t[died]), np.sort(t[~died]))
+    return (n, *res)
 
 
 def kaplan_meier(

@@ -59,6 +59,20 @@ class LogRankResult:
             )
 
 
+def cell_layout(code: IntArray, time: FloatArray, n_cells: int) -> tuple[FloatArray, IntArray]:
+    """Times grouped by cell code (an O(n) counting sort), sorted within each cell.
+
+    Returns the grouped times and the segment offsets (length ``n_cells + 1``).
+    """
+    buf = np.empty_like(time)
+    offsets = np.empty(n_cells + 1, np.int64)
+    everyone = np.ones(len(time), dtype=bool)
+    _kernels.cell_layout(time, code, everyone, n_cells, buf, offsets, False)
+    for c in np.flatnonzero(np.diff(offsets) > 1):
+        buf[offsets[c] : offsets[c + 1]].sort()  # numpy's (SIMD) sort
+    return buf, offsets
+
+
 def _check_rho(rho: float) -> float:
     if not isinstance(rho, int | float) or not np.isfinite(rho) or rho < 0:
         raise InputError("a finite number >= 0", field="rho", got=rho)
@@ -118,10 +132,9 @@ def logrank_test(
     else:
         s, slabels = factorize(strata, "strata", len(t))
         n_strata = len(slabels)
-    order = np.argsort(t, kind="stable")
-    obs, exp, var = _kernels.logrank_sorted(
-        t[order], e[order], g[order], s[order], len(labels), n_strata, rho
-    )
+    k = len(labels)
+    buf, offsets = cell_layout((s * k + g) * 2 + e, t, 2 * k * n_strata)
+    obs, exp, var = _kernels.logrank_cells(buf, offsets, k, n_strata, rho)
     chisq, df, z = chisq_from_sums(obs, exp, var)
     p = float(chi2.sf(chisq, df)) if df >= 1 else 1.0
     return LogRankResult(

@@ -1,0 +1,278 @@
+"""Time blinasim.stats against R survival and lifelines on the same data, in one run.
+
+    .venv/bin/python benchmarks/stats.py            # n = 1e4, 1e5, 1e6 + batched 10,000 x 1,440
+    .venv/bin/python benchmarks/stats.py --quick    # n = 1e4 only, batched 1,000 x 1,440
+
+Computations (same simulated data for every tool; integer days, so many ties):
+  km          Kaplan-Meier with log-log CI     survfit(Surv(t, e) ~ 1)        KaplanMeierFitter
+  logrank_s3  2 groups, 3 strata               survdiff(... + strata(s))      (lifelines has none)
+  logrank     2 groups, unstratified           survdiff(Surv(t, e) ~ g)       logrank_test
+  cox_efron   1 covariate, Efron ties          coxph(Surv(t, e) ~ x)          CoxPHFitter
+Times are the best of a few repeats (seconds, computation only: R is timed inside R with
+system.time on data read once from a temp file). lifelines is skipped at a size when the
+previous size predicts more than 60 s. numba kernels are compiled (or loaded from cache)
+by a warm-up call before timing; the batched log-rank reports the first call in a fresh
+process with an empty numba cache (cold: compile included) and the warm time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LIFELINES_LIMIT_S = 60.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def best_of(fn: Callable[[], Any], repeats: int) -> float:
+    out = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - t0)
+    return out
+
+
+def make_data(n: int, seed: int = 2026) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 2, n)
+    strata = rng.integers(0, 3, n)
+    x = rng.normal(size=n)
+    rate = 1 / 900 * np.exp(-0.3 * group + 0.2 * strata + 0.4 * x)
+    event_time = np.ceil(rng.exponential(1 / rate))
+    cens = np.ceil(rng.uniform(1, 2400, n))
+    return pd.DataFrame(
+        {
+            "time": np.minimum(event_time, cens),
+            "event": (event_time <= cens).astype(np.int64),
+            "group": group,
+            "strata": strata,
+            "x": x,
+        }
+    )
+
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(survival))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+reps <- as.integer(args[2])
+best <- function(f) min(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]]))
+km <- best(function() survfit(Surv(time, event) ~ 1, data = d, conf.type = "log-log"))
+lr3 <- best(function() survdiff(Surv(time, event) ~ group + strata(strata), data = d))
+lr <- best(function() survdiff(Surv(time, event) ~ group, data = d))
+cx <- best(function() coxph(Surv(time, event) ~ x, data = d, ties = "efron"))
+cat(sprintf("km=%.6f\nlogrank_s3=%.6f\nlogrank=%.6f\ncox_efron=%.6f\n", km, lr3, lr, cx))
+"""
+
+
+def time_r(data: pd.DataFrame, reps: int, tmp: Path) -> dict[str, float]:
+    if shutil.which("Rscript") is None:
+        return {}
+    csv = tmp / f"data_{len(data)}.csv"
+    data.to_csv(csv, index=False)
+    script = tmp / "bench.R"
+    script.write_text(R_SCRIPT)
+    res = subprocess.run(
+        ["Rscript", str(script), str(csv), str(reps)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        print(f"R failed: {res.stderr.strip()[:300]}", file=sys.stderr)
+        return {}
+    out = {}
+    for line in res.stdout.splitlines():
+        key, _, val = line.partition("=")
+        out[key.strip()] = float(val)
+    return out
+
+
+def ours(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
+    from blinasim import stats
+
+    t = data["time"].to_numpy()
+    e = data["event"].to_numpy()
+    g = data["group"].to_numpy()
+    s = data["strata"].to_numpy()
+    x = data["x"].to_numpy()
+    fns: dict[str, Callable[[], Any]] = {
+        "km": lambda: stats.kaplan_meier(t, e),
+        "logrank_s3": lambda: stats.logrank_test(t, e, g, strata=s),
+        "logrank": lambda: stats.logrank_test(t, e, g),
+    }
+    cox = getattr(stats, "cox_ph", None)
+    if cox is not None:
+        fns["cox_efron"] = lambda: cox(t, e, x, ties="efron")
+    return fns
+
+
+def lifelines_fns(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
+    try:
+        import lifelines
+        from lifelines.statistics import logrank_test
+    except ImportError:
+        return {}
+    t = data["time"].to_numpy()
+    e = data["event"].to_numpy()
+    g = data["group"].to_numpy()
+    a, b = g == 0, g == 1
+    frame = data[["time", "event", "x"]]
+
+    def cox() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return lifelines.CoxPHFitter().fit(frame, "time", "event")
+
+    return {
+        "km": lambda: lifelines.KaplanMeierFitter().fit(t, e),
+        "logrank": lambda: logrank_test(t[a], t[b], e[a], e[b]),
+        "cox_efron": cox,
+    }
+
+
+COLD_SNIPPET = """
+import time, numpy as np
+t0 = time.perf_counter()
+from blinasim.stats import logrank_test_batched
+imp = time.perf_counter() - t0
+rng = np.random.default_rng(1)
+R, N = {reps}, 1440
+g = rng.integers(0, 2, (R, N)).astype(np.int8)
+s = rng.integers(0, 3, (R, N)).astype(np.int8)
+et = np.ceil(rng.exponential(900 * np.exp(0.3 * g - 0.2 * s)))
+ct = np.ceil(rng.uniform(1, 2400, (R, N)))
+tm = np.minimum(et, ct); ev = (et <= ct).astype(np.int8)
+t0 = time.perf_counter(); logrank_test_batched(tm, ev, g, s); first = time.perf_counter() - t0
+warm = float("inf")
+for _ in range(3):
+    t0 = time.perf_counter(); logrank_test_batched(tm, ev, g, s)
+    warm = min(warm, time.perf_counter() - t0)
+print(f"{{imp:.4f}} {{first:.4f}} {{warm:.4f}}")
+"""
+
+
+def batched(reps: int, cold_cache: bool) -> tuple[float, float, float]:
+    """(import s, first-call s, warm s) of the batched stratified log-rank in a subprocess."""
+    env = dict(os.environ)
+    tmpdir = None
+    if cold_cache:
+        tmpdir = tempfile.mkdtemp(prefix="blinasim_numba_")
+        env["NUMBA_CACHE_DIR"] = tmpdir
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", COLD_SNIPPET.format(reps=reps)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    imp, first, warm = (float(v) for v in res.stdout.split())
+    return imp, first, warm
+
+
+def fmt(v: float | None) -> str:
+    if v is None or not np.isfinite(v):
+        return "-"
+    return f"{v:.4f}" if v < 10 else f"{v:.1f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or not np.isfinite(a) or not np.isfinite(b) or b <= 0:
+        return "-"
+    return f"{a / b:.1f}x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small run (n = 1e4, 1,000 replicates)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold-compile measurement")
+    args, unknown = ap.parse_known_args(argv)  # run_all.py passes its own arguments
+    if unknown and argv is not None:
+        ap.error(f"unrecognized arguments: {' '.join(unknown)}")
+    sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
+    reps_batched = 1_000 if args.quick else 10_000
+
+    from blinasim import stats
+
+    if getattr(stats, "cox_ph", None) is None:
+        print("blinasim.stats.cox_ph is missing: the Cox row has no blinasim time")
+    t0 = time.perf_counter()
+    warm = make_data(500)
+    for fn in ours(warm).values():
+        fn()
+    print(f"warm-up (numba compile or cache load): {time.perf_counter() - t0:.2f} s")
+    if shutil.which("Rscript") is None:
+        print("Rscript not found: R columns are empty")
+
+    rows = []
+    last_ll: dict[str, tuple[int, float]] = {}
+    skipped: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="blinasim_bench_") as tmp:
+        for n in sizes:
+            data = make_data(n)
+            reps = 3 if n <= 100_000 else 2
+            our_t = {k: best_of(f, reps) for k, f in ours(data).items()}
+            r_t = time_r(data, reps, Path(tmp))
+            ll_t: dict[str, float] = {}
+            for k, f in lifelines_fns(data).items():
+                if k in last_ll:
+                    prev_n, prev_t = last_ll[k]
+                    if prev_t * n / prev_n > LIFELINES_LIMIT_S:
+                        skipped.append(f"{k} at n={n:,} (predicted {prev_t * n / prev_n:.0f} s)")
+                        continue
+                ll_t[k] = best_of(f, 1 if n >= 1_000_000 else reps)
+                last_ll[k] = (n, ll_t[k])
+            for k in ("km", "logrank_s3", "logrank", "cox_efron"):
+                b = our_t.get(k)
+                rows.append(
+                    {
+                        "stat": k,
+                        "n": f"{n:,}",
+                        "blinasim_s": fmt(b),
+                        "R_s": fmt(r_t.get(k)),
+                        "lifelines_s": fmt(ll_t.get(k)),
+                        "R/blinasim": ratio(r_t.get(k), b),
+                        "lifelines/blinasim": ratio(ll_t.get(k), b),
+                    }
+                )
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False))
+    for s in skipped:
+        print(f"lifelines skipped: {s} > {LIFELINES_LIMIT_S:.0f} s")
+    print("lifelines has no stratified log-rank test (logrank_s3 row)")
+
+    if not args.no_cold:
+        imp, first, warm_t = batched(reps_batched, cold_cache=True)
+        print(
+            f"batched stratified log-rank {reps_batched:,} x 1,440, empty numba cache: "
+            f"import {imp:.2f} s, first call (compile + run) {first:.2f} s, warm {warm_t:.3f} s"
+        )
+    imp, first, warm_t = batched(reps_batched, cold_cache=False)
+    print(
+        f"batched stratified log-rank {reps_batched:,} x 1,440, numba cache in place: "
+        f"import {imp:.2f} s, first call {first:.2f} s, warm {warm_t:.3f} s "
+        f"({os.cpu_count()} CPUs visible)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    # no sys.exit: benchmarks/run_all.py runs this file with runpy and goes on afterwards
+    main(sys.argv[1:] if Path(sys.argv[0]).resolve() == Path(__file__).resolve() else None)
