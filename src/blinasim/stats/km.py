@@ -19,6 +19,7 @@ grouped only when exactly equal.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,9 +36,14 @@ _CONF_TYPES = ("plain", "log", "log-log")
 _TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
+def is_real(x: object) -> bool:
+    """A real number (Python or numpy scalar), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
+
+
 def check_conf(conf_level: float, conf_type: str) -> None:
     """Validate a confidence level in (0, 1) and a confidence-interval type."""
-    if not (isinstance(conf_level, int | float) and 0.0 < float(conf_level) < 1.0):
+    if not (is_real(conf_level) and 0.0 < float(conf_level) < 1.0):
         raise InputError("a number in (0, 1)", field="conf_level", got=conf_level)
     if conf_type not in _CONF_TYPES:
         raise InputError(f"one of {', '.join(_CONF_TYPES)}", field="conf_type", got=conf_type)
@@ -192,7 +198,7 @@ class KaplanMeier:
         the last value is carried forward (R ``summary(fit, times, extend = TRUE)``).
         ``n_risk`` is the number still at risk at each time (time >= t).
         """
-        t = as_float(np.atleast_1d(np.asarray(times, dtype=np.float64)), "times")
+        t = as_float(np.atleast_1d(np.asarray(times, dtype=np.float64)), "times", nonnegative=True)
         idx = np.searchsorted(self.time, t, side="right") - 1
         before = idx < 0
         j = np.maximum(idx, 0)
@@ -224,7 +230,7 @@ class KaplanMeier:
         The CI comes from the times at which the pointwise confidence limits cross the
         same level. NaN where a curve never gets there.
         """
-        if not (isinstance(probability, int | float) and 0.0 <= float(probability) <= 1.0):
+        if not (is_real(probability) and 0.0 <= float(probability) <= 1.0):
             raise InputError("a number in [0, 1]", field="probability", got=probability)
         p = float(probability)
         x = np.concatenate([[0.0], self.time])

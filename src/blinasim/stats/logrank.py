@@ -19,6 +19,7 @@ from scipy.stats import chi2
 from blinasim.errors import InputError
 from blinasim.stats import _kernels
 from blinasim.stats._common import FloatArray, IntArray, factorize, survival_input
+from blinasim.stats.km import is_real
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def cell_layout(code: IntArray, time: FloatArray, n_cells: int) -> tuple[FloatAr
 
 
 def _check_rho(rho: float) -> float:
-    if not isinstance(rho, int | float) or not np.isfinite(rho) or rho < 0:
+    if not is_real(rho) or not np.isfinite(rho) or rho < 0:
         raise InputError("a finite number >= 0", field="rho", got=rho)
     return float(rho)
 

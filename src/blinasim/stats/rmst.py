@@ -19,7 +19,7 @@ from scipy.stats import norm
 
 from blinasim.errors import InputError
 from blinasim.stats._common import FloatArray, IntArray, factorize, survival_input
-from blinasim.stats.km import check_conf, kaplan_meier
+from blinasim.stats.km import check_conf, is_real, kaplan_meier
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def rmst(
     """
     t, e = survival_input(time, event)
     check_conf(conf_level, "plain")
-    if not isinstance(tau, int | float) or not np.isfinite(tau) or tau <= 0:
+    if not is_real(tau) or not np.isfinite(tau) or tau <= 0:
         raise InputError("a finite number > 0", field="tau", got=tau)
     tau = float(tau)
     if group is None:
