@@ -18,10 +18,19 @@ def test_report_is_self_contained_and_says_not_medical_advice():
         at_risk_time=np.array([10.0, 300.0, 800.0, 1200.0]),
     )
     fig = figures.step_plot(
-        [curve], title="DFS", ylabel="Disease-free survival", published={"chemotherapy": (1095.75, 0.879, 0.021)}
+        [curve],
+        title="DFS",
+        ylabel="Disease-free survival",
+        published={"chemotherapy": (1095.75, 0.879, 0.021)},
     )
-    sec = Section("Disease-free survival", lead="Simulated").figure(fig, "KM").table(
-        pd.DataFrame({"arm": ["a", "b"], "x": [1.0, 2.0], "off": [False, True]}), "T", flag_column="off"
+    sec = (
+        Section("Disease-free survival", lead="Simulated")
+        .figure(fig, "KM")
+        .table(
+            pd.DataFrame({"arm": ["a", "b"], "x": [1.0, 2.0], "off": [False, True]}),
+            "T",
+            flag_column="off",
+        )
     )
     sec.kv([("seed", 1)]).text("<script>alert(1)</script>")
     html = render("Title <b>", [sec], subtitle="sub")
@@ -49,9 +58,15 @@ def test_other_figures_render():
             ],
             title="HR",
         ),
-        figures.consort_diagram([("Enrolled", ["n=100"]), ("A | B", ["n=50 | n=50"])], title="CONSORT"),
-        figures.histogram_log10({"EOI": [0, 1e-5, 1e-3, 0.02]}, title="MRD", xlabel="MRD", thresholds={"flow": 1e-4}),
-        figures.timeline_plot({"A": [("Induction", "induction", 0, 28), ("Maint", "maintenance", 28, 700)]}, title="T"),
+        figures.consort_diagram(
+            [("Enrolled", ["n=100"]), ("A | B", ["n=50 | n=50"])], title="CONSORT"
+        ),
+        figures.histogram_log10(
+            {"EOI": [0, 1e-5, 1e-3, 0.02]}, title="MRD", xlabel="MRD", thresholds={"flow": 1e-4}
+        ),
+        figures.timeline_plot(
+            {"A": [("Induction", "induction", 0, 28), ("Maint", "maintenance", 28, 700)]}, title="T"
+        ),
     ]
     for f in figs:
         assert figures.to_png_base64(f).startswith("data:image/png;base64,")
