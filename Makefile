@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 R_PKGS := r-base-core r-cran-survival r-cran-cmprsk r-cran-rpact r-cran-jsonlite
 
-.PHONY: help venv demo test test-all bench lint golden r-deps clean
+.PHONY: help venv demo test test-all bench lint golden r-deps browser-deps clean
 
 help:
 	@echo "make demo      run the main job (AALL1731 in-silico replication) and write its report"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench     time the hot paths against R survival / lifelines"
 	@echo "make lint      ruff + mypy --strict"
 	@echo "make golden    regenerate tests/golden/*.json from R (installs R when missing)"
+	@echo "make browser-deps  install Chromium for the report tests (root; done by make test on CI)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +27,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/blinasim demo
 
-test: $(STAMP)
+# On CI (CI set) the browser tests must run, so Chromium is installed first; elsewhere they
+# skip when Chromium is missing.
+test: $(STAMP) $(if $(filter-out 0 false no,$(CI)),browser-deps)
 	$(BIN)/python -m pytest -m "not slow" -q
 
 test-all: $(STAMP)
@@ -41,6 +44,17 @@ lint: $(STAMP)
 r-deps:
 	@command -v Rscript >/dev/null 2>&1 && Rscript -e 'invisible(lapply(c("survival","cmprsk","rpact","jsonlite"), function(p) stopifnot(requireNamespace(p, quietly=TRUE))))' 2>/dev/null \
 	  || { echo "installing R ($(R_PKGS)) with apt-get"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_PKGS); }
+
+# Headless Chromium (Debian's build) for tests/report/test_browser.py; needs root to install.
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium (chromium chromium-driver) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else \
+	    echo "Chromium is missing: run 'make browser-deps' as root (apt-get install chromium chromium-driver)" >&2; \
+	    exit 1; \
+	  fi; }
 
 golden: r-deps
 	@for f in scripts/golden/*.R; do echo "Rscript $$f"; Rscript $$f || exit 1; done
