@@ -170,7 +170,7 @@ class Browser:
     """One headless Chromium process with a fresh, empty profile; use as a context manager."""
 
     def __init__(
-        self, executable: str, *, width: int = 1280, height: int = 900, timeout: float = 20.0
+        self, executable: str, *, width: int = 1280, height: int = 900, timeout: float = 30.0
     ) -> None:
         self.executable = executable
         self.width = width

@@ -8,9 +8,11 @@ A full-page PNG screenshot is saved in ``tmp_path`` (and in ``results/screenshot
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,19 @@ from blinasim.analysis.run import analyze_example
 from .browser import Browser, PageVisit
 
 REPO = Path(__file__).resolve().parents[2]
+
+# A valid 800x10 PNG (one grey row repeated), built here so the test needs no file.
+TINY_PNG = base64.b64encode(
+    b"\x89PNG\r\n\x1a\n"
+    + b"".join(
+        struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+        for tag, data in (
+            (b"IHDR", struct.pack(">IIBBBBB", 800, 10, 8, 0, 0, 0, 0)),
+            (b"IDAT", zlib.compress(b"".join(b"\x00" + b"\x80" * 800 for _ in range(10)))),
+            (b"IEND", b""),
+        )
+    )
+).decode()
 
 # Everything the checks need from the rendered page, gathered in one evaluation.
 PAGE_STATE = """(() => {
@@ -73,7 +88,7 @@ def report_problems(visit: PageVisit, state: dict[str, Any], *, n_figures: int) 
             problems.append(f"image did not load: {img['alt']!r}")
         elif not img["visible"] or not img["inFigure"]:
             problems.append(f"image not visible in a figure: {img['alt']!r}")
-        elif img["width"] < 0.5 * min(state["viewport"]["width"], 1016):
+        elif img["width"] < min(img["naturalWidth"], 0.5 * min(state["viewport"]["width"], 1016)):
             problems.append(f"image shown too small ({img['width']:.0f} px): {img['alt']!r}")
     if state["scrollWidth"] > state["viewport"]["width"]:
         problems.append(
@@ -130,6 +145,8 @@ def test_checks_catch_a_broken_page(tmp_path: Path, browser: Browser) -> None:
         '<nav><a href="#nowhere">x</a></nav>'
         '<figure><img alt="remote" src="http://blinasim.invalid/plot.png"></figure>'
         '<figure><img alt="corrupt" src="data:image/png;base64,AAAA"></figure>'
+        '<figure><img alt="tiny" style="width:20px" src="data:image/png;base64,'
+        f'{TINY_PNG}"></figure>'
         '<div style="width:3000px">wide</div>'
         "<script>console.error('boom'); undefinedFunction();</script>"
         "</body></html>",
@@ -138,16 +155,17 @@ def test_checks_catch_a_broken_page(tmp_path: Path, browser: Browser) -> None:
     with browser.page() as page:
         visit = page.open(bad.as_uri())
         state = page.evaluate(PAGE_STATE)
-    problems = "\n".join(report_problems(visit, state, n_figures=3))
+    problems = "\n".join(report_problems(visit, state, n_figures=4))
     for expected in (
         "network request: http://blinasim.invalid/plot.png",
         "console: [console:error] boom",
         "undefinedFunction is not defined",
         "no disclaimer element",
         "not in the rendered text",
-        "expected 3 figures, page has 2",
+        "expected 4 figures, page has 3",
         "image did not load: 'remote'",
         "image did not load: 'corrupt'",
+        "image shown too small (20 px): 'tiny'",
         "page wider than the window",
         "link to a missing anchor: #nowhere",
     ):
