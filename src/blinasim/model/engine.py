@@ -252,8 +252,7 @@ def _run_arm(
         is_trm, "treatment-related", np.where(is_rel, "leukemia", "second malignancy")
     )[dead]
     stop = np.minimum(first, plan.end_day)
-    hr = toxicity.stratum_hazard_ratio(stratum_high[sel], mp.toxicity)
-    ae = toxicity.adverse_events(pid, spans, stop, hr, seed=seed, tp=mp.toxicity)
+    ae = toxicity.adverse_events(pid, spans, stop, stratum_high[sel], seed=seed, tp=mp.toxicity)
     rand = np.full(n, plan.randomization_day)
     rand[first <= plan.randomization_day] = np.nan
 

@@ -54,7 +54,8 @@ class ToxicityParams:
     sepsis_hazard_per_day_delayed_intensification: float
     sepsis_hazard_per_day_maintenance: float
     sepsis_hazard_per_day_blinatumomab: float
-    sr_high_hazard_ratio: float
+    fn_sr_high_hazard_ratio: float
+    sepsis_sr_high_hazard_ratio: float
     crs_prob_per_blina_cycle: float
     neurotoxicity_prob_per_blina_cycle: float
     fn_grade4_fraction: float
@@ -149,16 +150,22 @@ def probability_any(
     return 1.0 - none
 
 
-def stratum_hazard_ratio(stratum_high: NDArray[np.bool_], tp: ToxicityParams) -> FloatArray:
-    """Hazard multiplier for FN and sepsis: ``sr_high_hazard_ratio`` in SR-High, else 1."""
-    return np.where(np.asarray(stratum_high, dtype=bool), tp.sr_high_hazard_ratio, 1.0)
+def stratum_hazard_ratio(
+    event: str, stratum_high: NDArray[np.bool_], tp: ToxicityParams
+) -> FloatArray:
+    """Hazard multiplier of FN or sepsis in SR-High (1 elsewhere and for other events)."""
+    hr = {
+        "febrile_neutropenia": tp.fn_sr_high_hazard_ratio,
+        "sepsis": tp.sepsis_sr_high_hazard_ratio,
+    }.get(event, 1.0)
+    return np.where(np.asarray(stratum_high, dtype=bool), hr, 1.0)
 
 
 def adverse_events(
     ids: IntArray,
     phases: Sequence[PhaseSpan],
     stop_day: FloatArray,
-    hazard_ratio: FloatArray,
+    stratum_high: NDArray[np.bool_],
     *,
     seed: int,
     tp: ToxicityParams,
@@ -177,7 +184,7 @@ def adverse_events(
     stop = np.asarray(stop_day, dtype=np.float64)
     for ph in phases:
         for ev in EVENTS:
-            p = event_probability(ev, ph, tp, hazard_ratio)
+            p = event_probability(ev, ph, tp, stratum_hazard_ratio(ev, stratum_high, tp))
             if not np.any(p > 0.0):
                 continue
             u = _draws.uniforms(seed, f"toxicity.{ev}.{ph.name}", ids, k=2)
