@@ -8,6 +8,7 @@ import typer
 
 # (command name, module path, attribute): one line per command group.
 _GROUPS: list[tuple[str, str, str]] = [
+    ("trial", "blinasim.trial.cli", "app"),
     ("protocol", "blinasim.protocol.cli", "app"),
 ]
 

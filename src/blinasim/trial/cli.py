@@ -1,0 +1,251 @@
+"""``blinasim trial ...``: list designs, show boundaries, run one trial, replicate many."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from blinasim.errors import InputError
+from blinasim.io.results import write_manifest, write_tables
+from blinasim.trial.design import TrialDesign, load_design, resolve_design_path, shipped_designs
+
+app = typer.Typer(
+    help="Randomized trials: designs as data, group-sequential monitoring, one simulated "
+    "trial or many (operating characteristics).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+DesignArg = Annotated[
+    str, typer.Argument(help="A design YAML file or a shipped design name (see `list`).")
+]
+
+
+def _disclaimer() -> None:
+    from blinasim.cli import DISCLAIMER
+
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return (
+        "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}g}"
+    )
+
+
+@app.command("list")
+def list_designs() -> None:
+    """List the shipped trial designs."""
+    table = Table(title="Shipped trial designs")
+    for col in ("name", "outcomes", "looks", "title"):
+        table.add_column(col, overflow="fold")
+    for name in shipped_designs():
+        d = load_design(name)
+        looks = ", ".join(a.name for a in d.analyses)
+        table.add_row(name, d.outcomes.source, looks, d.title)
+    console.print(table)
+
+
+@app.command()
+def boundaries(design: DesignArg) -> None:
+    """Show the planned group-sequential boundaries of a design."""
+    from blinasim.trial.monitoring import z_to_hazard_ratio
+    from blinasim.trial.run import BoundaryCache
+
+    d = load_design(design)
+    gs = BoundaryCache(d).planned_design
+    planned = d.planned_events()
+    m = d.monitoring
+    table = Table(
+        title=f"{d.name}: {m.spending}, alpha {m.alpha:g} ({m.sided}-sided)"
+        + (", non-binding futility" if m.futility and not m.futility.binding else "")
+    )
+    for col in ("look", "events", "information", "z bound", "nominal p", "alpha spent", "HR bound"):
+        table.add_column(col, justify="right")
+    for k, a in enumerate(d.analyses):
+        ev = planned[k] if planned is not None else None
+        hr = float(z_to_hazard_ratio(gs.critical_values[k], ev)) if ev else float("nan")
+        table.add_row(
+            a.name,
+            str(ev) if ev else str(a.date),
+            f"{gs.information_rates[k]:.3f}",
+            f"{gs.critical_values[k]:.4f}",
+            f"{gs.stage_levels[k]:.5f}",
+            f"{gs.alpha_spent[k]:.5f}",
+            _fmt(hr),
+        )
+    console.print(table)
+    if m.assumption:
+        console.print(f"[dim]assumption: {' '.join(m.assumption.split())}[/]")
+
+
+def _out_dir(out: Path | None, design: TrialDesign, kind: str, seed: int) -> Path:
+    return out if out is not None else Path("results") / f"{design.name}-{kind}-seed{seed}"
+
+
+@app.command()
+def run(
+    design: DesignArg,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Output folder (Parquet + manifest).")] = None,
+) -> None:
+    """Simulate one trial: looks, decision, CONSORT counts, estimates, ADaM ADTTE."""
+    from blinasim.trial.run import run_trial
+
+    path = resolve_design_path(design)
+    d = load_design(path)
+    t0 = time.perf_counter()
+    res = run_trial(d, seed=seed)
+    elapsed = time.perf_counter() - t0
+    folder = _out_dir(out, d, "run", seed)
+    files = write_tables(
+        folder,
+        {
+            "adtte": res.adtte,
+            "looks": res.looks_frame(),
+            "consort": res.consort.to_frame(),
+            "estimates": res.estimates_frame(),
+        },
+    )
+    write_manifest(
+        folder,
+        kind="trial.run",
+        design=d.model_dump(mode="json"),
+        design_hash=d.design_hash(),
+        seed=seed,
+        files=files,
+        timings={"run_trial": elapsed},
+        extra={"decision": res.decision, "design_file": str(path)},
+    )
+    looks = Table(title=f"{d.name}, seed {seed}: {res.decision}")
+    for col in ("look", "date", "events", "randomized", "z", "bound", "decision"):
+        looks.add_column(col, justify="right")
+    for lk in res.looks:
+        looks.add_row(
+            lk.name,
+            str(lk.date),
+            str(lk.events),
+            str(lk.n_randomized),
+            f"{lk.z:.3f}",
+            f"{lk.critical_value:.3f}",
+            lk.decision,
+        )
+    console.print(looks)
+    e = res.estimates
+    c = res.consort
+    console.print(
+        f"enrolled {c.enrolled}; randomized "
+        + ", ".join(f"{k} {v}" for k, v in c.randomized.items())
+        + f"; crossed over {c.crossed_over}"
+    )
+    console.print(
+        f"data cut {e.data_cut}: {e.milestone_years:g}-year DFS "
+        + ", ".join(
+            f"{k} {100 * v:.1f}% (SE {100 * e.dfs_milestone_se[k]:.1f})"
+            for k, v in e.dfs_milestone.items()
+        )
+    )
+    console.print(
+        f"HR {_fmt(e.hazard_ratio, 3)} (95% CI {_fmt(e.hazard_ratio_lower, 3)}-"
+        f"{_fmt(e.hazard_ratio_upper, 3)}); stratified log-rank p {_fmt(e.logrank_p, 3)}; "
+        f"RMST difference {_fmt(e.rmst_difference_days, 3)} days to {e.rmst_tau_years:g} years"
+    )
+    console.print(f"wrote {folder}")
+    _disclaimer()
+
+
+@app.command()
+def replicate(
+    design: DesignArg,
+    n: Annotated[int, typer.Option("--n", help="Number of simulated trials.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (Parquet + manifest).")] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="Resumable checkpoints (default: <out>/checkpoints).")
+    ] = None,
+    block_size: Annotated[int, typer.Option(help="Replicates per block.")] = 200,
+) -> None:
+    """Simulate many trials: power / type I error, stopping probabilities, sample size."""
+    from blinasim.trial.replicate import replicate as run_replicates
+
+    if workers is not None and scheduler is not None:
+        raise InputError("either --workers or --scheduler, not both", field="--scheduler")
+    path = resolve_design_path(design)
+    d = load_design(path)
+    folder = _out_dir(out, d, "replicate", seed)
+    ck = checkpoint_dir if checkpoint_dir is not None else folder / "checkpoints"
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(f"{d.name}", total=n)
+        oc = run_replicates(
+            d,
+            n,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            checkpoint_dir=ck,
+            block_size=block_size,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    files = write_tables(
+        folder,
+        {
+            "replicates": oc.replicates_frame(),
+            "looks": oc.looks_frame(),
+            "summary": oc.summary_frame(),
+        },
+    )
+    write_manifest(
+        folder,
+        kind="trial.replicate",
+        design=d.model_dump(mode="json"),
+        design_hash=d.design_hash(),
+        seed=seed,
+        files=files,
+        timings={"replicate": oc.elapsed_s},
+        extra={
+            "n_replicates": n,
+            "block_size": block_size,
+            "workers": workers,
+            "scheduler": scheduler,
+            "design_file": str(path),
+            "checkpoint_dir": str(ck),
+        },
+    )
+    table = Table(title=f"{d.name}: {n} simulated trials, seed {seed}")
+    table.add_column("quantity")
+    table.add_column("look")
+    table.add_column("value", justify="right")
+    for row in oc.summary_frame().itertuples(index=False):
+        table.add_row(str(row.quantity), str(row.look), _fmt(float(row.value), 4))
+    console.print(table)
+    console.print(
+        f"rejection probability {oc.rejection_probability:.4f} "
+        f"(Monte Carlo SE {oc.rejection_se:.4f}); {oc.elapsed_s:.1f} s"
+    )
+    console.print(f"wrote {folder}")
+    _disclaimer()
+
+
+__all__ = ["app"]
