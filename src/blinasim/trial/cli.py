@@ -237,8 +237,9 @@ def replicate(
     table.add_column("quantity")
     table.add_column("look")
     table.add_column("value", justify="right")
-    for row in oc.summary_frame().itertuples(index=False):
-        table.add_row(str(row.quantity), str(row.look), _fmt(float(row.value), 4))
+    summary = oc.summary_frame()
+    for q, lk, v in zip(summary["quantity"], summary["look"], summary["value"], strict=True):
+        table.add_row(str(q), str(lk), _fmt(float(v), 4))
     console.print(table)
     console.print(
         f"rejection probability {oc.rejection_probability:.4f} "
