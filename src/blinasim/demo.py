@@ -24,7 +24,7 @@ def print_run(console: Console, run: AnalysisRun) -> None:
                 arm.arm,
                 f"{arm.n:,}",
                 f"{arm.events:,}",
-                f"{m.estimate:.1%} ± {m.se:.1%}",
+                m.percent(),
                 f"{m.lower:.1%}-{m.upper:.1%}",
                 "not reached" if arm.median_days != arm.median_days else f"{arm.median_days:,.0f}",
             )

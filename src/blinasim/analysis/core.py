@@ -38,6 +38,12 @@ class Estimate:
     lower: float
     upper: float
 
+    def percent(self) -> str:
+        """``"87.9% ± 2.1%"``; the SE is omitted where it is not estimable (S = 0 or 1)."""
+        if self.se != self.se:  # NaN
+            return f"{self.estimate:.1%} (SE not estimable)"
+        return f"{self.estimate:.1%} ± {self.se:.1%}"
+
     def as_dict(self) -> dict[str, float]:
         """Plain dict (for JSON)."""
         return {"estimate": self.estimate, "se": self.se, "lower": self.lower, "upper": self.upper}

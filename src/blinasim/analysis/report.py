@@ -89,7 +89,7 @@ def milestone_table(a: EndpointAnalysis) -> pd.DataFrame:
                 "arm": arm.arm,
                 "n": arm.n,
                 "events": arm.events,
-                f"{yrs:g}-year estimate": f"{m.estimate:.1%} ± {m.se:.1%}",
+                f"{yrs:g}-year estimate": m.percent(),
                 "95% CI": f"{m.lower:.1%} to {m.upper:.1%}",
                 "median (days)": "not reached"
                 if np.isnan(arm.median_days)
@@ -136,7 +136,7 @@ def stratum_table(a: EndpointAnalysis) -> pd.DataFrame:
     for s, arms in a.by_stratum.items():
         row: dict[str, Any] = {"stratum": s}
         for arm, e in arms.items():
-            row[arm] = f"{e.estimate:.1%} ± {e.se:.1%}"
+            row[arm] = e.percent()
         rows.append(row)
     return pd.DataFrame(rows)
 
