@@ -8,8 +8,9 @@ index with :mod:`blinasim.rng`), never by the worker.
 
 * ``workers=1`` (or a single task): in-process, serially.
 * ``workers=K`` / ``None`` (all cores): a :class:`concurrent.futures.ProcessPoolExecutor`
-  with the ``spawn`` start method (safe with numba's threads), each worker limited to one
-  numba thread so that K workers use K cores.
+  started from a fork server that has imported the task's module once (safe with numba's
+  OpenMP threads, cheap to start), each worker limited to one numba thread so that K
+  workers use K cores.
 * ``scheduler="tcp://host:port"`` or a ``dask.distributed.Client``: Dask distributed.
 """
 
@@ -41,6 +42,21 @@ def _init_worker() -> None:
 def _single_threaded(fn: Callable[[T], R], task: T) -> R:
     _init_worker()
     return fn(task)
+
+
+def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
+    """``forkserver`` (preloading ``fn``'s module once) where available, else ``spawn``.
+
+    Plain ``fork`` is unsafe once numba's OpenMP threads run in the parent; a fork server
+    imports the package once, before any such thread exists, and forks cheap workers.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        module = getattr(fn, "__module__", None)
+        if module and module != "__main__":
+            ctx.set_forkserver_preload([module])
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - not POSIX
 
 
 def default_workers() -> int:
@@ -117,7 +133,7 @@ def map_tasks(
         for i, t in enumerate(tasks):
             done(i, fn(t))
         return results
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _mp_context(fn)
     with ProcessPoolExecutor(
         max_workers=min(k, n), mp_context=ctx, initializer=_init_worker
     ) as pool:

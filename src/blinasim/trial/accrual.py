@@ -3,8 +3,9 @@
 Enrolment day ``i`` (days from the study start) is ``Lambda^-1(S_i)`` where ``Lambda`` is
 the cumulative enrolment intensity and ``S_i`` the operational arrival time: the sum of
 ``i + 1`` unit exponential gaps (``process: poisson``) or ``i`` (``process: uniform``,
-evenly spaced arrivals). The gaps come from per-patient uniforms of the stream
-``trial.accrual``, so patient ``i``'s day does not depend on how many patients are drawn.
+evenly spaced arrivals). The gaps come from per-patient uniforms (the trial engine passes
+those of its ``trial.patient`` stream), so patient ``i``'s day does not depend on how many
+patients are drawn.
 """
 
 from __future__ import annotations
@@ -49,12 +50,22 @@ def inverse_intensity(accrual: Accrual, x: FloatArray) -> FloatArray:
     return np.asarray(s[j] + (x - cum[j]) / r[j], dtype=np.float64)
 
 
-def enrollment_days(accrual: Accrual, n: int, *, seed: int, replicate: int) -> FloatArray:
-    """Enrolment days (from the study start) of the first ``n`` patients, increasing."""
+def enrollment_days(
+    accrual: Accrual,
+    n: int,
+    *,
+    seed: int,
+    replicate: int,
+    uniforms: FloatArray | None = None,
+) -> FloatArray:
+    """Enrolment days (from the study start) of the first ``n`` patients, increasing.
+
+    ``uniforms`` (one per patient) replaces the draws of the ``trial.accrual`` stream.
+    """
     if accrual.process == "uniform":
         op = np.arange(n, dtype=np.float64)
     else:
-        u = rng.uniforms(seed, "trial.accrual", 0, n, replicate)
+        u = rng.uniforms(seed, "trial.accrual", 0, n, replicate) if uniforms is None else uniforms
         op = np.cumsum(-np.log1p(-u))
     return inverse_intensity(accrual, op)
 

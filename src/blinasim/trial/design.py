@@ -257,12 +257,24 @@ class ParametricSource(_Frozen):
 
 
 class MechanisticSource(_Frozen):
-    """Event times from :func:`blinasim.model.simulate` on a virtual cohort."""
+    """Event times from :func:`blinasim.model.simulate` on virtual cohorts.
+
+    ``arms`` maps each trial arm id to the protocol arm of each stratum (AALL1731:
+    chemotherapy = arm A in SR-Average, arm C in SR-High). Each trial draws its own
+    children (``sample_cohort``) and runs them through the model, unless ``bank_size`` is
+    set: then one bank of that many simulated children is made per seed and every trial
+    resamples its enrollees from it (much faster for many replicates; the bank's own
+    sampling error is then shared by all trials).
+    """
 
     source: Literal["mechanistic"]
     protocol: str = Field(min_length=1)
-    arms: dict[str, str] = Field(description="trial arm id -> protocol arm name")
+    arms: dict[str, dict[str, str]] = Field(
+        description="trial arm id -> stratum -> protocol arm name"
+    )
     parameters: str | None = Field(default=None, description="parameter file (default shipped)")
+    bank_size: int | None = Field(default=None, ge=1000)
+    assumption: str | None = None
 
 
 OutcomeSource = Annotated[ParametricSource | MechanisticSource, Field(discriminator="source")]
@@ -397,6 +409,11 @@ class TrialDesign(_Frozen):
         else:
             if set(src.arms) != arm_ids:
                 raise ValueError(f"outcomes.arms mapping exactly the arm ids {sorted(arm_ids)}")
+            for arm, by_stratum in src.arms.items():
+                if set(by_stratum) != strata:
+                    raise ValueError(
+                        f"outcomes.arms.{arm} mapping exactly the strata {sorted(strata)}"
+                    )
         kinds = {
             "events" if a.events is not None else "fraction" if a.information_fraction else "date"
             for a in self.analyses

@@ -26,7 +26,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blinasim import rng
-from blinasim.errors import InputError
 from blinasim.trial.design import (
     DAYS_PER_YEAR,
     Exponential,
@@ -63,13 +62,15 @@ class Enrollees:
 
     ``risk_group`` indexes ``risk_group_names``; ``stratum`` indexes the randomized strata
     (``-1``: not randomized); ``randomization_delay`` is in days from enrolment (NaN when
-    not randomized).
+    not randomized); ``screened[i]`` (optional) is the number of children screened up to
+    and including enrollee ``i``.
     """
 
     risk_group_names: tuple[str, ...]
     risk_group: IntArray
     stratum: IntArray
     randomization_delay: FloatArray
+    screened: IntArray | None = None
 
     @property
     def randomizable(self) -> BoolArray:
@@ -157,7 +158,9 @@ def _inverse_cumhaz(law: Exponential | PiecewiseExponential | Weibull, h: FloatA
 
 def inverse_survival(law: BaseLaw, u: FloatArray, hazard_ratio: float = 1.0) -> FloatArray:
     """Days ``t`` with ``S(t)^HR = u`` (``inf`` for cured patients)."""
-    uu = np.asarray(u, dtype=np.float64) ** (1.0 / hazard_ratio)
+    uu = np.asarray(u, dtype=np.float64)
+    if hazard_ratio != 1.0:
+        uu = uu ** (1.0 / hazard_ratio)
     if isinstance(law, MixtureCure):
         p = law.cure_fraction
         cured = uu <= p
@@ -254,15 +257,19 @@ class ParametricOutcomes:
         u = rng.uniforms(seed, "trial.outcome", 0, n_max, replicate, k=3)[patient]
         dfs = np.full(patient.size, np.inf)
         death = np.full(patient.size, np.inf)
+        cell = stratum * 2 + arm
+        order = np.argsort(cell, kind="stable")
+        bounds = np.searchsorted(cell[order], np.arange(2 * len(self.strata) + 1))
         for (s, a), c in self._cells.items():
-            sel = (stratum == s) & (arm == a)
-            if not sel.any():
+            idx = order[bounds[s * 2 + a] : bounds[s * 2 + a + 1]]
+            if idx.size == 0:
                 continue
-            t = inverse_survival(c.law, u[sel, 0], c.hazard_ratio)
-            dfs[sel] = t
-            dies = u[sel, 1] < c.death_after_event
-            after = -np.log1p(-u[sel, 2]) * c.median_death_days / math.log(2.0)
-            death[sel] = np.where(dies & np.isfinite(t), t + after, np.inf)
+            t = inverse_survival(c.law, u[idx, 0], c.hazard_ratio)
+            dfs[idx] = t
+            if c.death_after_event > 0:
+                dies = (u[idx, 1] < c.death_after_event) & np.isfinite(t)
+                after = -np.log1p(-u[idx, 2]) * (c.median_death_days / math.log(2.0))
+                death[idx] = np.where(dies, t + after, np.inf)
         cause = np.where(np.isfinite(dfs), CAUSE_EVENT, CAUSE_NONE).astype(np.int64)
         return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
 
@@ -275,11 +282,9 @@ def outcome_source(design: TrialDesign, params: object = None) -> OutcomeSource:
     """
     if isinstance(design.outcomes, ParametricSource):
         return ParametricOutcomes(design)
-    raise InputError(
-        "a parametric outcome source (the mechanistic adapter needs blinasim.model.simulate)",
-        field="outcomes.source",
-        got=design.outcomes.source,
-    )
+    from blinasim.trial.mechanistic import MechanisticOutcomes
+
+    return MechanisticOutcomes(design, params=params)
 
 
 __all__ = [

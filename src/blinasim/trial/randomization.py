@@ -18,7 +18,7 @@ from blinasim.trial.design import Allocation
 IntArray = NDArray[np.int64]
 
 
-BLOCKS_PER_PAGE = 256
+BLOCKS_PER_PAGE = 1024
 """Blocks drawn per generator page: patient ``i``'s arm never depends on the stratum size."""
 
 
@@ -43,10 +43,15 @@ def block_assignments(
         page += 1
     bs = np.concatenate(size_pages)
     keys = np.concatenate(key_pages)
+    # keep only the blocks that hold the first n patients
+    ends = np.cumsum(bs)
+    n_blocks = int(np.searchsorted(ends, n, side="left")) + 1
+    bs = bs[:n_blocks]
+    total = int(ends[n_blocks - 1])
+    keys = keys[:total]
     a, b = allocation.ratio
-    n_blocks = bs.size
     block_id = np.repeat(np.arange(n_blocks), bs)
-    pos = np.arange(total) - np.repeat(np.cumsum(bs) - bs, bs)
+    pos = np.arange(total) - np.repeat(ends[:n_blocks] - bs, bs)
     # position within the block -> arm label before shuffling: the first a/(a+b) are control
     n_ctrl = np.repeat(bs * a // (a + b), bs)
     label = (pos >= n_ctrl).astype(np.int64)

@@ -67,7 +67,8 @@ DECISION_LABELS = {
 class SimulatedPatients:
     """The patients of one simulated trial (truth, before any data cut).
 
-    Enrolled patients (index = order of enrolment): ``enroll_day``, ``risk_group``.
+    Enrolled patients (index = order of enrolment): ``enroll_day``, ``risk_group``;
+    ``screened`` counts the children screened to enrol them.
     Randomized patients, in order of randomization: ``patient`` (enrolment index),
     ``stratum``, ``arm`` (0 control, 1 experimental), ``rand_day`` (calendar),
     ``dfs``/``death``/``ltfu`` (days from randomization, ``inf`` = never) and
@@ -77,6 +78,7 @@ class SimulatedPatients:
     replicate: int
     strata: tuple[str, ...]
     risk_group_names: tuple[str, ...]
+    screened: int
     enroll_day: FloatArray
     risk_group: IntArray
     patient: IntArray
@@ -114,13 +116,15 @@ def simulate_patients(
     admin_end = design.max_follow_up_years * DAYS_PER_YEAR
     if acc.target_randomized is not None:
         share = max(_randomization_share(design), 0.01)
-        n = math.ceil(acc.target_randomized / share * 1.15) + 64
+        n = math.ceil(acc.target_randomized / share * 1.08) + 64
     else:
         assert acc.stop_date is not None
         stop = float((acc.stop_date - acc.start_date).days)
-        n = math.ceil(float(cumulative_intensity(acc, stop)) * 1.15) + 64
+        n = math.ceil(float(cumulative_intensity(acc, stop)) * 1.08) + 64
     while True:
-        days = enrollment_days(acc, n, seed=seed, replicate=replicate)
+        # per-patient uniforms: accrual gap, loss to follow-up
+        u = rng.uniforms(seed, "trial.patient", 0, n, replicate, k=2)
+        days = enrollment_days(acc, n, seed=seed, replicate=replicate, uniforms=u[:, 0])
         enr = source.enroll(n, seed=seed, replicate=replicate)
         if acc.target_randomized is not None:
             idx = np.flatnonzero(enr.randomizable)
@@ -134,7 +138,7 @@ def simulate_patients(
         if days[-1] > admin_end * 4:
             raise RuntimeError("accrual never reaches its target: check the design's rates")
         n *= 2
-    return _assemble(design, source, enr, days, n_enrolled, seed=seed, replicate=replicate)
+    return _assemble(design, source, enr, days, u[:, 1], n_enrolled, seed=seed, replicate=replicate)
 
 
 def _assemble(
@@ -142,6 +146,7 @@ def _assemble(
     source: OutcomeSource,
     enr: Enrollees,
     days: FloatArray,
+    u_ltfu: FloatArray,
     n_enrolled: int,
     *,
     seed: int,
@@ -161,15 +166,16 @@ def _assemble(
     times = source.outcomes(patient, stratum, arm, seed=seed, replicate=replicate)
     rate = design.loss_to_follow_up.rate_per_year
     if rate > 0:
-        n_max = int(patient.max()) + 1 if patient.size else 0
-        u = rng.uniforms(seed, "trial.loss_to_follow_up", 0, n_max, replicate)[patient]
-        ltfu = -np.log1p(-u) / rate * DAYS_PER_YEAR
+        ltfu = -np.log1p(-u_ltfu[patient]) / rate * DAYS_PER_YEAR
     else:
         ltfu = np.full(patient.size, np.inf)
     return SimulatedPatients(
         replicate=replicate,
         strata=strata,
         risk_group_names=enr.risk_group_names,
+        screened=int(enr.screened[n_enrolled - 1])
+        if enr.screened is not None and n_enrolled > 0
+        else n_enrolled,
         enroll_day=days[:n_enrolled].copy(),
         risk_group=enr.risk_group[:n_enrolled].copy(),
         patient=patient,
@@ -768,7 +774,7 @@ def _trial_result(
         follow = report_day - pts.rand_day[sel]
         lost[lab] = int(((pts.ltfu[sel] < follow) & (pts.ltfu[sel] < pts.dfs[sel])).sum())
     consort = Consort(
-        screened=int(pts.enroll_day.size),
+        screened=pts.screened,
         enrolled=int(pts.enroll_day.size),
         by_risk_group={n: int(c) for n, c in zip(pts.risk_group_names, rg_counts, strict=True)},
         reached_randomization=reached,
