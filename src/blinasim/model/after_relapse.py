@@ -93,27 +93,35 @@ def death_after_relapse_day(
     *,
     seed: int,
     ap: AfterRelapseParams,
+    cache: _draws.ChunkDraws | None = None,
 ) -> FloatArray:
     """Day of death after relapse (inf: long-term survivor or no relapse)."""
-    u = _draws.uniforms(seed, "after_relapse.death", ids, k=2)
+    u = _draws.uniforms(seed, "after_relapse.death", ids, k=2, cache=cache)
     rd = np.asarray(relapse_day, dtype=np.float64)
     os5 = os5_after_relapse(np.where(np.isfinite(rd), rd, 0.0), isolated_extramedullary, ap)
     out = _mixture_death(rd, os5, u[:, 0], u[:, 1], ap.median_survival_uncured_days)
     return np.where(np.isfinite(rd), out, np.inf)
 
 
-def smn_day(ids: IntArray, *, seed: int, ap: AfterRelapseParams) -> FloatArray:
+def smn_day(
+    ids: IntArray, *, seed: int, ap: AfterRelapseParams, cache: _draws.ChunkDraws | None = None
+) -> FloatArray:
     """Day of a second malignancy at constant hazard from diagnosis (may exceed any horizon)."""
     rate = -math.log1p(-ap.smn_cumulative_incidence_10y) / (10.0 * DAYS_PER_YEAR)
-    u = _draws.uniforms(seed, "competing.second_malignancy", ids)
+    u = _draws.uniforms(seed, "competing.second_malignancy", ids, cache=cache)
     return np.asarray(-np.log(u) / rate, dtype=np.float64)
 
 
 def death_after_smn_day(
-    ids: IntArray, smn: FloatArray, *, seed: int, ap: AfterRelapseParams
+    ids: IntArray,
+    smn: FloatArray,
+    *,
+    seed: int,
+    ap: AfterRelapseParams,
+    cache: _draws.ChunkDraws | None = None,
 ) -> FloatArray:
     """Day of death after a second malignancy (inf: survivor)."""
-    u = _draws.uniforms(seed, "after_relapse.death_after_smn", ids, k=2)
+    u = _draws.uniforms(seed, "after_relapse.death_after_smn", ids, k=2, cache=cache)
     s = np.asarray(smn, dtype=np.float64)
     os5 = np.full(s.shape, ap.smn_os5)
     out = _mixture_death(s, os5, u[:, 0], u[:, 1], ap.median_survival_uncured_days)

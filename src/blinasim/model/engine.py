@@ -39,7 +39,7 @@ from blinasim.model.leukemia import (
 from blinasim.model.mrd import MRDParams
 from blinasim.model.pk import PKParams
 from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities, schedule_for
-from blinasim.model.toxicity import ToxicityParams
+from blinasim.model.toxicity import EVENTS, ToxicityParams
 
 FloatArray = NDArray[np.float64]
 
@@ -133,7 +133,9 @@ def _pre_randomization(plans: dict[str, ArmPlan]) -> ArmPlan:
     return cands[0]
 
 
-def _risk_groups(chunk: pd.DataFrame, readouts: dict[str, NDArray[Any]]) -> pd.DataFrame:
+def _risk_groups(
+    chunk: pd.DataFrame, readouts: dict[str, NDArray[Any]], rules: Any
+) -> pd.DataFrame:
     """AALL1731 risk assignment (EOI then EOC) by :func:`blinasim.cohort.assign_risk_group`."""
     from blinasim.cohort.risk import assign_risk_group
 
@@ -144,6 +146,7 @@ def _risk_groups(chunk: pd.DataFrame, readouts: dict[str, NDArray[Any]]) -> pd.D
         eoi_hts_indeterminate=readouts["eoi_hts_indeterminate"],
         day8_pb_mrd=readouts["day8_pb_flow"],
         eoc_flow_mrd=readouts["eoc_flow"],
+        rules=rules,
     )
     return ra.to_frame()
 
@@ -186,7 +189,8 @@ def _run_arm(
     mp: ModelParams,
     seed: int,
     horizon: float,
-) -> tuple[dict[str, Any], pd.DataFrame]:
+    cache: _draws.ChunkDraws,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     from blinasim.model.leukemia import Biology
 
     bio = Biology(
@@ -231,8 +235,8 @@ def _run_arm(
         marrow_first, cross[:, :3].argmin(axis=1) == 2, cross[:, 3:].argmin(axis=1) == 2
     )
     spans = [p.span for p in plan.phases]
-    trm = toxicity.death_in_remission_day(pid, spans, seed=seed, tp=mp.toxicity)
-    smn = after_relapse.smn_day(pid, seed=seed, ap=mp.after_relapse)
+    trm = toxicity.death_in_remission_day(pid, spans, seed=seed, tp=mp.toxicity, cache=cache)
+    smn = after_relapse.smn_day(pid, seed=seed, ap=mp.after_relapse, cache=cache)
     first = np.minimum(np.minimum(relapse, trm), smn)
     first = np.where(first < horizon, first, np.inf)
     is_rel = has & (relapse <= first)
@@ -240,10 +244,12 @@ def _run_arm(
     is_smn = ~is_rel & ~is_trm & np.isfinite(first)
     rel_day = np.where(is_rel, relapse, np.inf)
     d_rel = after_relapse.death_after_relapse_day(
-        pid, rel_day, site == "cns", seed=seed, ap=mp.after_relapse
+        pid, rel_day, site == "cns", seed=seed, ap=mp.after_relapse, cache=cache
     )
     smn_day = np.where(is_smn, smn, np.inf)
-    d_smn = after_relapse.death_after_smn_day(pid, smn_day, seed=seed, ap=mp.after_relapse)
+    d_smn = after_relapse.death_after_smn_day(
+        pid, smn_day, seed=seed, ap=mp.after_relapse, cache=cache
+    )
     death = np.where(is_trm, trm, np.where(is_rel, d_rel, np.where(is_smn, d_smn, np.inf)))
     death = np.where(death < horizon, death, np.inf)
     cause = np.full(n, None, dtype=object)
@@ -252,7 +258,9 @@ def _run_arm(
         is_trm, "treatment-related", np.where(is_rel, "leukemia", "second malignancy")
     )[dead]
     stop = np.minimum(first, plan.end_day)
-    ae = toxicity.adverse_events(pid, spans, stop, stratum_high[sel], seed=seed, tp=mp.toxicity)
+    ae = toxicity.adverse_events(
+        pid, spans, stop, stratum_high[sel], seed=seed, tp=mp.toxicity, cache=cache
+    )
     rand = np.full(n, plan.randomization_day)
     rand[first <= plan.randomization_day] = np.nan
 
@@ -260,7 +268,6 @@ def _run_arm(
         return np.where(np.isfinite(x), x, np.nan)
 
     cols: dict[str, Any] = {
-        "arm": np.full(n, plan.name, dtype=object),
         "randomization_day": rand,
         "end_of_therapy_day": stop,
         "relapse_day": nan(rel_day),
@@ -270,17 +277,14 @@ def _run_arm(
         "death_cause": cause,
         "second_malignancy_day": nan(smn_day),
     }
-    ae_rows = pd.DataFrame(
-        {
-            "patient_id": pid[ae.patient_index],
-            "arm": plan.name,
-            "phase": ae.phase,
-            "event": ae.event,
-            "grade": ae.grade,
-            "day": ae.day,
-        }
-    )
-    return cols, ae_rows
+    ae_cols: dict[str, Any] = {
+        "row": sel[ae.patient_index],
+        "phase": ae.phase,
+        "event": ae.event,
+        "grade": ae.grade,
+        "day": ae.day,
+    }
+    return cols, ae_cols
 
 
 def _check_cohort(cohort: pd.DataFrame) -> None:
@@ -316,27 +320,27 @@ def simulate(
         raise InputError("a positive chunk size", field="chunk_size", got=chunk_size)
     if not horizon_days > 0:
         raise InputError("a positive horizon in days", field="horizon_days", got=horizon_days)
-    mp = ModelParams.from_parameters(params)
+    from blinasim.cohort.risk import RiskRules
+
+    ps = params if params is not None else ParameterSet.load()
+    mp = ModelParams.from_parameters(ps)
+    rules = RiskRules.load(ps)
     plans = _model_plans(protocol)
     if arm is not None and arm not in plans:
         raise InputError(f"one of {sorted(plans)}", field="arm", got=arm)
     pre = _pre_randomization(plans)
-    rows: list[pd.DataFrame] = []
-    aes: list[pd.DataFrame] = []
+    parts: list[dict[str, NDArray[Any]]] = []
+    ae_parts: list[dict[str, NDArray[Any]]] = []
     for lo in range(0, len(cohort), chunk_size):
         chunk = cohort.iloc[lo : lo + chunk_size]
-        r, a = _simulate_chunk(chunk, plans, pre, arm, mp, seed, float(horizon_days))
-        rows.append(r)
-        aes.append(a)
-    patients = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame({c: [] for c in PATIENT_COLUMNS})
-    )
-    events = pd.concat(aes, ignore_index=True) if aes else pd.DataFrame({c: [] for c in AE_COLUMNS})
+        r, a = _simulate_chunk(chunk, plans, pre, arm, mp, rules, seed, float(horizon_days))
+        parts.append(r)
+        ae_parts.append(a)
+    patients = _frame(parts, PATIENT_COLUMNS, plans)
+    events = _frame(ae_parts, AE_COLUMNS, plans)
     return Outcomes(
-        patients=patients.loc[:, list(PATIENT_COLUMNS)],
-        adverse_events=events.loc[:, list(AE_COLUMNS)],
+        patients=patients,
+        adverse_events=events,
         seed=seed,
         horizon_days=float(horizon_days),
     )
@@ -393,21 +397,23 @@ def _simulate_chunk(
     pre: ArmPlan,
     forced: str | None,
     mp: ModelParams,
+    rules: Any,
     seed: int,
     horizon: float,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[dict[str, NDArray[Any]], dict[str, NDArray[Any]]]:
     ids = chunk["patient_id"].to_numpy(dtype=np.int64)
     bsa = chunk["bsa_m2"].to_numpy(dtype=np.float64)
     bio = draw_biology(
         ids,
-        chunk["genetics"].astype(str).to_numpy(),
-        chunk["cns_status"].astype(str).to_numpy(),
+        np.asarray(chunk["genetics"], dtype=object),
+        np.asarray(chunk["cns_status"], dtype=object),
         seed=seed,
         lp=mp.leukemia,
         cp=mp.chemo,
         bp=mp.blina,
     )
     eta_cl = _draws.normals(seed, "pk.eta_cl", ids)
+    cache = _draws.ChunkDraws(seed, ids)
     # common start: induction and consolidation of the reference arm
     common = [p for p in pre.phases if p.end <= pre.phase_end("consolidation")]
     sched = schedule_for(common, pre.phase_end("consolidation") + 1.0, mp.chemo)
@@ -422,45 +428,98 @@ def _simulate_chunk(
         bp=mp.blina,
     )
     readouts = _measure(ids, tr.log_count_at, seed, mp.mrd, mp.leukemia.normal_marrow_cells)
-    risk = _risk_groups(chunk, readouts)
-    group = risk["group"].astype(str).to_numpy()
-    reason = risk["reason"].astype(str).to_numpy()
-    stratum = risk["stratum"].astype(str).to_numpy()
+    risk = _risk_groups(chunk, readouts, rules)
+    group = np.asarray(risk["group"], dtype=object)
+    reason = np.asarray(risk["reason"], dtype=object)
+    stratum = np.asarray(risk["stratum"], dtype=object)
     randomized = risk["randomized"].to_numpy(dtype=bool)
     stratum_high = stratum == "SR-High"
-    out_rows: list[pd.DataFrame] = []
-    out_aes: list[pd.DataFrame] = []
+    out_rows: list[dict[str, NDArray[Any]]] = []
+    out_aes: list[dict[str, NDArray[Any]]] = []
+    arm_names = list(plans)
     for key, sel in _arm_members(plans, stratum, group, randomized, forced).items():
         plan = plans[key or _proxy_arm(plans)]
         cols, ae = _run_arm(
-            plan, sel, ids, bsa, stratum_high, bio, eta_cl, mp=mp, seed=seed, horizon=horizon
+            plan,
+            sel,
+            ids,
+            bsa,
+            stratum_high,
+            bio,
+            eta_cl,
+            mp=mp,
+            seed=seed,
+            horizon=horizon,
+            cache=cache,
         )
+        code = arm_names.index(key) if key else -1
         cols["randomization_day"] = np.where(randomized[sel], cols["randomization_day"], np.nan)
-        if not key:
-            cols["arm"] = np.full(sel.size, None, dtype=object)
-            ae = ae.assign(arm=None)
-        base = {
-            "patient_id": ids[sel],
-            "risk_group": group[sel],
-            "risk_reason": reason[sel],
-            **{k: np.asarray(v)[sel] for k, v in readouts.items()},
-        }
-        out_rows.append(pd.DataFrame({**base, **cols}))
-        out_aes.append(ae)
-    rows = (
-        pd.concat(out_rows, ignore_index=True)
-        if out_rows
-        else pd.DataFrame({c: [] for c in PATIENT_COLUMNS})
+        out_rows.append(
+            {
+                "row": sel,
+                "patient_id": ids[sel],
+                "risk_group": group[sel],
+                "risk_reason": reason[sel],
+                **{k: np.asarray(v)[sel] for k, v in readouts.items()},
+                "arm": np.full(sel.size, code, dtype=np.int64),
+                **cols,
+            }
+        )
+        out_aes.append(
+            {
+                **ae,
+                "patient_id": ids[ae["row"]],
+                "arm": np.full(ae["row"].size, code, dtype=np.int64),
+            }
+        )
+    rows = _concat(out_rows)
+    order = np.lexsort((rows["arm"], rows["row"]))
+    aes = _concat(out_aes)
+    ae_order = np.lexsort((aes["day"], aes["arm"], aes["row"]))
+    return (
+        {k: v[order] for k, v in rows.items() if k != "row"},
+        {k: v[ae_order] for k, v in aes.items() if k != "row"},
     )
-    rows = rows.sort_values(
-        ["patient_id", "arm"], kind="stable", ignore_index=True, na_position="first"
-    )
-    aes = (
-        pd.concat(out_aes, ignore_index=True)
-        if out_aes
-        else pd.DataFrame({c: [] for c in AE_COLUMNS})
-    )
-    aes = aes.sort_values(
-        ["patient_id", "arm", "day"], kind="stable", ignore_index=True, na_position="first"
-    )
-    return rows, aes
+
+
+def _concat(parts: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+    if not parts:
+        return {}
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+_CATEGORIES = {
+    "risk_group": ("SR-Favorable", "SR-Average", "SR-High", "off-study"),
+    "relapse_site": ("marrow", "cns", "combined"),
+    "death_cause": ("treatment-related", "leukemia", "second malignancy"),
+    "event": EVENTS,
+}
+
+
+def _frame(
+    parts: list[dict[str, NDArray[Any]]],
+    columns: tuple[str, ...],
+    plans: dict[str, ArmPlan],
+) -> pd.DataFrame:
+    """Concatenate chunk arrays into a DataFrame with categorical labels.
+
+    Categories do not depend on the data, so any subset or chunking gives identical frames.
+    """
+    from blinasim.cohort.risk import REASONS
+
+    data = _concat([p for p in parts if p])
+    arm_names = list(plans)
+    phases = list(dict.fromkeys(ph.name for p in plans.values() for ph in p.phases))
+    fixed = {**_CATEGORIES, "risk_reason": REASONS, "phase": tuple(phases)}
+    out: dict[str, Any] = {}
+    for c in columns:
+        v = data.get(c)
+        if v is None:
+            v = np.empty(0)
+        if c == "arm":
+            out[c] = pd.Categorical.from_codes(v.astype(np.int64), categories=pd.Index(arm_names))
+        elif c in fixed:
+            out[c] = pd.Categorical(v, categories=pd.Index(fixed[c]))
+        else:
+            out[c] = v
+    return pd.DataFrame(out)

@@ -169,6 +169,7 @@ def adverse_events(
     *,
     seed: int,
     tp: ToxicityParams,
+    cache: _draws.ChunkDraws | None = None,
 ) -> AdverseEvents:
     """Draw grade >= 3 adverse events for patients ``ids`` over ``phases``.
 
@@ -187,7 +188,7 @@ def adverse_events(
             p = event_probability(ev, ph, tp, stratum_hazard_ratio(ev, stratum_high, tp))
             if not np.any(p > 0.0):
                 continue
-            u = _draws.uniforms(seed, f"toxicity.{ev}.{ph.name}", ids, k=2)
+            u = _draws.uniforms(seed, f"toxicity.{ev}.{ph.name}", ids, k=2, cache=cache)
             hit = u[:, 0] < p
             day = ph.start + (ph.end - ph.start) * np.where(hit, u[:, 0] / np.maximum(p, 1e-300), 0)
             hit &= day < stop
@@ -217,14 +218,19 @@ def adverse_events(
 
 
 def death_in_remission_day(
-    ids: IntArray, phases: Sequence[PhaseSpan], *, seed: int, tp: ToxicityParams
+    ids: IntArray,
+    phases: Sequence[PhaseSpan],
+    *,
+    seed: int,
+    tp: ToxicityParams,
+    cache: _draws.ChunkDraws | None = None,
 ) -> FloatArray:
     """Day of treatment-related death (inf if none during therapy) by inverse cumulative hazard.
 
     One uniform per patient (stream ``competing.death_in_remission``): pre-randomization
     phases have the same hazard on every arm, so early deaths are common to both arms.
     """
-    target = -np.log(_draws.uniforms(seed, "competing.death_in_remission", ids))
+    target = -np.log(_draws.uniforms(seed, "competing.death_in_remission", ids, cache=cache))
     out = np.full(target.size, np.inf)
     cum = 0.0
     for ph in sorted(phases, key=lambda x: x.start):
