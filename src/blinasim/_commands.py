@@ -10,6 +10,7 @@ import typer
 _GROUPS: list[tuple[str, str, str]] = [
     ("trial", "blinasim.trial.cli", "app"),
     ("protocol", "blinasim.protocol.cli", "app"),
+    ("calibrate", "blinasim.calibrate.cli", "app"),
 ]
 
 

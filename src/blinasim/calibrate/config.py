@@ -1,0 +1,161 @@
+"""The calibration config: which targets, which free parameters, how many patients, sampler.
+
+Loaded from YAML (default: ``data/calibration/aall1731.yaml``) into a frozen pydantic model;
+a bad file raises a one-line :class:`~blinasim.errors.InputError`. Every target of the
+target file is either used in the fit (``fit``) or held out for validation (``hold_out``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from blinasim.calibrate.summaries import VirtualExperiments
+from blinasim.calibrate.targets import TargetSet, load_targets
+from blinasim.config import load_yaml_mapping
+from blinasim.errors import InputError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SimulationSpec(_Frozen):
+    """The virtual trial run at every likelihood evaluation (common random numbers)."""
+
+    simulator: str = "blinasim.calibrate.simulator:ModelSimulator"
+    protocol: str = "aall1731"
+    n_patients: int = Field(default=6000, ge=10)
+    horizon_days: float = Field(default=3653.0, gt=0)
+    blinatumomab_arms: tuple[str, ...] = ("B", "D")
+
+
+class SamplerSpec(_Frozen):
+    """emcee settings."""
+
+    method: str = Field(default="emcee", pattern="^emcee$")
+    walkers: int = Field(default=32, ge=4)
+    steps: int = Field(default=200, ge=1)
+    burn_in: int = Field(default=100, ge=0)
+    init_spread: float = Field(default=0.05, gt=0, le=0.5)
+    """Initial ball: the file's values plus this fraction of the prior's central 68% width."""
+    checkpoint_every: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _burn(self) -> SamplerSpec:
+        if self.burn_in >= self.steps:
+            raise ValueError("burn_in must be < steps")
+        if self.walkers % 2:
+            raise ValueError("walkers must be even")
+        return self
+
+
+class VirtualSpec(_Frozen):
+    """Settings of the virtual experiments (see :class:`VirtualExperiments`)."""
+
+    adult_bsa_median_m2: float = Field(default=1.88, gt=0)
+    adult_bsa_sd_log: float = Field(default=0.12, ge=0)
+    child_bsa_median_m2: float = Field(default=1.2, gt=0)
+    child_bsa_sd_log: float = Field(default=0.25, ge=0)
+    adult_mrd_log10_range: tuple[float, float] = (-3.0, -1.0)
+    child_mrd_log10_range: tuple[float, float] = (-3.5, -1.5)
+    response_below_log10: float = -4.0
+    cycle_days: float = Field(default=28.0, gt=0)
+    dose_ug_per_m2_day: float = Field(default=15.0, gt=0)
+    at_risk_follow_up: dict[float, float] = Field(default_factory=dict)
+
+    def experiments(self) -> VirtualExperiments:
+        """As the summaries' dataclass."""
+        d = self.model_dump()
+        d["adult_mrd_log10_range"] = tuple(d["adult_mrd_log10_range"])
+        d["child_mrd_log10_range"] = tuple(d["child_mrd_log10_range"])
+        d["at_risk_follow_up"] = {float(k): float(v) for k, v in d["at_risk_follow_up"].items()}
+        return VirtualExperiments(**d)
+
+
+class CalibrationConfig(_Frozen):
+    """A calibration run."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    version: int = Field(ge=1)
+    seed: int = Field(ge=0)
+    targets_file: str | None = None
+    fit: tuple[str, ...] = Field(min_length=1)
+    hold_out: tuple[str, ...] = ()
+    discrepancy_sd: dict[str, float] = Field(default_factory=dict)
+    free_parameters: tuple[str, ...] = Field(min_length=1)
+    simulation: SimulationSpec = SimulationSpec()
+    sampler: SamplerSpec = SamplerSpec()
+    ensemble_size: int = Field(default=200, ge=1)
+    predictive_seed: int = Field(default=1, ge=0)
+    virtual: VirtualSpec = VirtualSpec()
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _lists(self) -> CalibrationConfig:
+        both = set(self.fit) & set(self.hold_out)
+        if both:
+            raise ValueError(f"target {sorted(both)[0]!r} both in fit and hold_out")
+        if len(set(self.free_parameters)) != len(self.free_parameters):
+            raise ValueError("free_parameters has duplicates")
+        for k, v in self.discrepancy_sd.items():
+            if v < 0:
+                raise ValueError(f"discrepancy_sd[{k}] must be >= 0")
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of the config (what a checkpoint belongs to)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def load_targets(self) -> TargetSet:
+        """The target file, checked against ``fit`` / ``hold_out``."""
+        ts = load_targets(self.targets_file)
+        ids = set(ts.ids())
+        listed = list(self.fit) + list(self.hold_out) + list(self.discrepancy_sd)
+        for i in listed:
+            if i not in ids:
+                raise InputError(f"a target id of {ts.origin}", field="fit/hold_out", got=i)
+        missing = [i for i in ts.ids() if i not in set(self.fit) | set(self.hold_out)]
+        if missing:
+            raise InputError(
+                "every target listed in fit or hold_out", field="hold_out", got=missing[0]
+            )
+        return ts
+
+
+def default_config_path() -> Path:
+    """The shipped AALL1731 calibration config."""
+    return Path(str(resources.files("blinasim") / "data" / "calibration" / "aall1731.yaml"))
+
+
+def load_config(path: str | Path | None = None) -> CalibrationConfig:
+    """Read and validate a calibration config (default: the shipped one)."""
+    p = Path(path) if path is not None else default_config_path()
+    doc: dict[str, Any] = load_yaml_mapping(p, "calibration config")
+    try:
+        cfg = CalibrationConfig.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function"))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise InputError(msg, file=p, field=loc or "<top>") from None
+    if cfg.targets_file is not None and not Path(cfg.targets_file).is_absolute():
+        cfg = cfg.model_copy(update={"targets_file": str(p.parent / cfg.targets_file)})
+    cfg.load_targets()
+    return cfg
+
+
+__all__ = [
+    "CalibrationConfig",
+    "SamplerSpec",
+    "SimulationSpec",
+    "VirtualSpec",
+    "default_config_path",
+    "load_config",
+]
