@@ -18,9 +18,9 @@ process pool use one numba thread per worker and a ``spawn``/``forkserver`` star
 (as :mod:`blinasim.parallel` does): numba's OpenMP layer is not fork-safe.
 
 Cost: one counting sort plus small per-cell sorts per replicate, O(n log(n / cells));
-10,000 replicates x 1,440 patients, 3 strata take about 1.5 s on one core
-(``benchmarks/stats.py``). The first call in a fresh environment compiles the kernels
-(about 15 s); the compiled code is cached on disk for later processes.
+``benchmarks/stats.py`` times 10,000 replicates x 1,440 patients (3 strata) on all
+threads and on one. The first call in a fresh environment compiles the kernels (seconds);
+the compiled code is cached on disk for later processes.
 """
 
 from __future__ import annotations
