@@ -18,6 +18,7 @@ from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolE
 
 if TYPE_CHECKING:
     from blinasim.cohort import assign_risk_group, sample_cohort, screen_cohort
+    from blinasim.model import Outcomes, simulate
     from blinasim.protocol import load_protocol
     from blinasim.stats import (
         cox_ph,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "assign_risk_group": "blinasim.cohort",
     "load_protocol": "blinasim.protocol",
+    "Outcomes": "blinasim.model",
+    "simulate": "blinasim.model",
     "sample_cohort": "blinasim.cohort",
     "screen_cohort": "blinasim.cohort",
     "cox_ph": "blinasim.stats",
@@ -66,6 +69,7 @@ __all__ = [
     "DISCLAIMER",
     "BlinasimError",
     "InputError",
+    "Outcomes",
     "Parameter",
     "ParameterError",
     "ParameterSet",
@@ -84,4 +88,5 @@ __all__ = [
     "rmst",
     "sample_cohort",
     "screen_cohort",
+    "simulate",
 ]
