@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -93,6 +94,7 @@ def _single(log_n0, g, u, mp, rate_sched, q=()):
         genetic_factor=np.ones(n),
         resistance_factor=np.ones(n),
         tcell_fitness=np.ones(n),
+        cns_kill_factor=np.ones(n),
         extinction_u=np.repeat(np.asarray(u, float)[:, None], 6, axis=1),
     )
     return simulate_trajectories(
@@ -162,15 +164,7 @@ def test_one_blinatumomab_cycle_clears_mrd_in_most_mrd_positive(cohort, mp):
         log0 = np.full((ids.size, 6), -np.inf)
         log0[:, 0] = np.log(start * normal * (1 - f_neg))
         log0[:, 2] = np.log(start * normal * f_neg)
-        b = Biology(
-            log0,
-            bio.growth_per_day,
-            bio.sensitivity,
-            bio.genetic_factor,
-            bio.resistance_factor,
-            bio.tcell_fitness,
-            bio.extinction_u,
-        )
+        b = dataclasses.replace(bio, log_n0=log0)
         tr = simulate_trajectories(
             b, sched, bk, np.array([28.0]), lp=mp.leukemia, cp=mp.chemo, bp=mp.blina
         )

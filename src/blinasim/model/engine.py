@@ -200,6 +200,7 @@ def _run_arm(
         genetic_factor=bio_all.genetic_factor[sel],
         resistance_factor=bio_all.resistance_factor[sel],
         tcell_fitness=bio_all.tcell_fitness[sel],
+        cns_kill_factor=bio_all.cns_kill_factor[sel],
         extinction_u=bio_all.extinction_u[sel],
     )
     pid = ids[sel]

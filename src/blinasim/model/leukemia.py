@@ -106,6 +106,7 @@ class ChemoParams:
     cd19neg_chemo_factor: float
     cns_systemic_fraction: float
     it_log_kill_per_dose: float
+    cns_kill_sd_log: float
 
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> ChemoParams:
@@ -151,6 +152,8 @@ class Biology:
     """The part of ``sensitivity`` due to genetics (shared by every clone)."""
     resistance_factor: FloatArray
     tcell_fitness: FloatArray
+    cns_kill_factor: FloatArray
+    """Patient multiplier of every kill in the CNS (drug distribution, sanctuary niches)."""
     extinction_u: FloatArray
     """Uniforms for the Poisson survival draw of each sub-population, ``(n, 6)``."""
 
@@ -267,6 +270,10 @@ def draw_biology(
         genetic_factor=np.exp(shift),
         resistance_factor=resist,
         tcell_fitness=fitness,
+        cns_kill_factor=np.exp(
+            cp.cns_kill_sd_log * _draws.normals(seed, "leukemia.cns_kill", ids)
+            - 0.5 * cp.cns_kill_sd_log**2
+        ),
         extinction_u=_draws.uniforms(seed, "leukemia.extinction", ids, k=N_SUB),
     )
 
@@ -353,7 +360,7 @@ def simulate_trajectories(
         np.ascontiguousarray(blina_kill),
         np.ascontiguousarray(bio.clone_growth(lp)),
         np.ascontiguousarray(bio.clone_sensitivity(cp)),
-        np.ones(n),  # intrathecal kill does not depend on systemic sensitivity (assumption)
+        np.ascontiguousarray(bio.cns_kill_factor),
         np.ascontiguousarray(bio.log_n0),
         np.ascontiguousarray(bio.extinction_u),
         np.array([math.log(lp.relapse_cells_marrow), math.log(lp.relapse_cells_cns)]),
@@ -393,7 +400,7 @@ def _kernel(
     blina_kill: FloatArray,
     growth: FloatArray,
     sigma: FloatArray,
-    it_sigma: FloatArray,
+    cns_factor: FloatArray,
     log_n0: FloatArray,
     u_ext: FloatArray,
     log_thr: FloatArray,
@@ -422,10 +429,10 @@ def _kernel(
                 if c < 3:
                     rates[p] = g - chemo_kill[p] * sig - blina_kill[i, p] * cd19
                 else:
+                    # intrathecal kill does not depend on systemic sensitivity (assumption)
                     rates[p] = (
                         g
-                        - chemo_kill[p] * sig * cns_sys
-                        - it_kill[p] * it_sigma[i]
+                        - (chemo_kill[p] * sig * cns_sys + it_kill[p]) * cns_factor[i]
                         - blina_kill[i, p] * cd19 * blina_cns
                     )
             # pass 1: deterministic trajectory, first upward crossing once below threshold
