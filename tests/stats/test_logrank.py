@@ -92,3 +92,20 @@ def test_no_events_gives_zero_statistic():
 def test_bad_input(kwargs, match):
     with pytest.raises(InputError, match=match):
         logrank_test([1, 2, 3], [1, 0, 1], **kwargs)
+
+
+@pytest.mark.parametrize("rho", [0.0, 1.0])
+def test_integer_time_counting_path_equals_sorting_path(rho):
+    """Large integer-valued samples are counted without sorting; results are identical."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    t = rng.integers(0, 300, n).astype(float)
+    e = rng.integers(0, 2, n)
+    g = rng.integers(0, 3, n)
+    s = rng.integers(0, 2, n)
+    fast = logrank_test(t, e, g, strata=s, rho=rho)
+    slow = logrank_test(t + 0.5, e, g, strata=s, rho=rho)  # not integer-valued: sorting path
+    np.testing.assert_array_equal(fast.observed, slow.observed)
+    np.testing.assert_array_equal(fast.expected, slow.expected)
+    np.testing.assert_array_equal(fast.variance, slow.variance)
+    assert fast.chisq == slow.chisq

@@ -57,24 +57,18 @@ def km_counts(te: Any, tc: Any) -> Any:  # pragma: no cover - compiled
 def km_from_counts(times: Any, n_event: Any, n_censor: Any) -> Any:  # pragma: no cover
     """Kaplan-Meier table from distinct sorted times and their event/censoring counts.
 
-    Returns ``(times, n_risk, n_event, n_censor, surv, greenwood, cumhaz, var_cumhaz)``.
-    ``greenwood`` is the cumulative sum of ``d / (n (n - d))`` (``inf`` once ``n == d``);
-    ``cumhaz``/``var_cumhaz`` are the Nelson-Aalen estimate ``sum d/n`` and its variance
-    ``sum d/n^2`` (R survival 3.x).
+    Returns ``(times, n_risk, n_event, n_censor, surv, greenwood)``; ``greenwood`` is the
+    cumulative sum of ``d / (n (n - d))`` (``inf`` once ``n == d``).
     """
     m = times.shape[0]
     n_risk = np.empty(m, np.int64)
     surv = np.empty(m, np.float64)
     gw = np.empty(m, np.float64)
-    ch = np.empty(m, np.float64)
-    vch = np.empty(m, np.float64)
     at_risk = 0
     for j in range(m):
         at_risk += n_event[j] + n_censor[j]
     s = 1.0
     g = 0.0
-    h = 0.0
-    vh = 0.0
     for j in range(m):
         d = n_event[j]
         nr = at_risk
@@ -83,15 +77,31 @@ def km_from_counts(times: Any, n_event: Any, n_censor: Any) -> Any:  # pragma: n
             fd = float(d)
             s = s * (1.0 - fd / fn)
             g = np.inf if nr == d else g + fd / (fn * (fn - fd))
-            h = h + fd / fn
-            vh = vh + fd / (fn * fn)
         n_risk[j] = nr
         surv[j] = s
         gw[j] = g
+        at_risk -= d + n_censor[j]
+    return times, n_risk, n_event, n_censor, surv, gw
+
+
+@njit(cache=True)
+def nelson_aalen_sums(n_risk: Any, n_event: Any) -> Any:  # pragma: no cover - compiled
+    """Nelson-Aalen ``sum d/n`` and its variance ``sum d/n^2`` (R survival 3.x, ctype 1)."""
+    m = n_risk.shape[0]
+    ch = np.empty(m, np.float64)
+    vch = np.empty(m, np.float64)
+    h = 0.0
+    vh = 0.0
+    for j in range(m):
+        d = n_event[j]
+        if d > 0:
+            fn = float(n_risk[j])
+            fd = float(d)
+            h = h + fd / fn
+            vh = vh + fd / (fn * fn)
         ch[j] = h
         vch[j] = vh
-        at_risk -= d + n_censor[j]
-    return times, n_risk, n_event, n_censor, surv, gw, ch, vch
+    return ch, vch
 
 
 @njit(cache=True)
@@ -117,7 +127,7 @@ def km_at(te: Any, tc: Any, at: Any, surv_out: Any, se_out: Any) -> None:  # pra
     the first time; the last value carries forward). SE is ``S * sqrt(greenwood)``, NaN
     where S = 0 (as R's ``summary.survfit``).
     """
-    times, _nr, _ne, _nc, surv, gw, _ch, _vch = km_table(te, tc)
+    times, _nr, _ne, _nc, surv, gw = km_table(te, tc)
     for k in range(at.shape[0]):
         idx = np.searchsorted(times, at[k], side="right") - 1
         if idx < 0:
@@ -194,6 +204,39 @@ def km_at_batched(
 # ----------------------------------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def _logrank_block(
+    d: Any, rem: Any, risk: Any, n_groups: int, km: float, rho: float, obs: Any, exp: Any, var: Any
+) -> float:  # pragma: no cover - compiled
+    """Add one distinct time of one stratum (deaths ``d``, removals ``rem`` per group).
+
+    Updates ``obs``/``exp``/``var`` and the at-risk counts ``risk``; returns the pooled
+    Kaplan-Meier of the stratum after this time.
+    """
+    deaths = 0
+    nrisk = 0
+    for k in range(n_groups):
+        deaths += d[k]
+        nrisk += risk[k]
+    if deaths > 0:
+        fd = float(deaths)
+        fn = float(nrisk)
+        wt = 1.0 if rho == 0.0 else km**rho
+        for k in range(n_groups):
+            obs[k] += wt * d[k]
+            exp[k] += wt * fd * risk[k] / fn
+        if nrisk > 1:
+            for j in range(n_groups):
+                tmp = wt * wt * fd * risk[j] * (fn - fd) / (fn * (fn - 1.0))
+                var[j, j] += tmp
+                for k in range(n_groups):
+                    var[k, j] -= tmp * risk[k] / fn
+        km = km * (fn - fd) / fn
+    for k in range(n_groups):
+        risk[k] -= rem[k]
+    return km
+
+
 @njit(cache=True)
 def logrank_cells(
     tt: Any, offsets: Any, n_groups: int, n_strata: int, rho: float
@@ -233,8 +276,6 @@ def logrank_cells(
                     found = True
             if not found:
                 break
-            deaths = 0
-            nrisk = 0
             for k in range(n_groups):
                 ce = 2 * k + 1
                 dk = 0
@@ -248,24 +289,43 @@ def logrank_cells(
                     pos[cc] += 1
                 d[k] = dk
                 rem[k] = dk + ck
-                deaths += dk
-                nrisk += risk[k]
-            if deaths > 0:
-                fd = float(deaths)
-                fn = float(nrisk)
-                wt = 1.0 if rho == 0.0 else km**rho
-                for k in range(n_groups):
-                    obs[k] += wt * d[k]
-                    exp[k] += wt * fd * risk[k] / fn
-                if nrisk > 1:
-                    for j in range(n_groups):
-                        tmp = wt * wt * fd * risk[j] * (fn - fd) / (fn * (fn - 1.0))
-                        var[j, j] += tmp
-                        for k in range(n_groups):
-                            var[k, j] -= tmp * risk[k] / fn
-                km = km * (fn - fd) / fn
+            km = _logrank_block(d, rem, risk, n_groups, km, rho, obs, exp, var)
+    return obs, exp, var
+
+
+@njit(cache=True)
+def logrank_counts(
+    counts: Any, n_groups: int, n_strata: int, rho: float
+) -> Any:  # pragma: no cover - compiled
+    """:func:`logrank_cells` from a count table: ``counts[u, cell]`` rows at the u-th time.
+
+    Rows are distinct times in ascending order, columns the cells of
+    :func:`logrank_cells`. Same arithmetic in the same order, so the same result bit for
+    bit (a time without rows of the stratum changes nothing).
+    """
+    n_cells = 2 * n_groups
+    risk = np.zeros(n_groups, np.int64)
+    d = np.empty(n_groups, np.int64)
+    rem = np.empty(n_groups, np.int64)
+    obs = np.zeros(n_groups, np.float64)
+    exp = np.zeros(n_groups, np.float64)
+    var = np.zeros((n_groups, n_groups), np.float64)
+    for st in range(n_strata):
+        base = st * n_cells
+        for k in range(n_groups):
+            risk[k] = 0
+            for u in range(counts.shape[0]):
+                risk[k] += counts[u, base + 2 * k] + counts[u, base + 2 * k + 1]
+        km = 1.0
+        for u in range(counts.shape[0]):
+            present = False
             for k in range(n_groups):
-                risk[k] -= rem[k]
+                d[k] = counts[u, base + 2 * k + 1]
+                rem[k] = d[k] + counts[u, base + 2 * k]
+                if rem[k] > 0:
+                    present = True
+            if present:
+                km = _logrank_block(d, rem, risk, n_groups, km, rho, obs, exp, var)
     return obs, exp, var
 
 

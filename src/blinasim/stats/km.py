@@ -62,15 +62,19 @@ def confidence_band(
             lower = np.maximum(p - se2, 0.0)
             upper = np.minimum(p + se2, 1.0)
         elif conf_type == "log":
+            # R: exp(log(p) -/+ z se), i.e. p / k and p * k with k = exp(z se)
             xx = np.where(p == 0.0, np.nan, p)
-            se2 = z * se
-            lower = np.exp(np.log(xx) - se2)
-            upper = np.minimum(np.exp(np.log(xx) + se2), 1.0)
+            k = np.exp(z * se)
+            lower = xx / k
+            upper = np.minimum(xx * k, 1.0)
         else:
+            # R: exp(-exp(log(-log p) -/+ z se / log p)) = exp(-L k), exp(-L / k)
+            # with L = -log p and k = exp(z se / L): one log and three exp
             xx = np.where((p == 0.0) | (p == 1.0), np.nan, p)
-            se2 = z * se / np.log(xx)
-            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
-            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+            neg_log = -np.log(xx)
+            k = np.exp(z * se / neg_log)
+            lower = np.exp(-neg_log * k)
+            upper = np.exp(-neg_log / k)
     return lower, upper
 
 
@@ -311,7 +315,7 @@ def kaplan_meier(
         A :class:`KaplanMeier` record; ``.at(times)``, ``.median()``, ``.to_frame()``.
     """
     check_conf(conf_level, conf_type)
-    n, times, n_risk, n_event, n_censor, surv, gw, _ch, _vch = _table(time, event)
+    n, times, n_risk, n_event, n_censor, surv, gw = _table(time, event)
     se_log = np.sqrt(gw)
     lower, upper = confidence_band(surv, se_log, conf_level, conf_type)
     return KaplanMeier(
@@ -336,7 +340,8 @@ def nelson_aalen(time: Any, event: Any) -> NelsonAalen:
     Tied events count as ``d/n`` (R ``survfit`` default ``ctype = 1``; lifelines with
     ``nelson_aalen_smoothing=False``). ``std_err`` equals R's ``std.chaz``.
     """
-    _n, times, n_risk, n_event, _nc, _s, _gw, ch, vch = _table(time, event)
+    _n, times, n_risk, n_event, _nc, _s, _gw = _table(time, event)
+    ch, vch = _kernels.nelson_aalen_sums(n_risk, n_event)
     return NelsonAalen(
         time=times,
         n_risk=n_risk,
