@@ -178,3 +178,18 @@ def test_integer_time_fast_path_equals_sorting_path():
     for name in ("n_risk", "n_event", "n_censor", "survival", "std_err_log", "lower"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
     np.testing.assert_array_equal(nelson_aalen(t, e).cumhaz, nelson_aalen(t + 0.5, e).cumhaz)
+
+
+def test_bundled_veteran_csv_matches_golden_case():
+    """src/blinasim/data/examples/veteran.csv is R's survival::veteran (same rows as golden)."""
+    from pathlib import Path
+
+    import blinasim
+
+    csv = Path(blinasim.__file__).parent / "data" / "examples" / "veteran.csv"
+    vet = pd.read_csv(csv)
+    case = next(c for c in cases() if c["name"] == "veteran")
+    np.testing.assert_array_equal(vet["time"].to_numpy(), arr(case["data"]["time"]))
+    np.testing.assert_array_equal(vet["status"].to_numpy(), arr(case["data"]["event"]))
+    ref = case["km"][2]
+    close(kaplan_meier(vet["time"], vet["status"]).survival, ref["surv"])
