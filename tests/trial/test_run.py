@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -13,7 +14,15 @@ from blinasim.io.adam import ADTTE_COLUMNS
 from blinasim.stats import kaplan_meier
 from blinasim.trial.design import design_from_dict
 from blinasim.trial.outcomes import outcome_source
-from blinasim.trial.run import BoundaryCache, evaluate_block, run_trial, simulate_patients
+from blinasim.trial.run import (
+    BoundaryCache,
+    PatientBlock,
+    evaluate_block,
+    run_trial,
+    simulate_block,
+    simulate_patients,
+    stack_patients,
+)
 
 from .conftest import small_doc
 
@@ -81,7 +90,11 @@ def test_run_trial_equals_its_replicate_in_a_block() -> None:
     d = design_from_dict(small_doc())
     src = outcome_source(d)
     trials = [simulate_patients(d, src, seed=9, replicate=r) for r in range(4)]
-    block = evaluate_block(d, trials, BoundaryCache(d))
+    fast = simulate_block(d, src, seed=9, replicates=range(4))
+    slow = stack_patients(trials)
+    for f in dataclasses.fields(PatientBlock):  # the vectorized path draws the same trials
+        np.testing.assert_array_equal(getattr(fast, f.name), getattr(slow, f.name))
+    block = evaluate_block(d, fast, BoundaryCache(d))
     one = run_trial(d, seed=9, replicate=2)
     k = len(one.looks)
     np.testing.assert_allclose([lk.z for lk in one.looks], block.z[2, :k])

@@ -42,6 +42,13 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+PATIENT_STREAM = "trial.patient"
+"""The per-patient uniforms of a trial, one row per enrollee (keyed by replicate)."""
+PATIENT_DRAWS = 7
+"""Columns: accrual gap, loss to follow-up, risk group, reaching randomization, DFS,
+death after the event, time from the event to death."""
+U_ACCRUAL, U_LTFU, U_RISK, U_REACH, U_DFS, U_DEATH, U_DEATH_DELAY = range(PATIENT_DRAWS)
+
 CAUSE_NONE = 0
 CAUSE_RELAPSE = 1
 CAUSE_DEATH = 2
@@ -176,25 +183,36 @@ def inverse_survival(law: BaseLaw, u: FloatArray, hazard_ratio: float = 1.0) -> 
 # Parametric source
 
 
-def enroll_population(population: Population, n: int, *, seed: int, replicate: int) -> Enrollees:
-    """Risk groups and randomization points of ``n`` enrollees from the design's mix."""
+def risk_groups_from_uniforms(
+    population: Population, u: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Risk group, stratum (-1: not randomized) and randomization delay from uniforms.
+
+    ``u`` has shape ``(..., 2)`` (risk group, reaching randomization); any leading shape
+    (one trial, or replicates x patients).
+    """
     groups = population.risk_groups
-    names = tuple(g.name for g in groups)
     strata = population.strata
-    u = rng.uniforms(seed, "trial.risk_group", 0, n, replicate, k=2)
     cum = np.cumsum([g.fraction for g in groups])
     cum[-1] = 1.0
-    rg = np.minimum(np.searchsorted(cum, u[:, 0], side="right"), len(groups) - 1)
+    rg = np.minimum(np.searchsorted(cum, u[..., 0], side="right"), len(groups) - 1)
     to_stratum = np.array([strata.index(g.name) if g.randomized else -1 for g in groups])
     frac = np.array([g.randomized_fraction if g.randomized else 0.0 for g in groups])
     delay = np.array([g.randomization_day for g in groups], dtype=np.float64)
-    reaches = u[:, 1] < frac[rg]
-    stratum = np.where(reaches, to_stratum[rg], -1)
+    reaches = u[..., 1] < frac[rg]
+    stratum = np.where(reaches, to_stratum[rg], -1).astype(np.int64)
+    return rg.astype(np.int64), stratum, np.where(stratum >= 0, delay[rg], np.nan)
+
+
+def enroll_population(population: Population, n: int, *, seed: int, replicate: int) -> Enrollees:
+    """Risk groups and randomization points of ``n`` enrollees from the design's mix."""
+    u = rng.uniforms(seed, PATIENT_STREAM, 0, n, replicate, k=PATIENT_DRAWS)
+    rg, stratum, delay = risk_groups_from_uniforms(population, u[:, U_RISK : U_REACH + 1])
     return Enrollees(
-        risk_group_names=names,
-        risk_group=rg.astype(np.int64),
-        stratum=stratum.astype(np.int64),
-        randomization_delay=np.where(stratum >= 0, delay[rg], np.nan),
+        risk_group_names=tuple(g.name for g in population.risk_groups),
+        risk_group=rg,
+        stratum=stratum,
+        randomization_delay=delay,
     )
 
 
@@ -239,6 +257,31 @@ class ParametricOutcomes:
         c = self._cells[(stratum, arm)]
         return survival(c.law, days, c.hazard_ratio)
 
+    def times_from_uniforms(
+        self, u: FloatArray, stratum: IntArray, arm: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """DFS and death times (days from randomization) from per-patient uniforms.
+
+        ``u`` is ``(m, 3)``: DFS (inverse survival of the cell's law), death after the
+        event (Bernoulli), time from event to death (exponential). 1-D patient arrays.
+        """
+        dfs = np.full(stratum.size, np.inf)
+        death = np.full(stratum.size, np.inf)
+        cell = stratum * 2 + arm
+        order = np.argsort(cell, kind="stable")
+        bounds = np.searchsorted(cell[order], np.arange(2 * len(self.strata) + 1))
+        for (s, a), c in self._cells.items():
+            idx = order[bounds[s * 2 + a] : bounds[s * 2 + a + 1]]
+            if idx.size == 0:
+                continue
+            t = inverse_survival(c.law, u[idx, 0], c.hazard_ratio)
+            dfs[idx] = t
+            if c.death_after_event > 0:
+                dies = (u[idx, 1] < c.death_after_event) & np.isfinite(t)
+                after = -np.log1p(-u[idx, 2]) * (c.median_death_days / math.log(2.0))
+                death[idx] = np.where(dies, t + after, np.inf)
+        return dfs, death
+
     def enroll(self, n: int, *, seed: int, replicate: int) -> Enrollees:
         """Risk groups and randomization points from the design's population."""
         return enroll_population(self.population, n, seed=seed, replicate=replicate)
@@ -254,22 +297,8 @@ class ParametricOutcomes:
     ) -> EventTimes:
         """DFS (inverse CDF of the cell's law) and death after a DFS event."""
         n_max = int(patient.max()) + 1 if patient.size else 0
-        u = rng.uniforms(seed, "trial.outcome", 0, n_max, replicate, k=3)[patient]
-        dfs = np.full(patient.size, np.inf)
-        death = np.full(patient.size, np.inf)
-        cell = stratum * 2 + arm
-        order = np.argsort(cell, kind="stable")
-        bounds = np.searchsorted(cell[order], np.arange(2 * len(self.strata) + 1))
-        for (s, a), c in self._cells.items():
-            idx = order[bounds[s * 2 + a] : bounds[s * 2 + a + 1]]
-            if idx.size == 0:
-                continue
-            t = inverse_survival(c.law, u[idx, 0], c.hazard_ratio)
-            dfs[idx] = t
-            if c.death_after_event > 0:
-                dies = (u[idx, 1] < c.death_after_event) & np.isfinite(t)
-                after = -np.log1p(-u[idx, 2]) * (c.median_death_days / math.log(2.0))
-                death[idx] = np.where(dies, t + after, np.inf)
+        u = rng.uniforms(seed, PATIENT_STREAM, 0, n_max, replicate, k=PATIENT_DRAWS)[patient]
+        dfs, death = self.times_from_uniforms(u[:, U_DFS:], stratum, arm)
         cause = np.where(np.isfinite(dfs), CAUSE_EVENT, CAUSE_NONE).astype(np.int64)
         return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
 

@@ -40,7 +40,7 @@ from blinasim.trial.run import (
     BlockOutcome,
     BoundaryCache,
     evaluate_block,
-    simulate_patients,
+    simulate_block,
 )
 
 FloatArray = NDArray[np.float64]
@@ -61,11 +61,8 @@ def _run_block(task: _BlockTask) -> BlockOutcome:
     """Simulate and analyse replicates ``start .. stop-1`` (module level: picklable)."""
     d = task.design
     source = outcome_source(d)
-    trials = [
-        simulate_patients(d, source, seed=task.seed, replicate=r)
-        for r in range(task.start, task.stop)
-    ]
-    return evaluate_block(d, trials, _boundary_cache(d))
+    block = simulate_block(d, source, seed=task.seed, replicates=range(task.start, task.stop))
+    return evaluate_block(d, block, _boundary_cache(d))
 
 
 _CACHES: dict[str, BoundaryCache] = {}

@@ -32,16 +32,25 @@ from blinasim.stats import (
     rmst,
 )
 from blinasim.stats.cox import cox_ph
-from blinasim.trial.accrual import cumulative_intensity, enrollment_days
+from blinasim.trial.accrual import cumulative_intensity, enrollment_days, inverse_intensity
 from blinasim.trial.design import DAYS_PER_YEAR, TrialDesign
 from blinasim.trial.monitoring import GroupSequentialDesign, group_sequential_design
 from blinasim.trial.outcomes import (
     CAUSE_LABELS,
+    PATIENT_DRAWS,
+    PATIENT_STREAM,
+    U_ACCRUAL,
+    U_DFS,
+    U_LTFU,
+    U_REACH,
+    U_RISK,
     Enrollees,
     OutcomeSource,
+    ParametricOutcomes,
     outcome_source,
+    risk_groups_from_uniforms,
 )
-from blinasim.trial.randomization import stratified_assignments
+from blinasim.trial.randomization import stratified_assignments, stratified_assignments_many
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -108,23 +117,30 @@ def _randomization_share(design: TrialDesign) -> float:
     )
 
 
+def _initial_enrollees(design: TrialDesign) -> int:
+    """How many enrollees to draw first (enough in almost every trial)."""
+    acc = design.accrual
+    if acc.target_randomized is not None:
+        share = max(_randomization_share(design), 0.01)
+        return math.ceil(acc.target_randomized / share * 1.08) + 64
+    assert acc.stop_date is not None
+    stop = float((acc.stop_date - acc.start_date).days)
+    return math.ceil(float(cumulative_intensity(acc, stop)) * 1.08) + 64
+
+
 def simulate_patients(
     design: TrialDesign, source: OutcomeSource, *, seed: int, replicate: int
 ) -> SimulatedPatients:
     """Draw the patients of trial ``replicate``: accrual, risk groups, randomization, times."""
     acc = design.accrual
     admin_end = design.max_follow_up_years * DAYS_PER_YEAR
-    if acc.target_randomized is not None:
-        share = max(_randomization_share(design), 0.01)
-        n = math.ceil(acc.target_randomized / share * 1.08) + 64
-    else:
-        assert acc.stop_date is not None
+    n = _initial_enrollees(design)
+    if acc.stop_date is not None:
         stop = float((acc.stop_date - acc.start_date).days)
-        n = math.ceil(float(cumulative_intensity(acc, stop)) * 1.08) + 64
     while True:
-        # per-patient uniforms: accrual gap, loss to follow-up
-        u = rng.uniforms(seed, "trial.patient", 0, n, replicate, k=2)
-        days = enrollment_days(acc, n, seed=seed, replicate=replicate, uniforms=u[:, 0])
+        # per-patient uniforms: accrual gap, loss to follow-up (columns of PATIENT_STREAM)
+        u = rng.uniforms(seed, PATIENT_STREAM, 0, n, replicate, k=PATIENT_DRAWS)
+        days = enrollment_days(acc, n, seed=seed, replicate=replicate, uniforms=u[:, U_ACCRUAL])
         enr = source.enroll(n, seed=seed, replicate=replicate)
         if acc.target_randomized is not None:
             idx = np.flatnonzero(enr.randomizable)
@@ -204,8 +220,12 @@ class Schedule:
 
 def look_schedule(design: TrialDesign, pts: SimulatedPatients) -> Schedule:
     """Data-cut days of the looks: the day of the k-th DFS event, or the look's date."""
+    return schedule_from_events(design, np.sort(pts.dfs_event_days()))
+
+
+def schedule_from_events(design: TrialDesign, ev: FloatArray) -> Schedule:
+    """Look schedule from the sorted calendar days of the observable DFS events."""
     admin_end = design.max_follow_up_years * DAYS_PER_YEAR
-    ev = np.sort(pts.dfs_event_days())
     planned = design.planned_events()
     cuts: list[float] = []
     for k, a in enumerate(design.analyses):
@@ -343,7 +363,14 @@ def _stack(values: Sequence[FloatArray | IntArray], fill: float, dtype: Any) -> 
 
 
 @dataclasses.dataclass(frozen=True)
-class _Stacked:
+class PatientBlock:
+    """Randomized patients of a block of trials, ``(replicates, patients)`` arrays.
+
+    Rows are trials (``replicate``), columns randomized patients in order of
+    randomization, padded with ``valid = False``.
+    """
+
+    replicate: IntArray
     rand_day: FloatArray
     dfs: FloatArray
     ltfu: FloatArray
@@ -352,9 +379,11 @@ class _Stacked:
     valid: BoolArray
 
 
-def _stacked(trials: Sequence[SimulatedPatients]) -> _Stacked:
+def stack_patients(trials: Sequence[SimulatedPatients]) -> PatientBlock:
+    """Stack simulated trials into a :class:`PatientBlock`."""
     valid = _stack([np.ones(p.n_randomized, dtype=bool) for p in trials], False, bool)
-    return _Stacked(
+    return PatientBlock(
+        replicate=np.array([p.replicate for p in trials], dtype=np.int64),
         rand_day=_stack([p.rand_day for p in trials], np.inf, np.float64),
         dfs=_stack([p.dfs for p in trials], np.inf, np.float64),
         ltfu=_stack([p.ltfu for p in trials], np.inf, np.float64),
@@ -364,8 +393,87 @@ def _stacked(trials: Sequence[SimulatedPatients]) -> _Stacked:
     )
 
 
+def simulate_block(
+    design: TrialDesign, source: OutcomeSource, *, seed: int, replicates: Sequence[int]
+) -> PatientBlock:
+    """Simulate the randomized patients of several trials (vectorized when possible).
+
+    Parametric designs closed at a target sample size take a path vectorized over the
+    trials; it draws the same random numbers and gives the same values as
+    :func:`simulate_patients` trial by trial (which every other design uses).
+    """
+    if isinstance(source, ParametricOutcomes) and design.accrual.target_randomized is not None:
+        return _simulate_block_parametric(design, source, seed=seed, replicates=replicates)
+    return stack_patients(
+        [simulate_patients(design, source, seed=seed, replicate=r) for r in replicates]
+    )
+
+
+def _simulate_block_parametric(
+    design: TrialDesign, source: ParametricOutcomes, *, seed: int, replicates: Sequence[int]
+) -> PatientBlock:
+    acc = design.accrual
+    target = acc.target_randomized
+    assert target is not None
+    n = _initial_enrollees(design)
+    reps = list(replicates)
+    b = len(reps)
+    u = np.stack([rng.uniforms(seed, PATIENT_STREAM, 0, n, r, k=PATIENT_DRAWS) for r in reps])
+    _, stratum_all, delay = risk_groups_from_uniforms(
+        design.population, u[:, :, U_RISK : U_REACH + 1]
+    )
+    rz = stratum_all >= 0
+    short = np.flatnonzero(rz.sum(axis=1) < target)
+    if short.size:  # rare: not enough randomized among the first n, redo those one by one
+        slow = stack_patients(
+            [simulate_patients(design, source, seed=seed, replicate=reps[i]) for i in short]
+        )
+    if acc.process == "uniform":
+        op = np.broadcast_to(np.arange(n, dtype=np.float64), (b, n))
+    else:
+        op = np.cumsum(-np.log1p(-u[:, :, U_ACCRUAL]), axis=1)
+    days = inverse_intensity(acc, op)
+    # the first `target` randomizable enrollees of each trial, in enrolment order
+    pos = np.argsort(~rz, axis=1, kind="stable")[:, :target]
+    rand = np.take_along_axis(days, pos, axis=1) + np.take_along_axis(delay, pos, axis=1)
+    order = np.argsort(rand, axis=1, kind="stable")
+    patient = np.take_along_axis(pos, order, axis=1)
+    rand_day = np.take_along_axis(rand, order, axis=1)
+    stratum = np.take_along_axis(stratum_all, patient, axis=1)
+    arm = stratified_assignments_many(
+        stratum, len(source.strata), design.allocation, seed=seed, replicates=reps
+    )
+    up = np.take_along_axis(u, patient[:, :, None], axis=1)
+    dfs = source.times_from_uniforms(
+        up[:, :, U_DFS:].reshape(b * target, PATIENT_DRAWS - U_DFS), stratum.ravel(), arm.ravel()
+    )[0].reshape(b, target)
+    rate = design.loss_to_follow_up.rate_per_year
+    if rate > 0:
+        ul = up[:, :, U_LTFU]
+        ltfu = -np.log1p(-ul) / rate * DAYS_PER_YEAR
+    else:
+        ltfu = np.full((b, target), np.inf)
+    block = PatientBlock(
+        replicate=np.asarray(reps, dtype=np.int64),
+        rand_day=rand_day,
+        dfs=dfs,
+        ltfu=ltfu,
+        arm=arm.astype(np.int64),
+        stratum=stratum.astype(np.int64),
+        valid=np.ones((b, target), dtype=bool),
+    )
+    if short.size:
+        fields = {f.name: getattr(block, f.name).copy() for f in dataclasses.fields(PatientBlock)}
+        for j, i in enumerate(short.tolist()):
+            for name, arr in fields.items():
+                if name != "replicate":
+                    arr[i] = getattr(slow, name)[j, :target]
+        block = PatientBlock(**fields)
+    return block
+
+
 def _cut(
-    st: _Stacked, cut: FloatArray, censor_at: FloatArray | None = None
+    st: PatientBlock, cut: FloatArray, censor_at: FloatArray | None = None
 ) -> tuple[FloatArray, NDArray[np.int8], BoolArray]:
     """DFS (time, event, mask) at calendar cut ``cut`` (B,); optional extra censoring."""
     c = cut[:, None]
@@ -380,14 +488,17 @@ def _cut(
     return time, event.astype(np.int8), mask
 
 
-def evaluate_block(
-    design: TrialDesign, trials: Sequence[SimulatedPatients], cache: BoundaryCache
-) -> BlockOutcome:
+def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCache) -> BlockOutcome:
     """Run the monitoring and the report of each trial of a block, batched over trials."""
-    b = len(trials)
+    st = block
+    b = int(st.replicate.size)
     k_max = len(design.analyses)
-    st = _stacked(trials)
-    scheds = [look_schedule(design, p) for p in trials]
+    seen = st.valid & (st.dfs <= st.ltfu)
+    ev_days = np.sort(np.where(seen, st.rand_day + st.dfs, np.inf), axis=1)
+    scheds = []
+    for i in range(b):
+        row = ev_days[i]
+        scheds.append(schedule_from_events(design, row[: int(np.searchsorted(row, np.inf))]))
     look_day = np.full((b, k_max), np.nan)
     look_events = np.full((b, k_max), -1, dtype=np.int64)
     for i, s in enumerate(scheds):
@@ -474,7 +585,7 @@ def evaluate_block(
     surv[:, :g] = km.survival[:, :, 0]
     se[:, :g] = km.std_err[:, :, 0]
     return BlockOutcome(
-        replicate=np.array([p.replicate for p in trials], dtype=np.int64),
+        replicate=st.replicate.copy(),
         look_day=look_day,
         look_events=look_events,
         look_n=look_n,
@@ -499,7 +610,7 @@ def evaluate_block(
 
 
 def _crossover(
-    design: TrialDesign, st: _Stacked, stop_day: FloatArray, stopped: BoolArray
+    design: TrialDesign, st: PatientBlock, stop_day: FloatArray, stopped: BoolArray
 ) -> tuple[FloatArray | None, IntArray]:
     """Per-patient censoring time (from randomization) for control patients who cross."""
     co = design.early_stop.crossover
@@ -648,7 +759,7 @@ def run_trial(
     source = outcome_source(design, params)
     pts = simulate_patients(design, source, seed=seed, replicate=replicate)
     cache = BoundaryCache(design)
-    out = evaluate_block(design, [pts], cache)
+    out = evaluate_block(design, stack_patients([pts]), cache)
     return _trial_result(design, seed, pts, out, cache)
 
 
@@ -850,11 +961,15 @@ __all__ = [
     "Consort",
     "Estimates",
     "LookResult",
+    "PatientBlock",
     "Schedule",
     "SimulatedPatients",
     "TrialResult",
     "evaluate_block",
     "look_schedule",
     "run_trial",
+    "schedule_from_events",
+    "simulate_block",
     "simulate_patients",
+    "stack_patients",
 ]
