@@ -90,6 +90,7 @@ def _single(log_n0, g, u, mp, rate_sched, q=()):
     bio = Biology(
         log_n0=np.tile(np.asarray(log_n0, float), (n, 1)),
         growth_per_day=np.full(n, g),
+        resistant_growth_per_day=np.full(n, g * mp.leukemia.resistant_growth_factor),
         sensitivity=np.ones(n),
         genetic_factor=np.ones(n),
         resistance_factor=np.ones(n),

@@ -196,6 +196,7 @@ def _run_arm(
     bio = Biology(
         log_n0=bio_all.log_n0[sel],
         growth_per_day=bio_all.growth_per_day[sel],
+        resistant_growth_per_day=bio_all.resistant_growth_per_day[sel],
         sensitivity=bio_all.sensitivity[sel],
         genetic_factor=bio_all.genetic_factor[sel],
         resistance_factor=bio_all.resistance_factor[sel],

@@ -77,6 +77,7 @@ class LeukemiaParams:
     cns_log10_fraction_cns2: float
     cns_log10_fraction_sd: float
     resistant_growth_factor: float
+    resistant_growth_sd_log: float
     cns_growth_factor: float
     relapse_cells_marrow: float
     relapse_cells_cns: float
@@ -147,6 +148,7 @@ class Biology:
     log_n0: FloatArray
     """Natural log of the initial count of each sub-population, shape ``(n, 6)``."""
     growth_per_day: FloatArray
+    resistant_growth_per_day: FloatArray
     sensitivity: FloatArray
     genetic_factor: FloatArray
     """The part of ``sensitivity`` due to genetics (shared by every clone)."""
@@ -160,7 +162,7 @@ class Biology:
     def clone_growth(self, lp: LeukemiaParams) -> FloatArray:
         """Net growth rate of the six sub-populations, shape ``(n, 6)``."""
         g = self.growth_per_day
-        marrow = np.stack([g, g * lp.resistant_growth_factor, g], axis=1)
+        marrow = np.stack([g, self.resistant_growth_per_day, g], axis=1)
         return np.concatenate([marrow, marrow * lp.cns_growth_factor], axis=1)
 
     def clone_sensitivity(self, cp: ChemoParams) -> FloatArray:
@@ -266,6 +268,12 @@ def draw_biology(
     return Biology(
         log_n0=log_n0,
         growth_per_day=growth,
+        resistant_growth_per_day=growth
+        * lp.resistant_growth_factor
+        * np.exp(
+            lp.resistant_growth_sd_log * _draws.normals(seed, "leukemia.resistant_growth", ids)
+            - 0.5 * lp.resistant_growth_sd_log**2
+        ),
         sensitivity=sens,
         genetic_factor=np.exp(shift),
         resistance_factor=resist,
