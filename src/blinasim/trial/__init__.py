@@ -1,5 +1,9 @@
-"""Trial engine: trial designs as data, group-sequential monitoring, simulation, replication."""
+"""Trial engine: trial designs as data, group-sequential monitoring, simulation, replication.
 
+A research model, not medical advice.
+"""
+
+from blinasim.trial.design import TrialDesign, design_from_dict, load_design, shipped_designs
 from blinasim.trial.monitoring import (
     ExitProbabilities,
     GroupSequentialDesign,
@@ -7,11 +11,36 @@ from blinasim.trial.monitoring import (
     group_sequential_design,
     spending_function,
 )
+from blinasim.trial.outcomes import (
+    Enrollees,
+    EventTimes,
+    OutcomeSource,
+    ParametricOutcomes,
+    outcome_source,
+)
+from blinasim.trial.replicate import OperatingCharacteristics, replicate
+from blinasim.trial.run import Consort, Estimates, LookResult, TrialResult, run_trial
 
 __all__ = [
+    "Consort",
+    "Enrollees",
+    "Estimates",
+    "EventTimes",
     "ExitProbabilities",
     "GroupSequentialDesign",
+    "LookResult",
+    "OperatingCharacteristics",
+    "OutcomeSource",
+    "ParametricOutcomes",
+    "TrialDesign",
+    "TrialResult",
+    "design_from_dict",
     "exit_probabilities",
     "group_sequential_design",
+    "load_design",
+    "outcome_source",
+    "replicate",
+    "run_trial",
+    "shipped_designs",
     "spending_function",
 ]
