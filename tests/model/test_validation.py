@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from blinasim.model import validation
 
@@ -14,3 +15,25 @@ def test_summary_table_covers_every_target(outcomes):
     ]
     assert must["in_range"].all()
     assert np.isfinite(table["low"]).all()
+
+
+@pytest.mark.slow
+def test_large_cohort_headline_targets(protocol):
+    """200,000 children: the AALL1731 headline figures within their published ± 2 SE."""
+    from blinasim.cohort import sample_cohort
+    from blinasim.model import simulate
+
+    out = simulate(sample_cohort(200_000, seed=11), protocol, seed=11)
+    table = validation.summarize(out).set_index("metric")
+    for metric in (
+        "EOI flow MRD negative",
+        "3-y DFS chemotherapy (A+C)",
+        "3-y DFS blinatumomab (B+D)",
+        "3-y DFS arm A (SR-Average chemo)",
+        "3-y DFS arm B (SR-Average blina)",
+        "3-y DFS arm C (SR-High chemo)",
+        "3-y DFS arm D (SR-High blina)",
+        "5-y EFS SR-Favorable",
+        "CD19-negative share of post-blina relapses",
+    ):
+        assert table.loc[metric, "in_range"], (metric, table.loc[metric, "model"])
