@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +25,9 @@ class ToySimulator:
         self.n = int(config.simulation.n_patients)
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, SummaryValue]:
+        delay = float(os.environ.get("BLINASIM_TOY_SLEEP_S", "0"))
+        if delay:
+            time.sleep(delay)  # lets the resume test kill a run mid-way
         a, b = values[A], values[B]
         noise = rng.normals(self.seed, "toy.noise", 0, 3) / math.sqrt(self.n)
         pa = 0.5 + a + 0.1 * noise[0]

@@ -113,6 +113,20 @@ class CalibrationConfig(_Frozen):
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def chain_digest(self) -> str:
+        """SHA-256 of what determines the chain's steps (a checkpoint belongs to it).
+
+        Leaves out the number of steps, the burn-in, the checkpoint interval and what is
+        done after sampling, so a run can be extended or re-summarized from its checkpoint.
+        """
+        doc = self.model_dump(mode="json")
+        for k in ("steps", "burn_in", "checkpoint_every"):
+            doc["sampler"].pop(k)
+        for k in ("ensemble_size", "predictive_seed", "notes", "hold_out"):
+            doc.pop(k)
+        text = json.dumps(doc, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def load_targets(self) -> TargetSet:
         """The target file, checked against ``fit`` / ``hold_out``."""
         ts = load_targets(self.targets_file)

@@ -57,7 +57,8 @@ class FreeParameter:
         if isinstance(p, NormalPrior):
             if not p.lower <= x <= p.upper:
                 return -math.inf
-            return float(stats.norm.logpdf(x, p.mean, p.sd))
+            mass = stats.norm.cdf(p.upper, p.mean, p.sd) - stats.norm.cdf(p.lower, p.mean, p.sd)
+            return float(stats.norm.logpdf(x, p.mean, p.sd) - math.log(mass))
         if isinstance(p, LogNormalPrior):
             if x <= 0:
                 return -math.inf

@@ -189,7 +189,7 @@ def run_sampler(
     out.mkdir(parents=True, exist_ok=True)
     ck = out / CHECKPOINT
     post = posterior if posterior is not None else LogPosterior(config)
-    digest = config.digest()
+    digest = config.chain_digest()
     total = config.sampler.steps
     every = config.sampler.checkpoint_every
     keys = tuple(fp.key for fp in post.free)

@@ -1,0 +1,106 @@
+"""Posterior ensemble files, the report and the CLI on the toy simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from blinasim.calibrate.config import load_config
+from blinasim.calibrate.ensemble import PosteriorEnsemble, load_posterior, save_posterior
+from blinasim.calibrate.report import build_result, write_outputs
+from blinasim.calibrate.sampler import run_sampler
+from blinasim.config import ParameterSet
+from blinasim.errors import InputError
+
+KEYS = ("chemo.kill_maintenance_per_day", "blinatumomab.kmax_per_day")
+
+
+def _ensemble() -> PosteriorEnsemble:
+    draws = pd.DataFrame({"draw": [0, 1, 2], KEYS[0]: [0.1, 0.12, 0.14], KEYS[1]: [0.7, 0.8, 0.9]})
+    draws["log_posterior"] = [-1.0, -2.0, -3.0]
+    return PosteriorEnsemble(
+        draws=draws, keys=KEYS, meta={"name": "t", "version": 2, "free_parameters": list(KEYS)}
+    )
+
+
+def test_save_load_and_parameter_sets(tmp_path: Path) -> None:
+    csv = save_posterior(_ensemble(), tmp_path)
+    assert csv.name == "posterior_t_v2.csv"
+    ens = load_posterior(csv)
+    assert load_posterior(tmp_path).keys == KEYS
+    assert len(ens) == 3
+    sets = list(ens.parameter_sets())
+    assert [s.value(KEYS[1]) for s in sets] == [0.7, 0.8, 0.9]
+    assert sets[0][KEYS[0]].provenance == "calibrated"
+    # untouched parameters keep their file values
+    base = ParameterSet.load()
+    assert sets[0].value("pk.cl_adult_l_per_h") == base.value("pk.cl_adult_l_per_h")
+    picked = ens.indices(n=10, seed=4)
+    np.testing.assert_array_equal(picked, ens.indices(n=10, seed=4))
+    assert len(list(ens.parameter_sets(n=5, seed=4))) == 5
+    s = ens.summary()
+    assert s.loc[s.parameter == KEYS[1], "median"].item() == pytest.approx(0.8)
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="JSON sidecar"):
+        load_posterior(tmp_path / "nope.csv")
+    csv = save_posterior(_ensemble(), tmp_path)
+    meta = json.loads(csv.with_suffix(".json").read_text())
+    meta["free_parameters"] = ["no.such_parameter"]
+    csv.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"no\.such_parameter"):
+        load_posterior(csv)
+
+
+def test_report_and_predictions(toy_config: Path, tmp_path: Path) -> None:
+    cfg = load_config(toy_config)
+    ch = run_sampler(cfg, tmp_path, workers=1)
+    targets = cfg.load_targets().targets
+    res = build_result(cfg, ch, targets)
+    tab = res.predictions.set_index("target")
+    assert list(tab["used"]) == ["fit", "fit", "held out"]
+    for t in targets:
+        r = tab.loc[t.id]
+        assert r["ppi_q025"] <= r["predicted_mean"] <= r["ppi_q975"]
+        assert r["model_q025"] <= r["predicted_mean"] <= r["model_q975"]
+        # the predictive interval is wider than the model interval (trial sampling noise)
+        assert r["ppi_q975"] - r["ppi_q025"] > r["model_q975"] - r["model_q025"]
+    assert tab.loc["toy_a", "within_2se"]
+    assert len(res.ensemble) == cfg.ensemble_size
+    paths = write_outputs(res, tmp_path)
+    html = paths["html"].read_text()
+    assert "not medical advice" in html
+    assert "toy_c" in html
+    doc = json.loads(paths["json"].read_text())
+    assert {d["target"] for d in doc["targets"]} == {"toy_a", "toy_b", "toy_c"}
+    ens = load_posterior(paths["posterior"])
+    assert ens.meta["config_sha256"] == cfg.digest()
+    assert ens.meta["diagnostics"]["n_evaluations"] == ch.n_evals
+
+
+def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
+    from blinasim.cli import _register, app
+
+    _register()
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        app, ["calibrate", "--config", str(toy_config), "--workers", "1", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "toy_c" in r.output
+    assert "research model" in r.output.replace("\n", " ")
+    assert (out / "report.html").exists()
+    r = CliRunner().invoke(app, ["calibrate", "show", str(out / "posterior_toy_v1.csv")])
+    assert r.exit_code == 0, r.output
+    assert "kmax_per_day" in r.output
+    r = CliRunner().invoke(
+        app,
+        ["calibrate", "--config", str(toy_config), "--workers", "1", "--scheduler", "tcp://x:1"],
+    )
+    assert r.exit_code != 0
