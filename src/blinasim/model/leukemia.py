@@ -55,6 +55,8 @@ N_SUB = 6
 MARROW = (0, 1, 2)
 CNS = (3, 4, 5)
 CD19_POSITIVE = np.array([1.0, 1.0, 0.0])
+CERTAIN_EXTINCTION_LOG = -40.0
+"""Below this natural-log count (4e-18 cells) extinction is certain in double precision."""
 POISSON_EXACT_MAX_MEAN = 30.0
 """Above this expected number of surviving lineages, survival is certain to double precision."""
 
@@ -325,6 +327,7 @@ class Trajectories:
     log_count_at: FloatArray
     """Realized natural-log counts at the query days, shape ``(n, 6, n_query)``."""
     nadir_day: FloatArray
+    """Day extinction was decided: the nadir, or the day the count fell below 4e-18."""
 
 
 def blina_kill_rates(css_pg_per_ml: FloatArray, fitness: FloatArray, bp: BlinaParams) -> FloatArray:
@@ -458,6 +461,8 @@ def _kernel(
                 if nxt < m:
                     m = nxt
                     pm = p
+                    if m < CERTAIN_EXTINCTION_LOG:
+                        break  # exp(m) < 1e-17: no lineage survives whatever comes later
                 cur = nxt
             # chance extinction at the nadir
             tm = 0.0 if pm < 0 else seg_end[pm]
@@ -481,6 +486,8 @@ def _kernel(
             armed = cur < thr
             qi = 0
             for p in range(nseg):
+                if dead and p > pm and qi >= nq:
+                    break  # extinct and no query left: nothing more to compute
                 r = rates[p]
                 s0 = seg_start[p]
                 s1 = seg_end[p]
