@@ -1,0 +1,100 @@
+"""Cost and Monte Carlo noise of the calibration's likelihood evaluations.
+
+    .venv/bin/python benchmarks/calibrate.py [--config FILE] [--evals K] [--seeds R]
+
+1. Time K evaluations of the log posterior at the parameter file's values (one process,
+   one numba thread: what each worker does), wall and CPU seconds, and project the full
+   run (walkers x (steps + 1) evaluations) onto 2 cores.
+2. Monte Carlo noise: the same parameters simulated with R different seeds; for every
+   target the SD across seeds next to its published SE. The likelihood adds the simulator's
+   Monte Carlo variance, but it should be small beside the published one (ratio << 1).
+
+Writes results/bench_calibrate.json. The machine is shared: the CPU-time projection is the
+number that does not depend on other load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np
+
+from blinasim.calibrate.config import load_config
+from blinasim.calibrate.simulator import LogPosterior
+
+
+def main() -> None:
+    """Run the benchmark and print a summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument("--evals", type=int, default=6)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=Path("results/bench_calibrate.json"))
+    a = ap.parse_args()
+    cfg = load_config(a.config)
+    post = LogPosterior(cfg)
+    theta = np.array([fp.default for fp in post.free])
+    post(theta)  # warm-up: cohort, protocol, numba caches
+    w0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(a.evals):
+        post(theta)
+    wall = (time.perf_counter() - w0) / a.evals
+    cpu = (time.process_time() - c0) / a.evals
+    n_evals = cfg.sampler.walkers * (cfg.sampler.steps + 1)
+    load = os.getloadavg()[0]
+    print(
+        f"per evaluation ({cfg.simulation.n_patients:,} patients): "
+        f"{wall:.3f} s wall, {cpu:.3f} s CPU"
+    )
+    print(
+        f"full run: {n_evals} evaluations -> {n_evals * cpu / 2 / 60:.1f} min on 2 idle cores "
+        f"(CPU time / 2); load average now {load:.1f}"
+    )
+    targets = post.targets
+    vals = []
+    for s in range(a.seeds):
+        c2 = cfg.model_copy(update={"seed": cfg.seed + 1000 + s})
+        p2 = LogPosterior(c2)
+        _, blob = p2(theta)
+        vals.append(blob[: len(targets)])
+    v = np.array(vals)
+    rows = []
+    print(
+        f"\n{'target':32s} {'used':8s} {'published SE':>12s} {'SD over seeds':>13s} {'ratio':>6s}"
+    )
+    for j, t in enumerate(targets):
+        sd = float(np.nanstd(v[:, j], ddof=1)) if np.isfinite(v[:, j]).sum() > 1 else float("nan")
+        used = "fit" if t.id in cfg.fit else "held out"
+        rows.append({"target": t.id, "used": used, "published_se": t.se, "sd_over_seeds": sd})
+        print(f"{t.id:32s} {used:8s} {t.se:12.4g} {sd:13.4g} {sd / t.se:6.2f}")
+    fit_ratios = [r["sd_over_seeds"] / r["published_se"] for r in rows if r["used"] == "fit"]
+    print(
+        f"\nfitted targets: max SD/SE {np.nanmax(fit_ratios):.2f}, "
+        f"median {np.nanmedian(fit_ratios):.2f}"
+    )
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(
+        json.dumps(
+            {
+                "n_patients": cfg.simulation.n_patients,
+                "wall_s_per_eval": wall,
+                "cpu_s_per_eval": cpu,
+                "n_evals_full_run": n_evals,
+                "projected_min_on_2_cores": n_evals * cpu / 2 / 60,
+                "load_average": load,
+                "noise": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
