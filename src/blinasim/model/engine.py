@@ -360,8 +360,8 @@ def _proxy_arm(plans: dict[str, ArmPlan]) -> str:
 
 def _arm_members(
     plans: dict[str, ArmPlan],
-    stratum: NDArray[Any],
-    group: NDArray[Any],
+    stratum: Any,
+    group: Any,
     randomized: NDArray[np.bool_],
     forced: str | None,
 ) -> dict[str, NDArray[np.intp]]:
@@ -374,11 +374,11 @@ def _arm_members(
     (reported with ``arm`` missing); a forced arm leaves them out.
     """
     out: dict[str, NDArray[np.intp]] = {}
-    on_study = group != OFF_STUDY
+    on_study = np.asarray(group != OFF_STUDY, dtype=bool)
     for name, p in plans.items():
         arms = [q for q in plans.values() if q.stratum == p.stratum]
         default = ([q for q in arms if q.control] or arms)[0].name
-        in_stratum = on_study & (stratum == p.stratum)
+        in_stratum = on_study & np.asarray(stratum == p.stratum, dtype=bool)
         if forced is not None:
             if name != forced:
                 continue
@@ -407,8 +407,8 @@ def _simulate_chunk(
     bsa = chunk["bsa_m2"].to_numpy(dtype=np.float64)
     bio = draw_biology(
         ids,
-        np.asarray(chunk["genetics"], dtype=object),
-        np.asarray(chunk["cns_status"], dtype=object),
+        chunk["genetics"].reset_index(drop=True),
+        chunk["cns_status"].reset_index(drop=True),
         seed=seed,
         lp=mp.leukemia,
         cp=mp.chemo,
@@ -431,15 +431,15 @@ def _simulate_chunk(
     )
     readouts = _measure(ids, tr.log_count_at, seed, mp.mrd, mp.leukemia.normal_marrow_cells)
     risk = _risk_groups(chunk, readouts, rules)
-    group = np.asarray(risk["group"], dtype=object)
-    reason = np.asarray(risk["reason"], dtype=object)
-    stratum = np.asarray(risk["stratum"], dtype=object)
+    group = risk["group"].to_numpy(dtype=object)
+    reason = risk["reason"].to_numpy(dtype=object)
+    stratum = risk["stratum"]  # categorical: comparisons use codes
     randomized = risk["randomized"].to_numpy(dtype=bool)
-    stratum_high = stratum == "SR-High"
+    stratum_high = np.asarray(stratum == "SR-High", dtype=bool)
     out_rows: list[dict[str, NDArray[Any]]] = []
     out_aes: list[dict[str, NDArray[Any]]] = []
     arm_names = list(plans)
-    for key, sel in _arm_members(plans, stratum, group, randomized, forced).items():
+    for key, sel in _arm_members(plans, stratum, risk["group"], randomized, forced).items():
         plan = plans[key or _proxy_arm(plans)]
         cols, ae = _run_arm(
             plan,

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
@@ -212,8 +213,8 @@ def beta_inverse(u: FloatArray, a: float, b: float) -> FloatArray:
 
 def draw_biology(
     ids: IntArray,
-    genetics: NDArray[np.str_] | NDArray[np.object_],
-    cns_status: NDArray[np.str_] | NDArray[np.object_],
+    genetics: NDArray[np.str_] | NDArray[np.object_] | pd.Series,
+    cns_status: NDArray[np.str_] | NDArray[np.object_] | pd.Series,
     *,
     seed: int,
     lp: LeukemiaParams,
@@ -229,17 +230,19 @@ def draw_biology(
     log10-normal fraction of the marrow burden, larger in CNS2.
     """
     ids = np.asarray(ids, dtype=np.int64)
-    gen = np.asarray(genetics)
-    cns = np.asarray(cns_status)
+    # label comparisons on pandas categoricals compare integer codes (fast)
+    favorable = np.asarray(genetics == "favorable", dtype=bool)
+    unfavorable = np.asarray(genetics == "unfavorable", dtype=bool)
+    cns2 = np.asarray(cns_status == "CNS2", dtype=bool)
     u_burden = _draws.uniforms(seed, "leukemia.burden", ids)
     log10_b0 = lp.log10_burden_low + (lp.log10_burden_high - lp.log10_burden_low) * u_burden
     growth = gamma_from_mean_sd(
         _draws.uniforms(seed, "leukemia.growth", ids), lp.growth_mean_per_day, lp.growth_sd_per_day
     )
     shift = np.where(
-        gen == "favorable",
+        favorable,
         cp.sensitivity_log_shift_favorable,
-        np.where(gen == "unfavorable", -cp.sensitivity_log_shift_unfavorable, 0.0),
+        np.where(unfavorable, -cp.sensitivity_log_shift_unfavorable, 0.0),
     )
     sens = np.exp(shift + cp.sensitivity_sd_log * _draws.normals(seed, "leukemia.sensitivity", ids))
     resist = cp.resistance_factor_median * np.exp(
@@ -254,7 +257,7 @@ def draw_biology(
     fr = np.minimum(10.0**log10_fr, 0.5)
     fn = np.minimum(10.0**log10_fn, 0.5)
     fs = np.clip(1.0 - fr - fn, 1e-12, 1.0)
-    cns_mean = np.where(cns == "CNS2", lp.cns_log10_fraction_cns2, lp.cns_log10_fraction_cns1)
+    cns_mean = np.where(cns2, lp.cns_log10_fraction_cns2, lp.cns_log10_fraction_cns1)
     log10_fc = cns_mean + lp.cns_log10_fraction_sd * _draws.normals(seed, "leukemia.cns_seed", ids)
     fc = np.minimum(10.0**log10_fc, 0.5)
     ln_b0 = log10_b0 * math.log(10.0)
