@@ -165,6 +165,93 @@ def cell_layout(
                 buf[offsets[c] : offsets[c + 1]].sort()
 
 
+@njit(cache=True)
+def radix_sort(t: Any, c: Any) -> None:  # pragma: no cover - compiled
+    """Sort finite times ``t >= 0`` (not -0.0) in place, carrying the codes ``c`` along.
+
+    The bit patterns of non-negative doubles sort like the doubles, so an LSD radix sort
+    on the top 32 bits (four 8-bit passes, skipped when every key shares the byte) is
+    followed by an insertion pass that orders keys equal in their top 32 bits (times
+    within about 1e-6 relative of each other: rare and adjacent). If that pass has to
+    move too much, an argsort finishes the job. Faster than a comparison sort on the
+    ~1,000-row rows of a simulated trial; the result is the same sorted sequence.
+    """
+    n = t.shape[0]
+    keys = t.view(np.uint64)
+    hist = np.zeros((8, 256), np.int64)
+    for i in range(n):
+        k = keys[i]
+        for b in range(4, 8):
+            hist[b, (k >> np.uint64(8 * b)) & np.uint64(255)] += 1
+    src_k = keys
+    src_c = c
+    dst_k = np.empty(n, np.uint64)
+    dst_c = np.empty(n, c.dtype)
+    swapped = False
+    for b in range(4, 8):
+        if np.max(hist[b]) == n:
+            continue
+        pos = np.empty(256, np.int64)
+        acc = 0
+        for v in range(256):
+            pos[v] = acc
+            acc += hist[b, v]
+        shift = np.uint64(8 * b)
+        for i in range(n):
+            k = src_k[i]
+            v = (k >> shift) & np.uint64(255)
+            p = pos[v]
+            dst_k[p] = k
+            dst_c[p] = src_c[i]
+            pos[v] = p + 1
+        src_k, dst_k = dst_k, src_k
+        src_c, dst_c = dst_c, src_c
+        swapped = not swapped
+    if swapped:
+        keys[:] = src_k
+        c[:] = src_c
+    budget = 16 * n
+    for i in range(1, n):
+        k = keys[i]
+        if keys[i - 1] > k:
+            v = c[i]
+            j = i - 1
+            while j >= 0 and keys[j] > k:
+                keys[j + 1] = keys[j]
+                c[j + 1] = c[j]
+                j -= 1
+                budget -= 1
+            keys[j + 1] = k
+            c[j + 1] = v
+            if budget < 0:
+                order = np.argsort(keys)
+                keys[:] = keys[order]
+                c[:] = c[order]
+                return
+
+
+@njit(cache=True)
+def sorted_cells(
+    time: Any, code: Any, mask: Any, n_cells: int, buf: Any, offsets: Any
+) -> None:  # pragma: no cover - compiled
+    """:func:`cell_layout` with sorted segments, via one :func:`radix_sort` of the row."""
+    m = 0
+    for i in range(time.shape[0]):
+        if mask[i]:
+            m += 1
+    tt = np.empty(m, np.float64)
+    cc = np.empty(m, np.int64)
+    m = 0
+    for i in range(time.shape[0]):
+        if mask[i]:
+            tt[m] = time[i] + 0.0  # -0.0 becomes +0.0
+            cc[m] = code[i]
+            m += 1
+    radix_sort(tt, cc)
+    everyone = np.ones(m, np.bool_)
+    cell_layout(tt, cc, everyone, n_cells, buf, offsets, False)  # stable: segments sorted
+
+
 @njit(cache=True, parallel=True)
 def km_at_batched(
     time: Any, event: Any, group: Any, mask: Any, n_groups: int, at: Any
@@ -185,7 +272,7 @@ def km_at_batched(
             code[i] = 2 * group[r, i] + event[r, i] if mask[r, i] else 0
         buf = np.empty(n, np.float64)
         off = np.empty(n_cells + 1, np.int64)
-        cell_layout(time[r], code, mask[r], n_cells, buf, off, True)
+        sorted_cells(time[r], code, mask[r], n_cells, buf, off)
         for gcode in range(n_groups):
             tc = buf[off[2 * gcode] : off[2 * gcode + 1]]
             te = buf[off[2 * gcode + 1] : off[2 * gcode + 2]]
@@ -364,7 +451,7 @@ def logrank_batched(
                 code[i] = 0
         buf = np.empty(n, np.float64)
         off = np.empty(n_cells + 1, np.int64)
-        cell_layout(time[r], code, mask[r], n_cells, buf, off, True)
+        sorted_cells(time[r], code, mask[r], n_cells, buf, off)
         obs, exp, var = logrank_cells(buf, off, 2, n_strata, rho)
         o1[r] = obs[1]
         e1[r] = exp[1]
