@@ -80,7 +80,7 @@ def time_blinasim(design_name: str, n: int, workers: int, bank_size: int | None 
             update={"outcomes": d.outcomes.model_copy(update={"bank_size": bank_size})}
         )
     t0 = time.perf_counter()
-    oc = replicate(d, n, seed=1, workers=workers, block_size=250)
+    oc = replicate(d, n, seed=1, workers=workers, block_size=100)
     return time.perf_counter() - t0, oc
 
 

@@ -178,7 +178,7 @@ def replicate(
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="Resumable checkpoints (default: <out>/checkpoints).")
     ] = None,
-    block_size: Annotated[int, typer.Option(help="Replicates per block.")] = 200,
+    block_size: Annotated[int, typer.Option(help="Replicates per block.")] = 100,
 ) -> None:
     """Simulate many trials: power / type I error, stopping probabilities, sample size."""
     from blinasim.trial.replicate import replicate as run_replicates

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from blinasim import rng
 from blinasim.config import ParameterSet
+from blinasim.model.engine import Outcomes
 from blinasim.trial.design import DAYS_PER_YEAR, MechanisticSource, TrialDesign
 from blinasim.trial.outcomes import (
     CAUSE_DEATH,
@@ -57,15 +58,21 @@ def _seed_for(seed: int, name: str, *keys: int) -> int:
     return int((int(state[0]) << 31) ^ int(state[1]))
 
 
-def _simulate(
+def simulate_children(
     n: int, seed: int, protocol: Any, params: ParameterSet | None, horizon_days: float
-) -> _Simulated:
+) -> tuple[pd.DataFrame, Outcomes]:
+    """The first ``n`` eligible children of root ``seed`` and their model outcomes."""
     from blinasim.cohort import screen_cohort
     from blinasim.model.engine import simulate
 
-    sample = screen_cohort(n, seed=seed, params=params)
-    cohort = sample.patients
-    out = simulate(cohort, protocol, params=params, seed=seed, horizon_days=horizon_days)
+    cohort = screen_cohort(n, seed=seed, params=params).patients
+    return cohort, simulate(cohort, protocol, params=params, seed=seed, horizon_days=horizon_days)
+
+
+def _simulate(
+    n: int, seed: int, protocol: Any, params: ParameterSet | None, horizon_days: float
+) -> _Simulated:
+    cohort, out = simulate_children(n, seed, protocol, params, horizon_days)
     pts = out.patients
     pid = pts["patient_id"].to_numpy(dtype=np.int64)
     first = ~pd.Index(pid).duplicated()
@@ -169,6 +176,29 @@ class MechanisticOutcomes:
         self._current = (seed, replicate, sim, None)
         return sim, None
 
+    def children_detail(
+        self, n: int, *, seed: int, replicate: int
+    ) -> tuple[pd.DataFrame, Outcomes, IntArray]:
+        """Covariates and full model outcomes behind trial patients ``0 .. n-1``.
+
+        Returns the cohort, the model's outcomes (every arm of each child's stratum) and,
+        for each trial patient, the row of its child in them (the identity unless the
+        design draws children from a bank). The same children as :meth:`outcomes` uses.
+        """
+        if self.source.bank_size is not None:
+            size = self.source.bank_size
+            child_seed = _seed_for(seed, "trial.bank.model")
+            u = rng.uniforms(seed, "trial.bank", 0, n, replicate)
+            rows = np.minimum((u * size).astype(np.int64), size - 1)
+        else:
+            size = n
+            child_seed = _seed_for(seed, "trial.model", replicate)
+            rows = np.arange(n, dtype=np.int64)
+        cohort, out = simulate_children(
+            size, child_seed, self.protocol, self.params, self.horizon_days
+        )
+        return cohort, out, rows
+
     # -- OutcomeSource -----------------------------------------------------------------
 
     def enroll(self, n: int, *, seed: int, replicate: int) -> Enrollees:
@@ -233,4 +263,4 @@ class MechanisticOutcomes:
         return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
 
 
-__all__ = ["MechanisticOutcomes"]
+__all__ = ["MechanisticOutcomes", "simulate_children"]

@@ -268,10 +268,8 @@ class ParametricOutcomes:
         dfs = np.full(stratum.size, np.inf)
         death = np.full(stratum.size, np.inf)
         cell = stratum * 2 + arm
-        order = np.argsort(cell, kind="stable")
-        bounds = np.searchsorted(cell[order], np.arange(2 * len(self.strata) + 1))
         for (s, a), c in self._cells.items():
-            idx = order[bounds[s * 2 + a] : bounds[s * 2 + a + 1]]
+            idx = np.flatnonzero(cell == s * 2 + a)
             if idx.size == 0:
                 continue
             t = inverse_survival(c.law, u[idx, 0], c.hazard_ratio)

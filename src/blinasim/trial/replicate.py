@@ -45,7 +45,7 @@ from blinasim.trial.run import (
 
 FloatArray = NDArray[np.float64]
 
-DEFAULT_BLOCK_SIZE = 200
+DEFAULT_BLOCK_SIZE = 100
 CHECKPOINT_MANIFEST = "checkpoint.json"
 
 

@@ -434,7 +434,11 @@ def _simulate_block_parametric(
         op = np.cumsum(-np.log1p(-u[:, :, U_ACCRUAL]), axis=1)
     days = inverse_intensity(acc, op)
     # the first `target` randomizable enrollees of each trial, in enrolment order
-    pos = np.argsort(~rz, axis=1, kind="stable")[:, :target]
+    first = rz & (np.cumsum(rz, axis=1) <= target)
+    if short.size:  # placeholders, replaced by the trial-by-trial rows below
+        first[short] = False
+        first[short, :target] = True
+    pos = np.nonzero(first)[1].reshape(b, target)
     rand = np.take_along_axis(days, pos, axis=1) + np.take_along_axis(delay, pos, axis=1)
     order = np.argsort(rand, axis=1, kind="stable")
     patient = np.take_along_axis(pos, order, axis=1)
@@ -513,6 +517,9 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
     fut = np.full((b, k_max), np.nan)
     look_n = np.full((b, k_max), -1, dtype=np.int64)
     decision = np.full((b, k_max), -1, dtype=np.int64)
+    l_oe = np.full((b, k_max), np.nan)
+    l_var = np.full((b, k_max), np.nan)
+    l_p = np.full((b, k_max), np.nan)
     active = np.ones(b, dtype=bool)
     stop_look = n_looks - 1
     rejected = np.zeros(b, dtype=bool)
@@ -533,6 +540,9 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
         )
         zk = -lr.z
         z[rows, k] = zk
+        l_oe[rows, k] = lr.observed - lr.expected
+        l_var[rows, k] = lr.variance
+        l_p[rows, k] = lr.p_value
         look_n[rows, k] = mask[rows].sum(axis=1)
         for j, i in enumerate(rows.tolist()):
             gs = bounds[i]
@@ -574,9 +584,15 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
     n_rand = np.where(early & ~closed, st.valid.sum(axis=1), n_rand)
     censor_at, crossed = _crossover(design, st_rep, duration, early & (extra >= 0))
     time, event, mask = _cut(st_rep, report_day, censor_at)
-    lr = logrank_test_batched(time, event, st.arm, st.stratum if strat else None, mask=mask)
+    if es.additional_follow_up_days == 0:
+        # the report is the deciding look's data: reuse its statistics
+        at = np.arange(b), stop_look
+        oe, var, rep_z, rep_p = l_oe[at], l_var[at], z[at], l_p[at]
+    else:
+        lr = logrank_test_batched(time, event, st.arm, st.stratum if strat else None, mask=mask)
+        oe, var, rep_z, rep_p = lr.observed - lr.expected, lr.variance, -lr.z, lr.p_value
     with np.errstate(divide="ignore", invalid="ignore"):
-        hr = np.exp((lr.observed - lr.expected) / lr.variance)
+        hr = np.exp(oe / var)
     milestone = design.primary.milestone_years * DAYS_PER_YEAR
     km = km_survival_at_batched(time, event, milestone, st.arm, mask=mask)
     surv = np.full((b, 2), np.nan)
@@ -600,8 +616,8 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
         duration_days=duration,
         report_day=report_day,
         report_events=event.sum(axis=1).astype(np.int64),
-        report_z=-lr.z,
-        report_p=lr.p_value,
+        report_z=rep_z,
+        report_p=rep_p,
         hr_logrank=hr,
         dfs_milestone=surv,
         dfs_milestone_se=se,
