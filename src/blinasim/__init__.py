@@ -17,6 +17,7 @@ from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolError
 
 if TYPE_CHECKING:
+    from blinasim.calibrate import PosteriorEnsemble, load_posterior
     from blinasim.cohort import assign_risk_group, sample_cohort, screen_cohort
     from blinasim.model import Outcomes, simulate
     from blinasim.protocol import load_protocol
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
+    "load_posterior": "blinasim.calibrate",
+    "PosteriorEnsemble": "blinasim.calibrate",
     "assign_risk_group": "blinasim.cohort",
     "load_protocol": "blinasim.protocol",
     "Outcomes": "blinasim.model",
@@ -73,6 +76,7 @@ __all__ = [
     "Parameter",
     "ParameterError",
     "ParameterSet",
+    "PosteriorEnsemble",
     "ProtocolError",
     "__version__",
     "assign_risk_group",
@@ -81,6 +85,7 @@ __all__ = [
     "gray_test",
     "kaplan_meier",
     "km_survival_at_batched",
+    "load_posterior",
     "load_protocol",
     "logrank_test",
     "logrank_test_batched",
