@@ -90,7 +90,17 @@ def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
     _register()
     out = tmp_path / "out"
     r = CliRunner().invoke(
-        app, ["calibrate", "--config", str(toy_config), "--workers", "1", "--out", str(out)]
+        app,
+        [
+            "calibrate",
+            "--config",
+            str(toy_config),
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--no-checks",
+        ],
     )
     assert r.exit_code == 0, r.output
     assert "toy_c" in r.output
@@ -99,6 +109,9 @@ def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["calibrate", "show", str(out / "posterior_toy_v1.csv")])
     assert r.exit_code == 0, r.output
     assert "kmax_per_day" in r.output
+    r = CliRunner().invoke(app, ["calibrate", "check", str(out / "posterior_toy_v1.csv")])
+    assert r.exit_code == 0, r.output
+    assert "posterior is current" in r.output
     r = CliRunner().invoke(
         app,
         ["calibrate", "--config", str(toy_config), "--workers", "1", "--scheduler", "tcp://x:1"],

@@ -224,3 +224,39 @@ def show(
         f"{ens.meta.get('created_utc', '?')}, acceptance {acc:.2f}"
     )
     console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@app.command()
+def check(
+    path: Annotated[
+        Path | None, typer.Argument(help="Posterior CSV or folder (default: the shipped one).")
+    ] = None,
+    draws: Annotated[int, typer.Option(help="Draws to re-evaluate.")] = 3,
+) -> None:
+    """Re-evaluate a few posterior draws with the current model (is the posterior current?).
+
+    The log posterior of a draw is a deterministic function of the model, the config and
+    the targets (common random numbers); if it differs from the stored value, the model has
+    changed since the fit and the posterior should be refitted.
+    """
+    from blinasim.calibrate.config import CalibrationConfig
+    from blinasim.calibrate.ensemble import load_posterior
+    from blinasim.calibrate.simulator import LogPosterior
+
+    ens = load_posterior(path)
+    cfg = CalibrationConfig.model_validate(ens.meta["config"])
+    post = LogPosterior(cfg)
+    worst = 0.0
+    for i in range(min(draws, len(ens))):
+        theta = np.array([ens.values(i)[k] for k in ens.keys])
+        lp, _ = post(theta)
+        stored = float(ens.draws["log_posterior"].to_numpy(dtype=float)[i])
+        worst = max(worst, abs(lp - stored))
+        console.print(f"draw {i}: stored {stored:.6f}, now {lp:.6f}")
+    if worst > 1e-6:
+        console.print(
+            f"[yellow]the model or targets changed since the fit[/] (max |difference| "
+            f"{worst:.3g}): refit with 'blinasim calibrate'"
+        )
+        raise typer.Exit(1)
+    console.print("posterior is current: identical log posteriors")

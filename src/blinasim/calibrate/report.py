@@ -142,6 +142,7 @@ def build_result(
             "n_evaluations": diag.n_evals,
             "sampler_wall_time_s": diag.elapsed_s,
         },
+        "config": config.model_dump(mode="json"),
         "disclaimer": DISCLAIMER,
     }
     ens = PosteriorEnsemble(draws=df, keys=chain.keys, meta=meta)
