@@ -73,10 +73,27 @@ def test_report_and_predictions(toy_config: Path, tmp_path: Path) -> None:
         assert r["ppi_q975"] - r["ppi_q025"] > r["model_q975"] - r["model_q025"]
     assert tab.loc["toy_a", "within_2se"]
     assert len(res.ensemble) == cfg.ensemble_size
-    paths = write_outputs(res, tmp_path)
+    curves = pd.DataFrame(
+        [
+            {
+                "stratum": st,
+                "arm": arm,
+                "years": y,
+                "mean": 1 - 0.02 * y,
+                "q025": 1 - 0.03 * y,
+                "q975": 1 - 0.01 * y,
+                "members": 2,
+            }
+            for st in ("all", "SR-Average", "SR-High")
+            for arm in ("blinatumomab", "chemotherapy")
+            for y in (1.0, 2.0, 3.0)
+        ]
+    )
+    paths = write_outputs(res, tmp_path, curves=curves)
     html = paths["html"].read_text()
     assert "not medical advice" in html
     assert "toy_c" in html
+    assert "DFS over time" in html
     doc = json.loads(paths["json"].read_text())
     assert {d["target"] for d in doc["targets"]} == {"toy_a", "toy_b", "toy_c"}
     ens = load_posterior(paths["posterior"])

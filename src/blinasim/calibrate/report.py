@@ -240,6 +240,52 @@ def _figures(result: CalibrationResult) -> dict[str, Any]:
     return figs
 
 
+def _curve_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Any:
+    """DFS by year from randomization per arm (ensemble mean and 95% band), published 3-y."""
+    import matplotlib.pyplot as plt
+
+    from blinasim.report.figures import color_for, style
+
+    pub = table.set_index("target")
+    ids = {"all": "all", "SR-Average": "avg", "SR-High": "high"}
+    with style():
+        fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.2), sharey=True)
+        for ax, (stratum, short) in zip(axes, ids.items(), strict=True):
+            for i, (arm, label, tshort) in enumerate(
+                (
+                    ("blinatumomab", "Blinatumomab + chemotherapy", "blina"),
+                    ("chemotherapy", "Chemotherapy", "chemo"),
+                )
+            ):
+                c = curves[(curves["stratum"] == stratum) & (curves["arm"] == arm)]
+                x = np.concatenate([[0.0], c["years"].to_numpy(dtype=float)])
+                y = np.concatenate([[1.0], c["mean"].to_numpy(dtype=float)])
+                lo = np.concatenate([[1.0], c["q025"].to_numpy(dtype=float)])
+                hi = np.concatenate([[1.0], c["q975"].to_numpy(dtype=float)])
+                col = color_for(label, i)
+                ax.plot(x, y, color=col, lw=1.4, label=label)
+                ax.fill_between(x, lo, hi, color=col, alpha=0.2, lw=0)
+                tid = f"dfs3_{short}_{tshort}"
+                if tid in pub.index:
+                    r = pub.loc[tid]
+                    ax.errorbar(
+                        [3.0],
+                        [r["published"]],
+                        yerr=[[2 * r["published_se"]], [2 * r["published_se"]]],
+                        fmt="o",
+                        color=col,
+                        ms=4,
+                        capsize=3,
+                    )
+            ax.set_title(stratum if stratum != "all" else "All randomized", loc="left")
+            ax.set_xlabel("Years from randomization")
+            ax.set_ylim(0.7, 1.0)
+        axes[0].set_ylabel("Disease-free survival")
+        axes[0].legend(fontsize=7, loc="lower left")
+        fig.tight_layout()
+    return fig
+
+
 def warnings_for(table: pd.DataFrame) -> list[str]:
     """One warning per target outside its 95% posterior predictive interval."""
     out = []
@@ -326,6 +372,11 @@ def write_outputs(
     sections = [s_sum, s_warn, s_t, s_p]
     if curves is not None:
         s_c = Section("DFS over time", "Posterior DFS by arm and year from randomization.")
+        s_c.figure(
+            _curve_figure(curves, tab),
+            "Simulated DFS (ensemble mean, 95% band over members) and the published 3-year "
+            "DFS ± 2 SE (points).",
+        )
         s_c.table(curves, "Simulated DFS (mean and 95% interval over ensemble members).")
         sections.append(s_c)
     if result.fresh_seed is not None:
