@@ -254,11 +254,19 @@ def sorted_cells(
 
 @njit(cache=True, parallel=True)
 def km_at_batched(
-    time: Any, event: Any, group: Any, mask: Any, n_groups: int, at: Any
+    time: Any,
+    event: Any,
+    group: Any,
+    has_group: bool,
+    mask: Any,
+    has_mask: bool,
+    n_groups: int,
+    at: Any,
 ) -> Any:  # pragma: no cover - compiled
     """KM survival and SE at ``at`` for each replicate (row) and group code.
 
-    Cells are ``group * 2 + event``.
+    Cells are ``group * 2 + event``. Without ``has_group`` (``has_mask``) the ``group``
+    (``mask``) argument is a dummy: one group (every cell used).
     """
     reps = time.shape[0]
     n = time.shape[1]
@@ -266,13 +274,18 @@ def km_at_batched(
     surv = np.empty((reps, n_groups, at.shape[0]), np.float64)
     se = np.empty((reps, n_groups, at.shape[0]), np.float64)
     counts = np.zeros((reps, n_groups), np.int64)
+    everyone = np.ones(n, np.bool_)
     for r in prange(reps):
+        row_mask = mask[r] if has_mask else everyone
         code = np.empty(n, np.int64)
         for i in range(n):
-            code[i] = 2 * group[r, i] + event[r, i] if mask[r, i] else 0
+            if row_mask[i]:
+                code[i] = 2 * group[r, i] + event[r, i] if has_group else event[r, i]
+            else:
+                code[i] = 0
         buf = np.empty(n, np.float64)
         off = np.empty(n_cells + 1, np.int64)
-        sorted_cells(time[r], code, mask[r], n_cells, buf, off)
+        sorted_cells(time[r], code, row_mask, n_cells, buf, off)
         for gcode in range(n_groups):
             tc = buf[off[2 * gcode] : off[2 * gcode + 1]]
             te = buf[off[2 * gcode + 1] : off[2 * gcode + 2]]
@@ -431,9 +444,21 @@ def two_group_stat(obs: Any, exp: Any, var: Any) -> Any:  # pragma: no cover - c
 
 @njit(cache=True, parallel=True)
 def logrank_batched(
-    time: Any, event: Any, group: Any, strata: Any, mask: Any, n_strata: int, rho: float
+    time: Any,
+    event: Any,
+    group: Any,
+    strata: Any,
+    has_strata: bool,
+    mask: Any,
+    has_mask: bool,
+    n_strata: int,
+    rho: float,
 ) -> Any:  # pragma: no cover - compiled
-    """Two-group (stratified) log-rank per replicate: ``(o1, e1, v11, z, chisq)``."""
+    """Two-group (stratified) log-rank per replicate: ``(o1, e1, v11, z, chisq)``.
+
+    Without ``has_strata`` (``has_mask``) the ``strata`` (``mask``) argument is a dummy:
+    one stratum (every cell used).
+    """
     reps = time.shape[0]
     n = time.shape[1]
     n_cells = 4 * n_strata
@@ -442,16 +467,19 @@ def logrank_batched(
     v11 = np.empty(reps, np.float64)
     z = np.empty(reps, np.float64)
     chisq = np.empty(reps, np.float64)
+    everyone = np.ones(n, np.bool_)
     for r in prange(reps):
+        row_mask = mask[r] if has_mask else everyone
         code = np.empty(n, np.int64)
         for i in range(n):
-            if mask[r, i]:
-                code[i] = (strata[r, i] * 2 + group[r, i]) * 2 + event[r, i]
+            if row_mask[i]:
+                st = strata[r, i] if has_strata else 0
+                code[i] = (st * 2 + group[r, i]) * 2 + event[r, i]
             else:
                 code[i] = 0
         buf = np.empty(n, np.float64)
         off = np.empty(n_cells + 1, np.int64)
-        sorted_cells(time[r], code, mask[r], n_cells, buf, off)
+        sorted_cells(time[r], code, row_mask, n_cells, buf, off)
         obs, exp, var = logrank_cells(buf, off, 2, n_strata, rho)
         o1[r] = obs[1]
         e1[r] = exp[1]

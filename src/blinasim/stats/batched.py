@@ -61,28 +61,36 @@ def _as_2d(x: Any, name: str, shape: tuple[int, int] | None) -> NDArray[Any]:
 
 
 def _codes(
-    x: Any, name: str, shape: tuple[int, int], mask: NDArray[np.bool_], dtype: type, top: int
+    x: Any,
+    name: str,
+    shape: tuple[int, int],
+    mask: NDArray[np.bool_] | None,
+    dtype: type | None,
+    top: int,
 ) -> NDArray[Any]:
     arr = _as_2d(x, name, shape)
     if arr.dtype == bool:
-        return arr.astype(dtype)
+        return np.ascontiguousarray(arr, dtype=dtype)
     if arr.dtype.kind not in "iuf":
         raise InputError("integer codes", field=name, got=str(arr.dtype))
     if arr.dtype.kind == "f":
-        used = arr[mask]
+        used = arr if mask is None else arr[mask]
         if not np.all(np.isfinite(used)) or np.any(used != np.round(used)):
             raise InputError("integer codes (no NaN)", field=name, got="non-integer values")
-        arr = np.where(mask, arr, 0)
-    used = arr[mask]
+        if mask is not None:
+            arr = np.where(mask, arr, 0)
+    used = arr if mask is None else arr[mask]
     if used.size and (used.min() < 0 or used.max() > top):
         bad = used[(used < 0) | (used > top)][0]
         raise InputError(f"codes in 0..{top}", field=name, got=bad.item())
+    if dtype is None:  # the narrowest of int8 / int32 (one compiled kernel for each)
+        dtype = np.int8 if not used.size or used.max() <= 127 else np.int32
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def _prepare(
     time: Any, event: Any, mask: Any
-) -> tuple[FloatArray, NDArray[np.int8], NDArray[np.bool_], tuple[int, int]]:
+) -> tuple[FloatArray, NDArray[np.int8], NDArray[np.bool_] | None, tuple[int, int]]:
     t = _as_2d(time, "time", None)
     shape = (int(t.shape[0]), int(t.shape[1]))
     if shape[0] == 0 or shape[1] == 0:
@@ -91,7 +99,7 @@ def _prepare(
         raise InputError("numeric times", field="time", got=str(t.dtype))
     t = np.ascontiguousarray(t, dtype=np.float64)
     if mask is None:
-        m = np.ones(shape, dtype=bool)
+        m = None
         used = t
     else:
         m = np.ascontiguousarray(_as_2d(mask, "mask", shape), dtype=bool)
@@ -102,6 +110,18 @@ def _prepare(
         raise InputError("non-negative times", field="time", got=float(used.min()))
     e = _codes(event, "event", shape, m, np.int8, 1)
     return t, e, m, shape
+
+
+def _kernel_mask(m: NDArray[np.bool_] | None) -> tuple[NDArray[np.bool_], bool]:
+    """The mask argument of the kernels: a dummy when every cell is used."""
+    return (np.ones((1, 1), dtype=bool), False) if m is None else (m, True)
+
+
+def _counts(m: NDArray[np.bool_] | None, shape: tuple[int, int]) -> IntArray:
+    if m is None:
+        return np.full(shape[0], shape[1], dtype=np.int64)
+    out: IntArray = m.sum(axis=1).astype(np.int64)
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,12 +185,16 @@ def logrank_test_batched(
     t, e, m, shape = _prepare(time, event, mask)
     g = _codes(group, "group", shape, m, np.int8, 1)
     if strata is None:
-        s = np.zeros(shape, dtype=np.int32)
+        s = np.zeros((1, 1), dtype=np.int8)
         n_strata = 1
     else:
-        s = _codes(strata, "strata", shape, m, np.int32, np.iinfo(np.int32).max - 1)
-        n_strata = int(s[m].max()) + 1 if m.any() else 1
-    o1, e1, v11, z, chisq = _kernels.logrank_batched(t, e, g, s, m, n_strata, rho)
+        s = _codes(strata, "strata", shape, m, None, np.iinfo(np.int32).max - 1)
+        used = s if m is None else s[m]
+        n_strata = int(used.max()) + 1 if used.size else 1
+    km, has_mask = _kernel_mask(m)
+    o1, e1, v11, z, chisq = _kernels.logrank_batched(
+        t, e, g, s, strata is not None, km, has_mask, n_strata, rho
+    )
     return BatchedLogRank(
         observed=o1,
         expected=e1,
@@ -178,7 +202,7 @@ def logrank_test_batched(
         z=z,
         chisq=chisq,
         p_value=chi2.sf(chisq, 1),
-        n=m.sum(axis=1).astype(np.int64),
+        n=_counts(m, shape),
         rho=rho,
     )
 
@@ -233,10 +257,14 @@ def km_survival_at_batched(
     if at.ndim != 1 or not np.all(np.isfinite(at)):
         raise InputError("finite milestone time(s)", field="t", got=f"{t!r}")
     if group is None:
-        g = np.zeros(shape, dtype=np.int32)
+        g = np.zeros((1, 1), dtype=np.int8)
         n_groups = 1
     else:
-        g = _codes(group, "group", shape, m, np.int32, np.iinfo(np.int32).max - 1)
-        n_groups = int(g[m].max()) + 1 if m.any() else 1
-    surv, se, counts = _kernels.km_at_batched(tt, e, g, m, n_groups, np.ascontiguousarray(at))
+        g = _codes(group, "group", shape, m, None, np.iinfo(np.int32).max - 1)
+        used = g if m is None else g[m]
+        n_groups = int(used.max()) + 1 if used.size else 1
+    km, has_mask = _kernel_mask(m)
+    surv, se, counts = _kernels.km_at_batched(
+        tt, e, g, group is not None, km, has_mask, n_groups, np.ascontiguousarray(at)
+    )
     return BatchedSurvivalAt(times=at, survival=surv, std_err=se, n=counts)
