@@ -580,7 +580,8 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
     stop_c = duration[:, None]
     never = closed[:, None] & (st.rand_day > stop_c)
     st_rep = dataclasses.replace(st, valid=st.valid & ~never)
-    n_rand = (st.valid & ~never & (st.rand_day <= stop_c)).sum(axis=1).astype(np.int64)
+    # randomized by the deciding look (all of them if randomization went on after a stop)
+    n_rand = (st.valid & (st.rand_day <= stop_c)).sum(axis=1).astype(np.int64)
     n_rand = np.where(early & ~closed, st.valid.sum(axis=1), n_rand)
     censor_at, crossed = _crossover(design, st_rep, duration, early & (extra >= 0))
     time, event, mask = _cut(st_rep, report_day, censor_at)
