@@ -143,6 +143,8 @@ def main() -> None:
     if r is not None:
         ratio = r["seconds"] / t_par
         print(f"ratio rpact / blinasim parametric ({args.workers} workers): {ratio:.2f}")
+        if not args.skip_serial:
+            print(f"ratio rpact / blinasim parametric (1 process): {r['seconds'] / t_one:.2f}")
     if not args.skip_mechanistic:
         verdict = "met" if t_m < 120 else "NOT met"
         print(f"mechanistic goal (< 120 s for {n} replicates): {verdict}")
