@@ -71,3 +71,12 @@ def test_bank_mode_is_blocking_invariant(block: int) -> None:
     np.testing.assert_array_equal(a.outcomes.report_z, b.outcomes.report_z)
     one = run_trial(d, seed=3, replicate=4)
     assert one.estimates.logrank_z == pytest.approx(a.outcomes.report_z[4])
+
+
+def test_explicit_parameters_are_used() -> None:
+    from blinasim.config import ParameterSet
+
+    d = _small()
+    a = run_trial(d, seed=2)
+    b = run_trial(d, seed=2, params=ParameterSet.load())
+    assert a.adtte.equals(b.adtte)

@@ -115,3 +115,24 @@ def test_early_stop_closes_randomization_and_crosses_over() -> None:
     crossed = dfs[dfs["CNSDTDSC"] == "CROSSOVER"]
     assert len(crossed) == r.consort.crossed_over
     assert (crossed["TRT01P"] == "Arm A").all()
+
+
+def test_looks_by_date_and_information_fraction() -> None:
+    doc = small_doc()
+    doc["analyses"] = [
+        {"name": "year 3", "date": "2024-01-01"},
+        {"name": "final", "information_fraction": 1.0},
+    ]
+    doc["monitoring"]["planned_events"] = 60
+    d = design_from_dict(doc)
+    r = run_trial(d, seed=21)
+    first = r.looks[0]
+    assert str(first.date) == "2024-01-01"
+    assert first.information_fraction == pytest.approx(first.events / 60)
+    # the bound of the first look is the asOF bound at the observed information
+    from blinasim.trial.monitoring import group_sequential_design
+
+    gs = group_sequential_design([first.events / 60, 1.0])
+    assert first.critical_value == pytest.approx(gs.critical_values[0])
+    if len(r.looks) > 1:
+        assert r.looks[1].events == 60

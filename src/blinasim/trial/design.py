@@ -455,17 +455,21 @@ class TrialDesign(_Frozen):
             return last.events
         return self.monitoring.planned_events
 
+    def look_events(self, index: int) -> int | None:
+        """Planned DFS events of look ``index`` (None for a look by date)."""
+        a = self.analyses[index]
+        if a.events is not None:
+            return a.events
+        if a.information_fraction is not None and self.monitoring.planned_events:
+            return max(1, round(a.information_fraction * self.monitoring.planned_events))
+        return None
+
     def planned_events(self) -> list[int] | None:
         """Planned events of each look, or None when some look is by calendar date."""
-        out: list[int] = []
-        for a in self.analyses:
-            if a.events is not None:
-                out.append(a.events)
-            elif a.information_fraction is not None and self.monitoring.planned_events:
-                out.append(max(1, round(a.information_fraction * self.monitoring.planned_events)))
-            else:
-                return None
-        return out
+        out = [self.look_events(k) for k in range(len(self.analyses))]
+        if any(e is None for e in out):
+            return None
+        return [e for e in out if e is not None]
 
     def design_hash(self) -> str:
         """SHA-256 of the canonical JSON of the design (binds checkpoints and manifests)."""

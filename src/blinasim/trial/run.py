@@ -226,13 +226,12 @@ def look_schedule(design: TrialDesign, pts: SimulatedPatients) -> Schedule:
 def schedule_from_events(design: TrialDesign, ev: FloatArray) -> Schedule:
     """Look schedule from the sorted calendar days of the observable DFS events."""
     admin_end = design.max_follow_up_years * DAYS_PER_YEAR
-    planned = design.planned_events()
     cuts: list[float] = []
     for k, a in enumerate(design.analyses):
         if a.date is not None:
             c = float((a.date - design.accrual.start_date).days)
         else:
-            d = planned[k] if planned is not None else a.events
+            d = design.look_events(k)
             assert d is not None
             c = float(ev[d - 1]) if d <= ev.size else math.inf
         c = min(c, admin_end)
