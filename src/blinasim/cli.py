@@ -95,6 +95,61 @@ def analyze(
     console.print(f"\nreport: [bold]{(run.out_dir / 'report.html').resolve()}[/]")
 
 
+@app.command("run")
+def run_cmd(
+    trial: Annotated[str, typer.Argument(help="Trial to replicate (aall1731).")] = "aall1731",
+    replicates: Annotated[
+        int, typer.Option("--replicates", "-r", help="Simulated trials (one parameter draw each).")
+    ] = 20,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 20241207,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    protocol: Annotated[
+        str | None, typer.Option(help="Protocol file (or shipped name) replacing aall1731.")
+    ] = None,
+    posterior: Annotated[
+        str | None,
+        typer.Option(help="Posterior ensemble CSV (default: the shipped one, if any)."),
+    ] = None,
+    default_parameters: Annotated[
+        bool, typer.Option(help="Use parameters.yaml as is, without the posterior.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
+    ] = None,
+) -> None:
+    """Simulate the trial with the calibrated model, analyse it, write results and a report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from blinasim.replication.job import RunConfig, run
+    from blinasim.replication.text import print_summary
+
+    cfg = RunConfig(
+        trial=trial,
+        replicates=replicates,
+        seed=seed,
+        protocol=protocol,
+        posterior=None if default_parameters else (posterior or "shipped"),
+    )
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("simulating trials", total=replicates)
+        result = run(
+            cfg,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print_summary(console, result)
+
+
 def _register() -> None:
     """Attach the command groups that live beside their subpackages."""
     from blinasim import _commands

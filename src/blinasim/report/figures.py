@@ -74,6 +74,8 @@ class StepCurve:
     censor_times: NDArray[np.float64] | None = None
     at_risk_time: NDArray[np.float64] | None = field(default=None, repr=False)
     """Observed times (all subjects) of the group, used for the numbers-at-risk row."""
+    at_risk_weight: float = 1.0
+    """Multiplies the numbers at risk (e.g. 1/R for the mean over R pooled trials)."""
 
 
 def _with_origin(
@@ -172,7 +174,9 @@ def step_plot(
             rows = [c for c in curves if c.at_risk_time is not None]
             for j, c in enumerate(rows):
                 assert c.at_risk_time is not None
-                n = numbers_at_risk(c.at_risk_time, grid * time_scale)
+                n = np.rint(
+                    numbers_at_risk(c.at_risk_time, grid * time_scale) * c.at_risk_weight
+                ).astype(np.int64)
                 yrow = len(rows) - 1 - j
                 for gx, nv in zip(grid, n, strict=True):
                     ax_tab.text(
@@ -239,6 +243,10 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
         ax.axvline(1.0, color="#777777", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
+        ticks = [v for v in (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0) if lo <= v <= hi]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{v:g}" for v in ticks])
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_yticks([])
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_xlabel(xlabel + "  (< 1 favours blinatumomab)")
