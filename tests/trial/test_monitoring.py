@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blinasim.errors import InputError
 from blinasim.trial.monitoring import (
@@ -122,3 +124,24 @@ def test_hazard_ratio_conversions() -> None:
 def test_bad_designs_raise_input_error(kwargs: dict, field: str) -> None:
     with pytest.raises(InputError, match=field):
         group_sequential_design(**kwargs)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.1, 1.0), min_size=1, max_size=3),
+    alpha=st.floats(0.005, 0.1),
+    kind=st.sampled_from(["asOF", "asP", "asKD", "OF", "P"]),
+    sided=st.sampled_from([1, 2]),
+)
+def test_any_design_spends_exactly_alpha(
+    gaps: list[float], alpha: float, kind: str, sided: int
+) -> None:
+    t = np.cumsum(gaps) / np.sum(gaps)
+    d = group_sequential_design(
+        t, alpha=alpha, kind=kind, sided=sided, gamma=2.0 if kind == "asKD" else None
+    )
+    assert np.all(np.isfinite(d.critical_values))
+    assert np.all(np.diff(d.alpha_spent) >= -1e-12)
+    assert d.exit_probabilities(0.0).rejection == pytest.approx(alpha, abs=1e-7)
+    # more drift, more power
+    assert d.exit_probabilities(3.0).rejection > d.exit_probabilities(1.0).rejection

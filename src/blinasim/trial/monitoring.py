@@ -408,7 +408,7 @@ def group_sequential_design(
             ep = exit_probabilities(cc * shape, t, sided=sided, futility_bounds=use_fut, r=r)
             return ep.rejection - alpha
 
-        cc = _solve_bound(total, 0.0)
+        cc = _solve_bound(total, 0.0, 10.0)
         crit = cc * shape
         ep = exit_probabilities(crit, t, sided=sided, futility_bounds=use_fut, r=r)
         up = ep.upper + (ep.lower if sided == 2 else 0.0)
@@ -429,12 +429,14 @@ def group_sequential_design(
     )
 
 
-def _solve_bound(fn: Callable[[float], float], lo: float = -8.0) -> float:
-    """Root of a decreasing function of the bound ``b`` on ``[lo, 40]``."""
-    hi = 40.0
+def _solve_bound(fn: Callable[[float], float], lo: float = -8.0, hi: float = 40.0) -> float:
+    """Root of a decreasing function of the bound ``b`` on ``[lo, hi]``."""
     flo, fhi = fn(lo), fn(hi)
     if flo < 0:
         return lo  # nothing to spend beyond what the bound already spends
+    while fhi > 0 and hi < 40.0:  # widen a tight first bracket
+        hi = min(2.0 * hi, 40.0)
+        fhi = fn(hi)
     if fhi > 0:
         return hi
     return float(optimize.brentq(fn, lo, hi, xtol=1e-13, rtol=1e-14, maxiter=500))
