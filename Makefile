@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/blinasim demo
+	$(BIN)/blinasim run aall1731 --replicates 20
 
 # On CI (CI set) the browser tests must run, so Chromium is installed first; elsewhere they
 # skip when Chromium is missing.
