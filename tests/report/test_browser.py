@@ -170,3 +170,27 @@ def test_checks_catch_a_broken_page(tmp_path: Path, browser: Browser) -> None:
         "link to a missing anchor: #nowhere",
     ):
         assert expected in problems
+
+
+def test_aall1731_report_renders_offline_in_chromium(tmp_path: Path, browser: Browser) -> None:
+    """The main job's report (``blinasim run aall1731``) as a user opens it."""
+    from blinasim.replication.job import RunConfig, run
+
+    result = run(RunConfig(replicates=1, seed=3, posterior=None), tmp_path / "run", workers=1)
+    report = result.out_dir / "report.html"
+    n_figures = report.read_text(encoding="utf-8").count('src="data:image/png;base64,')
+    assert n_figures >= 8
+    with browser.page() as page:
+        visit = page.open(report.as_uri())
+        state = page.evaluate(PAGE_STATE)
+        shot = page.screenshot(tmp_path / "report-aall1731.png")
+    keep_screenshot(shot)
+    assert report_problems(visit, state, n_figures=n_figures) == []
+    for heading in (
+        "Simulated versus published",
+        "Disease-free survival",
+        "Relapse by site",
+        "CONSORT flow",
+        "Model assumptions and calibration",
+    ):
+        assert heading in state["text"]

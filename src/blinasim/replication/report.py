@@ -286,7 +286,7 @@ def write_report(result: RunResult) -> None:
 
     overview = Section(
         "Overview",
-        lead=f"{n_rep} simulated AALL1731 trials; {s['interval']}.",
+        lead=f"{n_rep} simulated AALL1731 trial{'s' if n_rep > 1 else ''}; {s['interval']}.",
     ).kv(
         [
             ("calibration", result.calibration),
