@@ -150,6 +150,46 @@ def run_cmd(
     print_summary(console, result)
 
 
+@app.command()
+def compare(
+    base: Annotated[str, typer.Argument(help="Base protocol (shipped name or file).")] = "aall1731",
+    protocol: Annotated[
+        list[str] | None,
+        typer.Option("--protocol", "-p", help="Variant protocol file (repeatable)."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Virtual children.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Root random seed.")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+) -> None:
+    """Run the same virtual children through protocol variants (common random numbers)."""
+    from rich.table import Table
+
+    from blinasim.replication.compare import compare_protocols, write_comparison
+
+    cmp = compare_protocols([base, *(protocol or [])], n=n, seed=seed)
+    folder = out or Path("results") / f"compare-{Path(base).stem}-seed{seed}"
+    report = write_comparison(cmp, folder)
+    t = Table(title=f"{n:,} virtual children, seed {seed}", title_justify="left")
+    for c in ("stratum", "arm", "n", "3-y DFS", "5-y DFS", "relapse", "vs reference (3-y)"):
+        t.add_column(c, justify="left" if c in ("stratum", "arm") else "right", overflow="fold")
+    for r in cmp.table.to_dict(orient="records"):
+        diff = r.get("paired_difference_3y")
+        t.add_row(
+            str(r["stratum"]),
+            str(r["arm"]),
+            f"{r['n']:,}",
+            f"{r['dfs_3y']:.1%}",
+            f"{r['dfs_5y']:.1%}",
+            f"{r['relapse']:.1%}",
+            ""
+            if diff is None or diff != diff
+            else f"{diff:+.1%} ± {r['paired_difference_3y_se']:.1%}",
+        )
+    console.print(t)
+    console.print(f"report: [bold]{report.resolve()}[/]")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
 def _register() -> None:
     """Attach the command groups that live beside their subpackages."""
     from blinasim import _commands

@@ -1,0 +1,198 @@
+"""``blinasim compare``: the same virtual children under several protocol variants.
+
+Every protocol is run on one cohort with one seed, so each child has the same draws on
+every arm (common random numbers): differences between arms are the treatment's, not
+the sampling's. DFS is counted from each child's randomization point (end of induction
+for SR-Average, end of consolidation for SR-High) over the model horizon (no censoring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from blinasim.analysis.core import DAYS_PER_YEAR
+from blinasim.config import ParameterSet
+from blinasim.disclaimer import DISCLAIMER
+from blinasim.report import figures
+from blinasim.report.html import Section, render
+from blinasim.stats import kaplan_meier
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Per (protocol, arm): outcomes of the same children; and paired differences."""
+
+    table: pd.DataFrame
+    patients: pd.DataFrame
+    reference: dict[str, str]
+    n_children: int
+    seed: int
+
+
+def _label(protocol: Any, arm: str) -> str:
+    return f"{protocol.name}:{arm}"
+
+
+def compare_protocols(
+    protocols: Sequence[str | Path],
+    *,
+    n: int = 20_000,
+    seed: int = 1,
+    params: ParameterSet | None = None,
+    years: Sequence[float] = (3.0, 5.0),
+) -> Comparison:
+    """Run every protocol's arms on the same ``n`` children and summarize by arm.
+
+    The reference arm of each stratum is the control arm of the first protocol.
+    """
+    from blinasim.cohort import sample_cohort
+    from blinasim.errors import InputError
+    from blinasim.model.engine import simulate
+    from blinasim.protocol import load_protocol
+
+    if n < 100:
+        raise InputError("at least 100 children", field="--n", got=n)
+    loaded = [load_protocol(p) for p in protocols]
+    cohort = sample_cohort(n, seed=seed, params=params)
+    frames = []
+    for prot in loaded:
+        out = simulate(cohort, prot, params=params, seed=seed)
+        p = out.patients
+        p = p[p["randomization_day"].notna()].copy()
+        first = p[["relapse_day", "death_day", "second_malignancy_day"]].min(axis=1)
+        event = first.notna().to_numpy()
+        horizon = float(out.horizon_days)
+        p["dfs_days"] = np.where(event, first, horizon) - p["randomization_day"]
+        p["dfs_event"] = event.astype(int)
+        p["protocol"] = prot.name
+        p["arm"] = p["arm"].astype(str)
+        p["label"] = [_label(prot, a) for a in p["arm"]]
+        p["stratum"] = p["risk_group"].astype(str)
+        frames.append(
+            p[
+                [
+                    "patient_id",
+                    "protocol",
+                    "arm",
+                    "label",
+                    "stratum",
+                    "dfs_days",
+                    "dfs_event",
+                    "relapse_day",
+                    "relapse_site",
+                    "relapse_cd19_negative",
+                ]
+            ]
+        )
+    # an arm that a later protocol includes unchanged (same arm, same outcomes) is shown once
+    seen: dict[str, pd.DataFrame] = {}
+    kept = []
+    for f in frames:
+        for arm_name, g in f.groupby("arm", sort=False):
+            prev = seen.get(str(arm_name))
+            same = prev is not None and prev[["patient_id", "dfs_days", "dfs_event"]].reset_index(
+                drop=True
+            ).equals(g[["patient_id", "dfs_days", "dfs_event"]].reset_index(drop=True))
+            if not same:
+                kept.append(g)
+                seen.setdefault(str(arm_name), g)
+    pts = pd.concat(kept, ignore_index=True)
+    reference: dict[str, str] = {}
+    first_prot = loaded[0]
+    for arm in first_prot.arms.values():
+        if arm.control and arm.randomized_after is not None:
+            reference.setdefault(arm.stratum, _label(first_prot, arm.name))
+    rows = []
+    for (stratum, label), g in pts.groupby(["stratum", "label"], sort=True):
+        km = kaplan_meier(g["dfs_days"].to_numpy(float), g["dfs_event"].to_numpy(np.int64))
+        at = km.at([y * DAYS_PER_YEAR for y in years])
+        row: dict[str, Any] = {"stratum": stratum, "arm": label, "n": len(g)}
+        for y, s, se in zip(years, at.survival, at.std_err, strict=True):
+            row[f"dfs_{y:g}y"] = float(s)
+            row[f"dfs_{y:g}y_se"] = float(se)
+        rel = g["relapse_day"].notna()
+        row["relapse"] = float(rel.mean())
+        row["cd19_negative_share"] = (
+            float(g.loc[rel, "relapse_cd19_negative"].mean()) if rel.any() else float("nan")
+        )
+        ref = reference.get(str(stratum))
+        if ref is not None and ref != label:
+            r = pts[(pts["label"] == ref) & (pts["stratum"] == stratum)].set_index("patient_id")
+            both = g.set_index("patient_id").join(r, rsuffix="_ref", how="inner")
+            y0 = years[0] * DAYS_PER_YEAR
+            a = ((both["dfs_days"] > y0) | (both["dfs_event"] == 0)).to_numpy(float)
+            b = ((both["dfs_days_ref"] > y0) | (both["dfs_event_ref"] == 0)).to_numpy(float)
+            d: np.ndarray[Any, np.dtype[np.float64]] = a - b
+            row["reference"] = ref
+            row[f"paired_difference_{years[0]:g}y"] = float(d.mean())
+            row[f"paired_difference_{years[0]:g}y_se"] = float(d.std(ddof=1) / np.sqrt(len(d)))
+        rows.append(row)
+    return Comparison(pd.DataFrame(rows), pts, reference, n, seed)
+
+
+def write_comparison(cmp: Comparison, out_dir: Path) -> Path:
+    """Write ``comparison.csv``, ``comparison.json`` and ``report.html``; returns the report."""
+    from blinasim.analysis.run import write_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmp.table.to_csv(out_dir / "comparison.csv", index=False)
+    write_json(
+        out_dir / "comparison.json",
+        {
+            "n_children": cmp.n_children,
+            "seed": cmp.seed,
+            "reference": cmp.reference,
+            "disclaimer": DISCLAIMER,
+            "arms": cmp.table.to_dict(orient="records"),
+        },
+    )
+    sections = []
+    for stratum, g in cmp.patients.groupby("stratum", sort=True):
+        curves = []
+        for label, h in g.groupby("label", sort=True):
+            km = kaplan_meier(h["dfs_days"].to_numpy(float), h["dfs_event"].to_numpy(np.int64))
+            curves.append(
+                figures.StepCurve(
+                    label=str(label),
+                    time=km.time,
+                    value=km.survival,
+                    lower=km.lower,
+                    upper=km.upper,
+                )
+            )
+        lo = min(float(c.value[c.time <= 5 * DAYS_PER_YEAR].min(initial=1.0)) for c in curves)
+        sec = Section(f"{stratum}", lead="Same children on every arm (common random numbers).")
+        sec.figure(
+            figures.step_plot(
+                curves,
+                title=f"DFS from randomization, {stratum}",
+                ylabel="Disease-free survival",
+                xmax=5.0,
+                ylim=(max(0.0, np.floor((lo - 0.03) * 20) / 20), 1.0),
+                xlabel="Years since randomization",
+            ),
+            "Kaplan-Meier estimates over the model horizon (no censoring before it).",
+        )
+        t = cmp.table[cmp.table["stratum"] == stratum].copy()
+        for c in t.columns:
+            if c.startswith(("dfs_", "paired_difference")) and not c.endswith("_se"):
+                t[c] = [f"{v:.2%}" if v == v else "–" for v in t[c]]
+        t = t[[c for c in t.columns if not c.endswith("_se")]]
+        t["relapse"] = [f"{v:.2%}" for v in t["relapse"]]
+        t["cd19_negative_share"] = [f"{v:.0%}" if v == v else "–" for v in t["cd19_negative_share"]]
+        sec.table(t.fillna("–"), "Outcomes by arm; paired difference versus the reference arm")
+        sections.append(sec)
+    html = render(
+        "Protocol comparison",
+        sections,
+        subtitle=f"{cmp.n_children:,} virtual children, seed {cmp.seed}",
+    )
+    path = out_dir / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path
