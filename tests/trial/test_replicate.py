@@ -171,3 +171,13 @@ def test_sigkill_and_resume_gives_the_uninterrupted_result(tmp_path: Path, desig
     assert calls[0] == done_before * 10
     _same(serial, resumed)
     assert len(list(ck.glob("block-*.npz"))) == N // 10
+
+
+def test_two_sided_design_rejects_for_harm() -> None:
+    doc = small_doc()
+    doc["outcomes"]["models"][2]["hazard_ratio"] = 3.0
+    doc["monitoring"].update(sided=2, alpha=0.05)
+    oc = replicate(design_from_dict(doc), 20, seed=3, workers=1)
+    assert oc.stop_harm.sum() > 0.8
+    assert oc.stop_efficacy.sum() == 0
+    assert oc.rejection_probability == pytest.approx(oc.stop_harm.sum())

@@ -96,7 +96,8 @@ class OperatingCharacteristics:
     """Operating characteristics of a design from ``n_replicates`` simulated trials.
 
     ``rejection_probability`` is the power (or, under the null, the type I error) with its
-    Monte Carlo SE; ``stop_efficacy``/``stop_futility``/``stop_harm`` the probabilities of
+    Monte Carlo SE (a two-sided design rejects on either side, as rpact's
+    ``overallReject``); ``stop_efficacy``/``stop_futility``/``stop_harm`` the probabilities of
     each decision at each look; ``expected_*`` the means over trials of the number
     randomized, the duration (years from the study start to the decision) and the DFS
     events at the decision. ``outcomes`` holds every trial's monitoring and report.

@@ -323,7 +323,8 @@ class BlockOutcome:
     Per look (``K`` = design looks; NaN / -1 where a trial had no such look or stopped
     before): ``look_day``, ``look_events``, ``look_n``, ``z``, ``critical``, ``futility``,
     ``decision``. Per trial: ``stop_look`` (0-based look of the decision), ``rejected``
-    (efficacy at any look), ``early_stop``, ``n_randomized`` (randomized by the decision),
+    (H0 rejected at any look: efficacy, or harm in a two-sided design), ``early_stop``,
+    ``n_randomized`` (randomized by the decision),
     ``duration_days`` (calendar day of the decision), and the report (data cut at the
     decision plus any extra follow-up): ``report_day``, ``report_events``, ``report_z``,
     ``report_p`` (two-sided), ``hr_logrank`` (``exp((O - E)/V)``), ``dfs_milestone``
@@ -564,7 +565,7 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
             else:
                 d = DECISION_CONTINUE
             decision[i, k] = d
-            if d == DECISION_EFFICACY:
+            if d in (DECISION_EFFICACY, DECISION_HARM):  # H0 rejected, either side
                 rejected[i] = True
             if d != DECISION_CONTINUE or final:
                 active[i] = False
