@@ -85,6 +85,11 @@ def test_dask_local_cluster_equals_one_worker(serial, design) -> None:
         distributed.Client(cluster) as client,
     ):
         _same(serial, replicate(design, N, seed=7, scheduler=client, block_size=BLOCK))
+        # by address, as `--scheduler tcp://host:port` does
+        by_address = replicate(
+            design, N, seed=7, scheduler=cluster.scheduler_address, block_size=BLOCK
+        )
+        _same(serial, by_address)
 
 
 def test_checkpoint_mismatch_is_one_line_error(tmp_path: Path, design) -> None:
