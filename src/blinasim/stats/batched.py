@@ -19,8 +19,8 @@ process pool use one numba thread per worker and a ``spawn``/``forkserver`` star
 
 Cost: one counting sort plus small per-cell sorts per replicate, O(n log(n / cells));
 ``benchmarks/stats.py`` times 10,000 replicates x 1,440 patients (3 strata) on all
-threads and on one. The first call in a fresh environment compiles the kernels (seconds);
-the compiled code is cached on disk for later processes.
+threads and on one. The first call in a fresh environment compiles the kernels (15-40 s
+on a busy 2-core machine); the compiled code is cached on disk for later processes.
 """
 
 from __future__ import annotations
