@@ -181,6 +181,7 @@ def replicate(
     block_size: Annotated[int, typer.Option(help="Replicates per block.")] = 100,
 ) -> None:
     """Simulate many trials: power / type I error, stopping probabilities, sample size."""
+    from blinasim.trial.replicate import bind_checkpoint
     from blinasim.trial.replicate import replicate as run_replicates
 
     if workers is not None and scheduler is not None:
@@ -189,6 +190,7 @@ def replicate(
     d = load_design(path)
     folder = _out_dir(out, d, "replicate", seed)
     ck = checkpoint_dir if checkpoint_dir is not None else folder / "checkpoints"
+    bind_checkpoint(ck, d, seed, block_size)  # a folder of another run: fail before starting
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -245,7 +245,12 @@ def _load_block(path: Path) -> BlockOutcome | None:
         return None  # unreadable or from another version: recompute it
 
 
-def _bind_checkpoint(folder: Path, design: TrialDesign, seed: int, block_size: int) -> None:
+def bind_checkpoint(folder: Path, design: TrialDesign, seed: int, block_size: int) -> None:
+    """Bind ``folder`` to this run (design hash, seed, block size, version).
+
+    A new folder gets a ``checkpoint.json``; a folder of another run raises a one-line
+    :class:`~blinasim.errors.InputError`.
+    """
     want = {
         "design_name": design.name,
         "design_hash": design.design_hash(),
@@ -307,7 +312,7 @@ def replicate(
     have: dict[int, BlockOutcome] = {}
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
-        _bind_checkpoint(folder, design, seed, block_size)
+        bind_checkpoint(folder, design, seed, block_size)
         for i, (s, e) in enumerate(spans):
             p = folder / _block_name(s, e)
             if p.is_file():
@@ -336,4 +341,4 @@ def replicate(
     return _summarize(design, seed, out, time.perf_counter() - t0)
 
 
-__all__ = ["DEFAULT_BLOCK_SIZE", "OperatingCharacteristics", "replicate"]
+__all__ = ["DEFAULT_BLOCK_SIZE", "OperatingCharacteristics", "bind_checkpoint", "replicate"]
