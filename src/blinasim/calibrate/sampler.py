@@ -53,6 +53,12 @@ def _init_worker() -> None:
         pass
 
 
+def _single_threaded(fn: Callable[[Any], Any], item: Any) -> Any:
+    """Run ``fn(item)`` with one numba thread (a Dask worker runs one task per thread)."""
+    _init_worker()
+    return fn(item)
+
+
 class SerialPool:
     """Evaluate in the calling process."""
 
@@ -95,7 +101,8 @@ class DaskPool:
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Results in input order."""
-        futs = self._client.map(fn, list(items), pure=False)
+        items = list(items)
+        futs = self._client.map(_single_threaded, [fn] * len(items), items, pure=False)
         return list(self._client.gather(futs))
 
     def close(self) -> None:
