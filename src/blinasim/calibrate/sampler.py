@@ -17,6 +17,8 @@ result is the same for any number of workers or a Dask cluster.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import os
@@ -196,7 +198,8 @@ def run_sampler(
     out.mkdir(parents=True, exist_ok=True)
     ck = out / CHECKPOINT
     post = posterior if posterior is not None else LogPosterior(config)
-    digest = config.chain_digest()
+    priors = json.dumps([fp.prior.model_dump() for fp in post.free], sort_keys=True)
+    digest = hashlib.sha256((config.chain_digest() + priors).encode()).hexdigest()
     total = config.sampler.steps
     every = config.sampler.checkpoint_every
     keys = tuple(fp.key for fp in post.free)
