@@ -28,6 +28,21 @@ def _rows(mask: np.ndarray, df: pd.DataFrame) -> str:
     return f"rows {shown}" + (f" and {len(idx) - 5} more" if len(idx) > 5 else "")
 
 
+def _check(
+    bad: np.ndarray,
+    df: pd.DataFrame,
+    col: str,
+    expected: str,
+    file: str | Path,
+    got: object = None,
+) -> None:
+    """Raise one InputError naming ``col`` and the first offending rows, if any is bad."""
+    if bad.any():
+        if got is None:
+            got = df[col].iloc[int(np.flatnonzero(bad)[0])]
+        raise InputError(expected, file=file, field=f"{col} ({_rows(bad, df)})", got=got)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read an XPT, CSV or Parquet file into a DataFrame; a bad file is an InputError."""
     p = Path(path)
@@ -86,48 +101,18 @@ def validate_adtte(
         raise InputError("at least one row", file=file, got="empty table")
     aval = pd.to_numeric(df["AVAL"], errors="coerce")
     bad = aval.isna().to_numpy() | ~np.isfinite(aval.to_numpy(dtype=float, na_value=np.nan))
-    if bad.any():
-        raise InputError(
-            "numeric, non-missing AVAL",
-            file=file,
-            field=f"AVAL ({_rows(bad, df)})",
-            got=df["AVAL"].iloc[int(np.flatnonzero(bad)[0])],
-        )
+    _check(bad, df, "AVAL", "numeric, non-missing AVAL", file)
     neg = (aval < 0).to_numpy()
-    if neg.any():
-        raise InputError(
-            "AVAL >= 0",
-            file=file,
-            field=f"AVAL ({_rows(neg, df)})",
-            got=float(aval.iloc[int(np.flatnonzero(neg)[0])]),
-        )
+    _check(neg, df, "AVAL", "AVAL >= 0", file)
     cnsr = pd.to_numeric(df["CNSR"], errors="coerce")
     cvals = cnsr.to_numpy(dtype=float, na_value=np.nan)
     badc = ~np.isin(cvals, (0.0, 1.0))
-    if badc.any():
-        raise InputError(
-            "CNSR 0 (event) or 1 (censored)",
-            file=file,
-            field=f"CNSR ({_rows(badc, df)})",
-            got=df["CNSR"].iloc[int(np.flatnonzero(badc)[0])],
-        )
+    _check(badc, df, "CNSR", "CNSR 0 (event) or 1 (censored)", file)
     for col in ("USUBJID", "PARAMCD", arm):
         miss = df[col].isna().to_numpy() | (df[col].astype(str).str.strip() == "").to_numpy()
-        if miss.any():
-            raise InputError(
-                f"a value in every row of {col}",
-                file=file,
-                field=f"{col} ({_rows(miss, df)})",
-                got="missing",
-            )
+        _check(miss, df, col, f"a value in every row of {col}", file, got="missing")
     dup = df.duplicated(subset=["USUBJID", "PARAMCD"]).to_numpy()
-    if dup.any():
-        raise InputError(
-            "one row per USUBJID and PARAMCD",
-            file=file,
-            field=f"USUBJID ({_rows(dup, df)})",
-            got="duplicate",
-        )
+    _check(dup, df, "USUBJID", "one row per USUBJID and PARAMCD", file, got="duplicate")
     out = pd.DataFrame(
         {
             "USUBJID": df["USUBJID"].astype(str).str.strip(),
@@ -140,33 +125,28 @@ def validate_adtte(
     out["EVENT"] = (out["CNSR"] == 0).astype(int)
     if "STRATUM" in df.columns:
         s = df["STRATUM"]
-        smiss = s.isna().to_numpy()
-        if smiss.any():
-            raise InputError(
-                "a value in every row of STRATUM",
-                file=file,
-                field=f"STRATUM ({_rows(smiss, df)})",
-                got="missing",
-            )
+        _check(
+            s.isna().to_numpy(),
+            df,
+            "STRATUM",
+            "a value in every row of STRATUM",
+            file,
+            got="missing",
+        )
         out["STRATUM"] = s.astype(str).str.strip()
     if "CAUSE" in df.columns:
         cause = pd.to_numeric(df["CAUSE"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         badk = ~np.isfinite(cause) | (cause < 0) | (cause != np.round(cause))
-        if badk.any():
-            raise InputError(
-                "CAUSE a non-negative integer code (0 = censored)",
-                file=file,
-                field=f"CAUSE ({_rows(badk, df)})",
-                got=df["CAUSE"].iloc[int(np.flatnonzero(badk)[0])],
-            )
+        _check(badk, df, "CAUSE", "CAUSE a non-negative integer code (0 = censored)", file)
         incons = (cause > 0) != (out["EVENT"].to_numpy() == 1)
-        if incons.any():
-            raise InputError(
-                "CAUSE > 0 exactly when CNSR = 0",
-                file=file,
-                field=f"CAUSE ({_rows(incons, df)})",
-                got="inconsistent with CNSR",
-            )
+        _check(
+            incons,
+            df,
+            "CAUSE",
+            "CAUSE > 0 exactly when CNSR = 0",
+            file,
+            got="inconsistent with CNSR",
+        )
         out["CAUSE"] = cause.astype(int)
     return out
 

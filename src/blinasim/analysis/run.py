@@ -20,6 +20,7 @@ from blinasim.analysis.read import read_adtte, validate_adtte
 from blinasim.analysis.report import endpoint_name, endpoint_sections
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
+from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.report.html import Section, render
 
 ENDPOINT_ORDER = ("DFS", "EFS", "OS")
@@ -79,9 +80,8 @@ def _clean(x: Any) -> Any:
 
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON deterministically (sorted keys, NaN as null), atomically."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def analyze_table(
@@ -149,9 +149,7 @@ def write_outputs(run: AnalysisRun, out_dir: Path, *, title: str) -> AnalysisRun
         [overview, *endpoint_sections(run.analyses), methods],
         subtitle=f"Source: {run.source}",
     )
-    tmp = out_dir / "report.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out_dir / "report.html")
+    atomic_write_bytes(out_dir / "report.html", html.encode("utf-8"))
     return AnalysisRun(source=run.source, analyses=run.analyses, out_dir=out_dir)
 
 

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from blinasim.analysis.core import DAYS_PER_YEAR
 from blinasim.config import ParameterSet
+from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.replication.simulate import CAUSES, ReplicateOutput
 from blinasim.replication.summary import ARMS, MILESTONE_DAYS, STRATA
 from blinasim.report import figures
@@ -460,7 +461,4 @@ def write_report(result: RunResult) -> None:
         subtitle=f"blinasim replication of COG AALL1731 — {n_rep} simulated trials, seed "
         f"{s['run']['config']['seed']}",
     )
-    out = result.out_dir / "report.html"
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_bytes(result.out_dir / "report.html", html.encode("utf-8"))
