@@ -3,11 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SEED, dfs_at, efs_at, first_event_day
 
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError, ParameterError
 from blinasim.model import engine
+
+from .conftest import SEED, dfs_at, efs_at, first_event_day
 
 YEAR = 365.25
 
