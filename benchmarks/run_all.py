@@ -1,25 +1,42 @@
-"""Run every benchmark script in this folder (``make bench``) and print their tables."""
+"""Run every benchmark script in this folder (``make bench``) and print their tables.
+
+``python benchmarks/run_all.py [NAME ...] [--quick]``: only the named scripts (``stats``,
+``engine``, ``trial``, ``calibrate``); ``--quick`` is passed to the scripts that have it.
+Each script runs in its own process, so one's threads and caches do not colour another's.
+"""
 
 from __future__ import annotations
 
-import runpy
+import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+QUICK = {"stats", "trial"}  # scripts with a --quick flag
 
 
 def main() -> int:
-    only = set(sys.argv[1:])
+    args = sys.argv[1:]
+    quick = "--quick" in args
+    only = {a for a in args if not a.startswith("-")}
     scripts = sorted(p for p in HERE.glob("*.py") if p.name not in {"run_all.py", "__init__.py"})
     if only:
+        unknown = only - {p.stem for p in scripts}
+        if unknown:
+            print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
         scripts = [p for p in scripts if p.stem in only]
-    if not scripts:
-        print("no benchmark scripts found", file=sys.stderr)
-        return 1
+    failed = []
     for script in scripts:
         print(f"\n=== {script.stem} ===", flush=True)
-        runpy.run_path(str(script), run_name="__main__")
+        cmd = [sys.executable, str(script)]
+        if quick and script.stem in QUICK:
+            cmd.append("--quick")
+        if subprocess.run(cmd, check=False).returncode != 0:
+            failed.append(script.stem)
+    if failed:
+        print(f"\nbenchmarks that failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
