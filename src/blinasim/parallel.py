@@ -28,9 +28,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _init_worker() -> None:
-    """Worker initializer: one numba thread per worker process."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+def _one_numba_thread() -> None:
+    """Use one numba thread in the calling thread (numba's thread-local setting).
+
+    Never changes ``NUMBA_NUM_THREADS`` here: numba refuses a new value of that variable
+    once its thread pool runs, so changing it in a process that already ran a parallel
+    kernel (a Dask worker thread in the caller's process, say) breaks every later kernel.
+    """
     try:
         import numba
 
@@ -39,8 +43,15 @@ def _init_worker() -> None:
         pass
 
 
+def _init_worker() -> None:
+    """Process-pool initializer: a fresh worker process runs one numba thread."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    _one_numba_thread()
+
+
 def _single_threaded(fn: Callable[[T], R], task: T) -> R:
-    _init_worker()
+    """Run ``fn(task)`` with one numba thread (a Dask worker runs one task per thread)."""
+    _one_numba_thread()
     return fn(task)
 
 

@@ -39,26 +39,10 @@ from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.parallel import _init_worker, _single_threaded
 
 FloatArray = NDArray[np.float64]
 CHECKPOINT = "checkpoint.pkl"
-
-
-def _init_worker() -> None:
-    """One numba thread per worker process, so K workers use K cores."""
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-    except (ImportError, ValueError):  # pragma: no cover - numba is a dependency
-        pass
-
-
-def _single_threaded(fn: Callable[[Any], Any], item: Any) -> Any:
-    """Run ``fn(item)`` with one numba thread (a Dask worker runs one task per thread)."""
-    _init_worker()
-    return fn(item)
 
 
 class SerialPool:
