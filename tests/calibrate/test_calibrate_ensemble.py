@@ -134,3 +134,23 @@ def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
         ["calibrate", "--config", str(toy_config), "--workers", "1", "--scheduler", "tcp://x:1"],
     )
     assert r.exit_code != 0
+
+
+def test_shipped_posterior_loads_and_matches_the_config() -> None:
+    from blinasim.calibrate.config import load_config as load_shipped
+
+    ens = load_posterior()
+    cfg = load_shipped()
+    assert ens.keys == cfg.free_parameters
+    assert len(ens) == cfg.ensemble_size
+    assert ens.meta["config_sha256"] == cfg.digest()
+    assert ens.meta["method"].startswith("synthetic likelihood")
+    base = ParameterSet.load()
+    for key in ens.keys:
+        x = ens.draws[key].to_numpy(dtype=float)
+        prior = base[key].prior
+        assert prior is not None
+        lo, hi = getattr(prior, "lower", -np.inf), getattr(prior, "upper", np.inf)
+        assert np.all((x >= lo) & (x <= hi))
+    first = next(ens.parameter_sets())
+    assert first[ens.keys[0]].provenance == "calibrated"
