@@ -5,6 +5,8 @@
 1. Time K evaluations of the log posterior at the parameter file's values (one process,
    one numba thread: what each worker does), wall and CPU seconds, and project the full
    run (walkers x (steps + 1) evaluations) onto 2 cores.
+3. ``--dask-check DIR``: the first 2 steps of the chain on a 2-worker Dask LocalCluster,
+   compared with the checkpoint of a finished local run in DIR (must be bit-identical).
 2. Monte Carlo noise: the same parameters simulated with R different seeds; for every
    target the SD across seeds next to its published SE. The likelihood adds the simulator's
    Monte Carlo variance, but it should be small beside the published one (ratio << 1).
@@ -20,6 +22,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
@@ -36,8 +39,12 @@ def main() -> None:
     ap.add_argument("--evals", type=int, default=6)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("results/bench_calibrate.json"))
+    ap.add_argument("--dask-check", type=Path, default=None)
     a = ap.parse_args()
     cfg = load_config(a.config)
+    if a.dask_check is not None:
+        dask_check(cfg, a.dask_check)
+        return
     post = LogPosterior(cfg)
     theta = np.array([fp.default for fp in post.free])
     post(theta)  # warm-up: cohort, protocol, numba caches
@@ -94,6 +101,31 @@ def main() -> None:
         )
     )
     print(f"wrote {a.out}")
+
+
+def dask_check(cfg: Any, run_dir: Path) -> None:
+    """Two steps on a local Dask cluster versus the same steps of a finished run."""
+    import tempfile
+
+    from distributed import Client, LocalCluster
+
+    from blinasim.calibrate.sampler import CHECKPOINT, load_chain, run_sampler
+
+    ref = load_chain(run_dir / CHECKPOINT)
+    short = cfg.model_copy(
+        update={"sampler": cfg.sampler.model_copy(update={"steps": 2, "burn_in": 1})}
+    )
+    t = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as lc,
+        Client(lc) as client,
+    ):
+        ch = run_sampler(short, tmp, scheduler=client, resume=False)
+    same = np.array_equal(ch.chain, ref.chain[:3]) and np.array_equal(ch.log_prob, ref.log_prob[:3])
+    print(
+        f"Dask, 2 workers, 2 steps: {time.perf_counter() - t:.1f} s; identical to the run: {same}"
+    )
 
 
 if __name__ == "__main__":
