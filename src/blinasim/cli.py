@@ -108,11 +108,11 @@ def run_cmd(
     ] = None,
     posterior: Annotated[
         str | None,
-        typer.Option(help="Posterior ensemble CSV (default: the shipped one, if any)."),
+        typer.Option(
+            help="Draw parameters from a posterior: 'shipped' or a CSV from 'blinasim "
+            "calibrate' (default: parameters.yaml as is)."
+        ),
     ] = None,
-    default_parameters: Annotated[
-        bool, typer.Option(help="Use parameters.yaml as is, without the posterior.")
-    ] = False,
     workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
@@ -129,7 +129,7 @@ def run_cmd(
         replicates=replicates,
         seed=seed,
         protocol=protocol,
-        posterior=None if default_parameters else (posterior or "shipped"),
+        posterior=posterior,
     )
     with Progress(
         "[progress.description]{task.description}",

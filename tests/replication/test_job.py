@@ -139,7 +139,6 @@ def test_cli_bad_protocol_is_one_line(tmp_path):
             "1",
             "--protocol",
             str(bad),
-            "--default-parameters",
             "--out",
             str(tmp_path / "o"),
         ],
@@ -170,7 +169,6 @@ def test_cli_twice_same_seed_byte_identical_summary(tmp_path):
                     "1",
                     "--seed",
                     "5",
-                    "--default-parameters",
                     "--workers",
                     "1",
                     "--out",
@@ -189,3 +187,18 @@ def test_cli_twice_same_seed_byte_identical_summary(tmp_path):
     a, b = ((o / "summary.json").read_bytes() for o in outs)
     assert a == b
     assert len(a) > 1000
+
+
+def test_shipped_posterior_is_opt_in(tmp_path):
+    """--posterior shipped draws one posterior parameter set per replicate."""
+    res = run(
+        RunConfig(replicates=1, seed=11, posterior="shipped"), tmp_path, workers=1, report=False
+    )
+    assert res.calibration.startswith("calibrated: posterior")
+    assert res.outputs[0].draw == 0
+    assert (
+        "opt in with --posterior shipped"
+        in run(CFG, tmp_path / "d", workers=1, report=False).calibration
+    )
+    with pytest.raises(InputError, match="posterior"):
+        run(RunConfig(replicates=1, posterior=str(tmp_path / "none.csv")), tmp_path / "x")
