@@ -118,7 +118,7 @@ def dask_check(cfg: Any, run_dir: Path) -> None:
     t = time.perf_counter()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as lc,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as lc,
         Client(lc) as client,
     ):
         ch = run_sampler(short, tmp, scheduler=client, resume=False)

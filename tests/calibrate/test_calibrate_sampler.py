@@ -93,7 +93,7 @@ def test_two_workers_and_dask_give_the_same_chain(
     np.testing.assert_array_equal(one.blobs, two.blobs)
     from distributed import Client
 
-    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as c:
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as c:
         dask = run_sampler(cfg, tmp_path / "dask", scheduler=c)
     np.testing.assert_array_equal(one.chain, dask.chain)
 
