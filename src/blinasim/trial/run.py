@@ -435,7 +435,7 @@ def _simulate_block_parametric(
     days = inverse_intensity(acc, op)
     # the first `target` randomizable enrollees of each trial, in enrolment order
     first = rz & (np.cumsum(rz, axis=1) <= target)
-    if short.size:  # placeholders, replaced by the trial-by-trial rows below
+    if short.size:  # stand-in rows, overwritten by the trial-by-trial rows below
         first[short] = False
         first[short, :target] = True
     pos = np.nonzero(first)[1].reshape(b, target)
