@@ -91,14 +91,14 @@ def run_replicate(task: ReplicateTask) -> ReplicateOutput:
     """Run one replicate and collect what the report needs (module-level: picklable)."""
     design = design_for(task.design, task.protocol)
     params = parameter_set(task.values, task.draw)
-    res = run_trial(design, seed=task.seed, params=params, replicate=task.replicate)
+    source = MechanisticOutcomes(design, params=params)
+    res = run_trial(design, seed=task.seed, replicate=task.replicate, source=source)
     adtte = res.adtte.copy()
     arm_name = adtte["ARMCD"].map(ARM_NAMES).astype(str)
     adtte["ARM"] = arm_name
     adtte["TRT01P"] = arm_name
     dfs = adtte[adtte["PARAMCD"] == "DFS"].reset_index(drop=True)
     patient = dfs["SUBJID"].astype(int).to_numpy() - 1
-    source = MechanisticOutcomes(design, params=params)
     n = int(patient.max()) + 1 if len(patient) else 0
     cohort, out, rows = source.children_detail(n, seed=task.seed, replicate=task.replicate)
     child = rows[patient]

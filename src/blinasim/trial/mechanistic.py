@@ -51,6 +51,8 @@ class _Simulated:
     relapse: dict[str, FloatArray]
     death: dict[str, FloatArray]
     smn: dict[str, FloatArray]
+    cohort: pd.DataFrame
+    outcomes: Outcomes
 
 
 def _seed_for(seed: int, name: str, *keys: int) -> int:
@@ -99,6 +101,8 @@ def _simulate(
         relapse=relapse,
         death=death,
         smn=smn,
+        cohort=cohort,
+        outcomes=out,
     )
 
 
@@ -183,21 +187,12 @@ class MechanisticOutcomes:
 
         Returns the cohort, the model's outcomes (every arm of each child's stratum) and,
         for each trial patient, the row of its child in them (the identity unless the
-        design draws children from a bank). The same children as :meth:`outcomes` uses.
+        design draws children from a bank). These are the children :meth:`outcomes` used:
+        after a trial, the simulation it ran is reused, not repeated.
         """
-        if self.source.bank_size is not None:
-            size = self.source.bank_size
-            child_seed = _seed_for(seed, "trial.bank.model")
-            u = rng.uniforms(seed, "trial.bank", 0, n, replicate)
-            rows = np.minimum((u * size).astype(np.int64), size - 1)
-        else:
-            size = n
-            child_seed = _seed_for(seed, "trial.model", replicate)
-            rows = np.arange(n, dtype=np.int64)
-        cohort, out = simulate_children(
-            size, child_seed, self.protocol, self.params, self.horizon_days
-        )
-        return cohort, out, rows
+        sim, rows = self._children(n, seed, replicate)
+        child = np.arange(n, dtype=np.int64) if rows is None else rows[:n]
+        return sim.cohort, sim.outcomes, child
 
     # -- OutcomeSource -----------------------------------------------------------------
 

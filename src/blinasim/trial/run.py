@@ -764,16 +764,23 @@ def _date(design: TrialDesign, day: float) -> dt.date:
 
 
 def run_trial(
-    design: TrialDesign, *, seed: int, params: Any = None, replicate: int = 0
+    design: TrialDesign,
+    *,
+    seed: int,
+    params: Any = None,
+    replicate: int = 0,
+    source: OutcomeSource | None = None,
 ) -> TrialResult:
     """Simulate one trial and analyse it as the trial statisticians would.
 
     ``params`` is passed to the outcome source (a parameter set for the mechanistic
     model; ignored by parametric designs). ``replicate`` selects the trial among those
     of :func:`blinasim.trial.replicate` with the same seed (trial ``r`` of a replicate run
-    is ``run_trial(design, seed=seed, replicate=r)``).
+    is ``run_trial(design, seed=seed, replicate=r)``). ``source`` (default: the design's,
+    built with ``params``) lets a caller keep the outcome source to inspect afterwards.
     """
-    source = outcome_source(design, params)
+    if source is None:
+        source = outcome_source(design, params)
     pts = simulate_patients(design, source, seed=seed, replicate=replicate)
     cache = BoundaryCache(design)
     out = evaluate_block(design, stack_patients([pts]), cache)
