@@ -113,9 +113,9 @@ CASES = [
         0.0,
         0.0,
         False,
-        "SR-Average",
-        "randomized",
-        "neutral genetics, EOI flow MRD negative",
+        "SR-Favorable",
+        "assigned",
+        "neutral genetics, CNS1, EOI MRD negative by flow and HTS",
     ),
     (
         "neutral",
@@ -127,7 +127,31 @@ CASES = [
         False,
         "SR-Average",
         "randomized",
-        "neutral genetics, EOI flow MRD negative",
+        "EOI HTS MRD detectable",
+    ),
+    (
+        "neutral",
+        "CNS1",
+        False,
+        0.001,
+        0.0,
+        NAN,
+        True,
+        "SR-Average",
+        "randomized",
+        "EOI HTS MRD indeterminate",
+    ),
+    (
+        "neutral",
+        "CNS1",
+        True,
+        0.001,
+        0.0,
+        0.0,
+        False,
+        "SR-Average",
+        "randomized",
+        "Down syndrome",
     ),
     (
         "favorable",
@@ -245,7 +269,7 @@ def test_every_eoi_branch():
     assert (f["group"] == f["stratum"]).all()
     assert (f["randomized"] == (f["status"] == "randomized")).all()
     # every EOI reason is exercised
-    assert set(f["reason"]) == set(REASONS[:12])
+    assert set(f["reason"]) == set(REASONS[:-2])  # the EOI reasons (the last two are EOC)
 
 
 def test_eoc_branches():
@@ -264,7 +288,7 @@ def test_eoc_branches():
         }
     )
     flow = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.3])
-    hts = np.zeros(6)
+    hts = np.array([0.0, 0.0, 0.0, 1e-5, 0.0, 0.0])
     eoc = np.array([5e-4, 1e-3, NAN, 0.5, 0.5, 0.5])
     eoi = assign_eoi(cov, eoi_flow_mrd=flow, eoi_hts_mrd=hts)
     res = assign_eoc(eoi, eoc_flow_mrd=eoc)
@@ -322,14 +346,17 @@ def test_rules_are_parameters():
     assert assign_eoi(cov, **mrd, rules=r).to_frame()["stratum"][5] == "SR-Average"
     # HTS not done no longer counts as indeterminate -> SR-Favorable
     r = dataclasses.replace(base, hts_missing_is_indeterminate=False)
-    assert assign_eoi(cov, **mrd, rules=r).to_frame()["stratum"][12] == "SR-Favorable"
+    assert assign_eoi(cov, **mrd, rules=r).to_frame()["stratum"][14] == "SR-Favorable"
+    # neutral genetics with undetectable HTS MRD randomized as SR-Average
+    r = dataclasses.replace(base, neutral_hts_negative_stratum="SR-Average")
+    assert assign_eoi(cov, **mrd, rules=r).to_frame()["stratum"][7] == "SR-Average"
     # a stricter induction-failure limit
     r = dataclasses.replace(base, induction_failure_eoi_flow_mrd=1e-3)
     assert assign_eoi(cov, **mrd, rules=r).to_frame()["reason"][3] == "induction failure"
     # through the parameter file
     ps = ParameterSet.load().with_values({"risk_groups.day8_pb_mrd_max_for_favorable": 0.1})
     f = assign_eoi(cov, **mrd, rules=RiskRules.load(ps)).to_frame()
-    assert f["stratum"][10] == "SR-Favorable"
+    assert f["stratum"][12] == "SR-Favorable"
 
 
 def test_bad_rules_and_inputs():

@@ -43,11 +43,11 @@ REASONS = (
     "EOI flow MRD >= 0.01%",
     "CNS2, neutral genetics",
     "CNS2, favorable genetics",
-    "neutral genetics, EOI flow MRD negative",
     "Down syndrome",
     "day-8 blood MRD >= 1%",
     "EOI HTS MRD indeterminate",
     "EOI HTS MRD detectable",
+    "neutral genetics, CNS1, EOI MRD negative by flow and HTS",
     "favorable genetics, CNS1, EOI MRD negative by flow and HTS",
     "EOC flow MRD missing",
     "EOC MRD >= 0.1%",
@@ -59,7 +59,7 @@ _STRATUM_FIELDS = (
     "eoi_flow_positive_stratum",
     "cns2_neutral_stratum",
     "cns2_favorable_stratum",
-    "neutral_mrd_negative_stratum",
+    "neutral_hts_negative_stratum",
     "hts_indeterminate_stratum",
     "down_syndrome_favorable_stratum",
 )
@@ -78,7 +78,7 @@ class RiskRules:
     eoi_flow_positive_stratum: str
     cns2_neutral_stratum: str
     cns2_favorable_stratum: str
-    neutral_mrd_negative_stratum: str
+    neutral_hts_negative_stratum: str
     hts_indeterminate_stratum: str
     hts_missing_is_indeterminate: bool
     down_syndrome_favorable_stratum: str
@@ -238,11 +238,15 @@ def assign_eoi(
         (flow_pos, r.eoi_flow_positive_stratum, "EOI flow MRD >= 0.01%"),
         ((cns == "CNS2") & neutral, r.cns2_neutral_stratum, "CNS2, neutral genetics"),
         ((cns == "CNS2") & fav, r.cns2_favorable_stratum, "CNS2, favorable genetics"),
-        (neutral, r.neutral_mrd_negative_stratum, "neutral genetics, EOI flow MRD negative"),
         (ds, r.down_syndrome_favorable_stratum, "Down syndrome"),
         (day8 >= r.day8_pb_mrd_max_for_favorable, "SR-Average", "day-8 blood MRD >= 1%"),
         (hts_ind, r.hts_indeterminate_stratum, "EOI HTS MRD indeterminate"),
         (hts >= r.eoi_hts_mrd_positive_at, "SR-Average", "EOI HTS MRD detectable"),
+        (
+            neutral,
+            r.neutral_hts_negative_stratum,
+            "neutral genetics, CNS1, EOI MRD negative by flow and HTS",
+        ),
         (
             np.ones(n, dtype=bool),
             "SR-Favorable",
