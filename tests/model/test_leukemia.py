@@ -149,7 +149,11 @@ def test_clone_growing_through_therapy_relapses_on_therapy(mp):
 
 
 def test_one_blinatumomab_cycle_clears_mrd_in_most_mrd_positive(cohort, mp):
-    """78% (adults, MRD >= 1e-3, BLAST) to 93% (children, Locatelli 2021)."""
+    """78% (adults, MRD >= 1e-3, BLAST) to 93% (children, Locatelli 2021).
+
+    Virtual children, so the bound is the Clopper-Pearson 95% interval of the pediatric
+    figure, 27/29: 0.772-0.992.
+    """
     ids = cohort["patient_id"].to_numpy()
     bio = _bio(cohort, mp)
     normal = mp.leukemia.normal_marrow_cells
@@ -172,7 +176,7 @@ def test_one_blinatumomab_cycle_clears_mrd_in_most_mrd_positive(cohort, mp):
         frac = mrd.leukemic_fraction(np.exp(tr.log_count_at[:, :3, 0]).sum(axis=1), normal)
         u = _draws.uniforms(3, "test.assay", ids)
         cleared.append(np.mean(mrd.flow(frac, u, mp.mrd) == 0))
-    assert all(0.78 <= c <= 0.95 for c in cleared), cleared
+    assert all(0.772 <= c <= 0.992 for c in cleared), cleared
 
 
 def test_schedule_validation():

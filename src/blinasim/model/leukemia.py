@@ -81,6 +81,7 @@ class LeukemiaParams:
     cns_log10_fraction_sd: float
     resistant_growth_factor: float
     resistant_growth_sd_log: float
+    cd19neg_growth_factor: float
     cns_growth_factor: float
     relapse_cells_marrow: float
     relapse_cells_cns: float
@@ -165,15 +166,15 @@ class Biology:
     def clone_growth(self, lp: LeukemiaParams) -> FloatArray:
         """Net growth rate of the six sub-populations, shape ``(n, 6)``."""
         g = self.growth_per_day
-        marrow = np.stack([g, self.resistant_growth_per_day, g], axis=1)
+        marrow = np.stack([g, self.resistant_growth_per_day, g * lp.cd19neg_growth_factor], axis=1)
         return np.concatenate([marrow, marrow * lp.cns_growth_factor], axis=1)
 
     def clone_sensitivity(self, cp: ChemoParams) -> FloatArray:
         """Chemotherapy sensitivity of the three clones, shape ``(n, 3)``.
 
         Sensitive: ``s = G * e``, with ``G`` the genetic factor and ``e`` the individual
-        log-normal part; resistant: ``rho * G * e^gamma`` (``gamma`` couples the resistant
-        clone to the bulk response, 0 = only through genetics); CD19-negative:
+        log-normal part; resistant: ``s_r = rho * G * e^gamma`` (``gamma`` couples the
+        resistant clone to the bulk response, 0 = only through genetics); CD19-negative:
         ``s * f_cd19neg``.
         """
         s = self.sensitivity
