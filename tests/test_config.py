@@ -89,3 +89,12 @@ def test_bad_files_give_one_line_errors(tmp_path, text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(ParameterError, match="expected a readable YAML file"):
         ParameterSet.load(tmp_path / "nope.yaml")
+
+
+def test_error_messages_stay_on_one_line_whatever_the_input():
+    from blinasim.errors import InputError
+
+    err = InputError("a name", file="x.yaml", field="arms.\n", got="a\r\nb")
+    assert "\n" not in str(err)
+    assert "\r" not in str(err)
+    assert str(err).startswith("x.yaml: arms.\\n: expected a name")

@@ -39,7 +39,9 @@ class InputError(BlinasimError):
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             msg += f", got {shown}"
-        super().__init__(f"{where}: {msg}" if where else msg)
+        text = f"{where}: {msg}" if where else msg
+        # one line whatever the input: a field name or value may itself hold line breaks
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class ParameterError(InputError):
