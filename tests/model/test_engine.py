@@ -40,18 +40,21 @@ def test_about_three_quarters_flow_negative_at_end_of_induction(outcomes):
 
 
 def test_eoi_mrd_separates_efs_like_borowitz(outcomes):
-    """Borowitz 2008 (all-risk B-ALL): 5-y EFS 88% if EOI MRD negative vs 59% if 0.01-0.1%.
+    """EOI MRD 0.01-0.1% vs negative: 5-y EFS 59 vs 88% (Borowitz 2008, P9900, all risks);
+    74 vs 87% on modern high-risk therapy (AALL0232, Borowitz 2015).
 
-    In an SR-only cohort the gap is smaller (no high-risk features); we require the same
-    direction, a negative group near 90% and a gap of at least 10 points.
+    The ratio of 5-year cumulative hazards, ln(EFS_low) / ln(EFS_neg), is 4.1 in P9900 and
+    2.2 in AALL0232; the model's SR children on chemotherapy must fall in that range, with
+    the MRD-negative group near the published 87-88%.
     """
     p = one_per_child(outcomes.patients[outcomes.patients["arm"].isin(["FAV", "A", "C"])])
     neg = p[p["eoi_flow"] == 0]
     low = p[(p["eoi_flow"] >= 1e-4) & (p["eoi_flow"] < 1e-3)]
     assert len(low) > 1000
     e_neg, e_low = efs_at(neg, 5), efs_at(low, 5)
-    assert 0.85 <= e_neg <= 0.95
-    assert 0.10 <= e_neg - e_low <= 0.40
+    assert 0.85 <= e_neg <= 0.93
+    ratio = np.log(e_low) / np.log(e_neg)
+    assert 2.2 <= ratio <= 4.1, (e_neg, e_low, ratio)
 
 
 def test_chemotherapy_only_sr_outcomes_in_aall0932_range(outcomes):
