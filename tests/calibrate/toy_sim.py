@@ -39,3 +39,18 @@ class ToySimulator:
             "toy_b": SummaryValue(float(np.clip(pb, 0, 1)), se, self.n),
             "toy_c": SummaryValue(float(pc), se, self.n),
         }
+
+
+class LinearToySimulator:
+    """Noise-free linear summaries: with normal targets the posterior is known exactly."""
+
+    def __init__(self, config: Any) -> None:
+        self.n = int(config.simulation.n_patients)
+
+    def __call__(self, values: Mapping[str, float]) -> dict[str, SummaryValue]:
+        a, b = values[A], values[B]
+        return {
+            "toy_a": SummaryValue(0.5 + a, 0.0, self.n),
+            "toy_b": SummaryValue(0.5 * b, 0.0, self.n),
+            "toy_c": SummaryValue(a + 0.1 * b, 0.0, self.n),
+        }

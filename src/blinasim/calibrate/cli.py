@@ -1,9 +1,10 @@
 """``blinasim calibrate``: fit the model to the published targets, with checkpoints.
 
 ``blinasim calibrate [--config FILE] [--workers K | --scheduler ADDR] [--out DIR]`` runs
-(or resumes) the calibration, then writes the posterior ensemble (CSV + JSON), the
-validation report (HTML + JSON) into ``--out``. ``blinasim calibrate show`` summarizes a
-posterior (default: the shipped one).
+(or resumes) the calibration (stage 1: emcee; stage 2, if the config has an ``importance``
+section: importance sampling that reweights it), then writes the posterior ensemble
+(CSV + JSON) and the validation report (HTML + JSON) into ``--out``.
+``blinasim calibrate show`` summarizes a posterior (default: the shipped one).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from rich.table import Table
 from blinasim.disclaimer import DISCLAIMER
 
 app = typer.Typer(
-    help="Calibrate the mechanistic model to published AALL1731 results (emcee).\n\n" + DISCLAIMER,
+    help="Calibrate the mechanistic model to published AALL1731 results "
+    "(emcee, then importance sampling).\n\n" + DISCLAIMER,
     no_args_is_help=False,
     invoke_without_command=True,
 )
@@ -64,6 +66,7 @@ def run_calibration(
 ) -> dict[str, Path]:
     """Run or resume a calibration and write its outputs; returns the written paths."""
     from blinasim.calibrate.config import load_config
+    from blinasim.calibrate.importance import CHECKPOINT_IS, run_importance
     from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
     from blinasim.calibrate.sampler import CHECKPOINT, make_pool, run_sampler
     from blinasim.calibrate.simulator import LogPosterior
@@ -75,23 +78,29 @@ def run_calibration(
     out_dir.mkdir(parents=True, exist_ok=True)
     if fresh:
         (out_dir / CHECKPOINT).unlink(missing_ok=True)
+        (out_dir / CHECKPOINT_IS).unlink(missing_ok=True)
+    spec = cfg.importance
+    stage2 = f", then {spec.draws} importance draws" if spec is not None else ""
     con.print(
         f"calibration [bold]{cfg.name} v{cfg.version}[/]: {len(cfg.free_parameters)} free "
         f"parameters, {len(cfg.fit)} targets fitted, {len(cfg.hold_out)} held out, "
-        f"{cfg.sampler.walkers} walkers x {cfg.sampler.steps} steps, "
+        f"{cfg.sampler.walkers} walkers x {cfg.sampler.steps} steps{stage2}, "
         f"{cfg.simulation.n_patients:,} patients per evaluation"
     )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
-        TextColumn("log post. max {task.fields[best]}"),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+        TextColumn("{task.fields[what]} {task.fields[best]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=con,
         transient=False,
     ) as bar:
-        task = bar.add_task("sampling", total=cfg.sampler.steps, best="-")
+        stage1 = "stage 1: emcee" if spec is not None else "sampling"
+        task = bar.add_task(
+            stage1, total=cfg.sampler.steps, best="-", unit="steps", what="log post. max"
+        )
 
         def on_step(done: int, total: int, ch: Any) -> None:
             best = float(np.max(ch.log_prob[-1]))
@@ -100,8 +109,24 @@ def run_calibration(
         chain = run_sampler(
             cfg, out_dir, workers=workers, scheduler=scheduler, on_step=on_step, resume=True
         )
+        t_stage1 = time.perf_counter() - t0
+        run2 = None
+        if spec is not None:
+            task2 = bar.add_task(
+                "stage 2: importance", total=spec.draws, best="-", unit="draws", what="ESS"
+            )
+
+            def on_batch(done: int, total: int, run: Any) -> None:
+                from blinasim.calibrate.importance import psis
+
+                ess = psis(run.log_weights).ess if run.draws > 0 else math.nan
+                bar.update(task2, completed=done, best=f"{ess:.0f}" if math.isfinite(ess) else "-")
+
+            run2 = run_importance(
+                cfg, chain, out_dir, workers=workers, scheduler=scheduler, on_batch=on_batch
+            )
     t_sampler = time.perf_counter() - t0
-    result = build_result(cfg, chain, targets)
+    result = build_result(cfg, chain, targets, run2)
     curves = None
     if checks:
         pool = make_pool(workers, scheduler)
@@ -123,6 +148,8 @@ def run_calibration(
                 diagnostics=result.diagnostics,
                 model_values=result.model_values,
                 fresh_seed=fs,
+                importance=result.importance,
+                stage_comparison=result.stage_comparison,
             )
             if cfg.simulation.simulator.endswith(":ModelSimulator"):
                 curves = _curves(cfg, result.ensemble, pool)
@@ -133,6 +160,14 @@ def run_calibration(
         "sampler (all invocations)": chain.elapsed_s,
         "total (this invocation)": time.perf_counter() - t0,
     }
+    if run2 is not None:
+        timing = {
+            "stage 1 emcee (this invocation)": t_stage1,
+            "stage 2 importance (this invocation)": t_sampler - t_stage1,
+            "stage 1 emcee (all invocations)": chain.elapsed_s,
+            "stage 2 importance (all invocations)": run2.elapsed_s,
+            "total (this invocation)": time.perf_counter() - t0,
+        }
     paths = write_outputs(result, out_dir, curves=curves, timing=timing)
     _print_summary(con, result)
     con.print(f"\nreport: [bold]{paths['html'].resolve()}[/]")
@@ -156,12 +191,22 @@ def _print_summary(con: Console, result: Any) -> None:
         )
     con.print(tab)
     d = result.diagnostics
+    isd = result.importance
+    label = "stage 1 (emcee): " if isd is not None else ""
     con.print(
-        f"acceptance {d.acceptance_fraction:.2f}, effective samples ~{d.effective_samples:.0f}, "
-        f"evaluations {d.n_evals}, sampler time {d.elapsed_s / 60:.1f} min"
+        f"{label}acceptance {d.acceptance_fraction:.2f}, effective samples "
+        f"~{d.effective_samples:.0f}, evaluations {d.n_evals}, time {d.elapsed_s / 60:.1f} min"
     )
-    if d.chain_too_short:
-        con.print("[yellow]warning:[/] chain shorter than 50 autocorrelation times")
+    if isd is not None:
+        con.print(
+            f"stage 2 (importance): {isd.draws} draws, PSIS k-hat {isd.pareto_k:.2f}, "
+            f"ESS {isd.ess:.0f} (required {isd.ess_required}), "
+            f"time {isd.elapsed_s / 60:.1f} min"
+        )
+    for w in result.convergence_warnings():
+        con.print(f"[yellow]warning:[/] not converged: {w}")
+    if isd is not None and not result.convergence_warnings():
+        con.print("converged: PSIS k-hat < 0.7 and ESS >= ensemble size")
 
 
 @app.callback(invoke_without_command=True)
@@ -218,11 +263,21 @@ def show(
         )
     console.print(tab)
     diag = ens.meta.get("diagnostics", {})
-    acc = float(diag.get("acceptance_fraction", float("nan")))
-    console.print(
+    head = (
         f"config sha256 {str(ens.meta.get('config_sha256', ''))[:12]}, created "
-        f"{ens.meta.get('created_utc', '?')}, acceptance {acc:.2f}"
+        f"{ens.meta.get('created_utc', '?')}"
     )
+    if "importance" in diag:
+        imp = diag["importance"]
+        verdict = "converged" if diag.get("converged") else "[yellow]NOT converged[/]"
+        console.print(
+            f"{head}; emcee then importance sampling: {imp.get('draws')} draws, PSIS k-hat "
+            f"{float(imp.get('pareto_k', float('nan'))):.2f}, ESS "
+            f"{float(imp.get('ess', float('nan'))):.0f}, {verdict}"
+        )
+    else:
+        acc = float(diag.get("acceptance_fraction", float("nan")))
+        console.print(f"{head}, emcee, acceptance {acc:.2f}")
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 

@@ -55,6 +55,22 @@ class SamplerSpec(_Frozen):
         return self
 
 
+class ImportanceSpec(_Frozen):
+    """Stage 2: importance sampling from a defensive mixture fitted to stage 1 (emcee).
+
+    Proposal in the prior's normal-score space: ``(1 - defensive)`` multivariate Student-t
+    (``df`` degrees of freedom) at the mean of the post-burn-in walkers with their
+    covariance times ``scale**2``, plus ``defensive`` of the prior N(0, I).
+    """
+
+    draws: int = Field(default=2000, ge=10)
+    df: float = Field(default=5.0, gt=0, le=1000)
+    scale: float = Field(default=1.5, gt=0, le=10)
+    defensive: float = Field(default=0.1, ge=0, lt=1)
+    batch: int = Field(default=96, ge=1)
+    """Draws evaluated between two checkpoints."""
+
+
 class VirtualSpec(_Frozen):
     """Settings of the virtual experiments (see :class:`VirtualExperiments`)."""
 
@@ -91,6 +107,8 @@ class CalibrationConfig(_Frozen):
     free_parameters: tuple[str, ...] = Field(min_length=1)
     simulation: SimulationSpec = SimulationSpec()
     sampler: SamplerSpec = SamplerSpec()
+    importance: ImportanceSpec | None = None
+    """Stage 2 (importance sampling); absent: the emcee chain is the posterior."""
     ensemble_size: int = Field(default=200, ge=1)
     predictive_seed: int = Field(default=1, ge=0)
     virtual: VirtualSpec = VirtualSpec()
@@ -109,17 +127,25 @@ class CalibrationConfig(_Frozen):
         return self
 
     def digest(self) -> str:
-        """SHA-256 of the canonical JSON of the config (what a checkpoint belongs to)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """SHA-256 of the canonical JSON of the config (what a posterior belongs to).
+
+        A config without ``importance`` hashes as before that section existed.
+        """
+        doc = self.model_dump(mode="json")
+        if doc.get("importance") is None:
+            doc.pop("importance", None)
+        text = json.dumps(doc, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def chain_digest(self) -> str:
         """SHA-256 of what determines the chain's steps (a checkpoint belongs to it).
 
         Leaves out the number of steps, the burn-in, the checkpoint interval and what is
-        done after sampling, so a run can be extended or re-summarized from its checkpoint.
+        done after sampling (stage 2 included), so a run can be extended or re-summarized
+        from its checkpoint.
         """
         doc = self.model_dump(mode="json")
+        doc.pop("importance", None)
         for k in ("steps", "burn_in", "checkpoint_every"):
             doc["sampler"].pop(k)
         for k in ("ensemble_size", "predictive_seed", "notes", "hold_out"):
@@ -167,6 +193,7 @@ def load_config(path: str | Path | None = None) -> CalibrationConfig:
 
 __all__ = [
     "CalibrationConfig",
+    "ImportanceSpec",
     "SamplerSpec",
     "SimulationSpec",
     "VirtualSpec",

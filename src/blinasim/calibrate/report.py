@@ -1,4 +1,8 @@
-"""From a finished chain: the posterior ensemble, posterior predictions and the report.
+"""From a finished calibration: the posterior ensemble, posterior predictions and the report.
+
+With an importance-sampling stage (config ``importance``) the ensemble is a systematic
+resample of the Pareto-smoothed importance weights and the emcee chain is reported as
+stage 1 only; without it, the ensemble is drawn from the post-burn-in walkers.
 
 For every target (fitted or held out) the report gives the published figure, the posterior
 mean of the simulated counterpart with its 95% posterior interval, and the 95% posterior
@@ -24,6 +28,14 @@ from blinasim import rng
 from blinasim._version import __version__
 from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.ensemble import PosteriorEnsemble, save_posterior
+from blinasim.calibrate.importance import (
+    ImportanceDiagnostics,
+    ImportanceRun,
+    importance_diagnostics,
+    psis,
+    systematic_resample,
+    weighted_summary,
+)
 from blinasim.calibrate.likelihood import predictive_draw
 from blinasim.calibrate.sampler import (
     Chain,
@@ -50,6 +62,22 @@ class CalibrationResult:
     model_values: FloatArray
     """``(ensemble_size, n_targets)``: simulated counterparts of the ensemble's draws."""
     fresh_seed: pd.DataFrame | None = None
+    importance: ImportanceDiagnostics | None = None
+    """Stage-2 diagnostics (``None``: the emcee chain is the posterior)."""
+    stage_comparison: pd.DataFrame | None = None
+    """Per parameter: stage-1 (emcee) mean/SD next to the importance-weighted ones."""
+
+    def convergence_warnings(self) -> list[str]:
+        """Why the posterior fails its convergence criteria (empty when it passes)."""
+        if self.importance is not None:
+            return self.importance.problems()
+        out = []
+        d = self.diagnostics
+        if d.chain_too_short:
+            out.append("emcee chain shorter than 50 autocorrelation times")
+        if np.isfinite(d.rhat).any() and float(np.nanmax(d.rhat)) > 1.1:
+            out.append(f"emcee split-R-hat up to {np.nanmax(d.rhat):.2f} > 1.1: not mixed")
+        return out
 
 
 def predictive_table(
@@ -99,17 +127,92 @@ def predictive_table(
     return pd.DataFrame(rows)
 
 
+METHOD_EMCEE = (
+    "synthetic likelihood (binomial counts; normal estimates with published SE, "
+    "simulator Monte Carlo SE and model-discrepancy SD), emcee affine-invariant "
+    "ensemble MCMC, common random numbers"
+)
+METHOD_TWO_STAGE = (
+    "synthetic likelihood (binomial counts; normal estimates with published SE, "
+    "simulator Monte Carlo SE and model-discrepancy SD), common random numbers; "
+    "stage 1: emcee affine-invariant ensemble MCMC to locate the posterior; stage 2: "
+    "importance sampling in the prior's normal-score space from a defensive mixture "
+    "(Student-t fitted to stage 1 plus the prior), Pareto-smoothed weights (PSIS), "
+    "ensemble by systematic resampling"
+)
+
+
+def _emcee_diag(chain: Chain, diag: Diagnostics) -> dict[str, Any]:
+    return {
+        "acceptance_fraction": diag.acceptance_fraction,
+        "autocorr_steps": dict(zip(chain.keys, diag.autocorr_steps, strict=True)),
+        "effective_samples": diag.effective_samples,
+        "chain_shorter_than_50_tau": diag.chain_too_short,
+        "split_rhat": dict(zip(chain.keys, diag.rhat, strict=True)),
+        "n_evaluations": diag.n_evals,
+        "sampler_wall_time_s": diag.elapsed_s,
+    }
+
+
 def build_result(
-    config: CalibrationConfig, chain: Chain, targets: Sequence[Target]
+    config: CalibrationConfig,
+    chain: Chain,
+    targets: Sequence[Target],
+    importance: ImportanceRun | None = None,
 ) -> CalibrationResult:
-    """Posterior ensemble, predictions and diagnostics from a finished chain."""
+    """Posterior ensemble, predictions and diagnostics of a finished calibration.
+
+    ``chain`` is the emcee run (stage 1); ``importance``, if given, the stage-2 draws that
+    reweight it, and then the ensemble is resampled from them.
+    """
     burn = config.sampler.burn_in
-    draws, logp, blobs = posterior_arrays(chain, burn)
-    idx = select_ensemble(chain, burn, config.ensemble_size, config.seed)
+    diag = diagnostics(chain, burn)
     m = len(targets)
+    isd: ImportanceDiagnostics | None = None
+    comparison: pd.DataFrame | None = None
+    if importance is None:
+        draws, logp, blobs = posterior_arrays(chain, burn)
+        idx = select_ensemble(chain, burn, config.ensemble_size, config.seed)
+        diag_doc: dict[str, Any] = _emcee_diag(chain, diag)
+        method = METHOD_EMCEE
+    else:
+        draws, logp, blobs = importance.theta, importance.log_post, importance.blobs
+        sm = psis(importance.log_weights)
+        idx = systematic_resample(sm.weights, config.ensemble_size, config.seed)
+        isd = importance_diagnostics(importance, config.ensemble_size)
+        s1 = posterior_arrays(chain, burn)[0]
+        comparison = pd.DataFrame(weighted_summary(importance, sm.weights))
+        comparison.insert(1, "stage1_mean", s1.mean(axis=0))
+        comparison.insert(2, "stage1_sd", s1.std(axis=0, ddof=1) if len(s1) > 1 else np.nan)
+        comparison["ensemble_distinct_draws"] = len(np.unique(idx))
+        method = METHOD_TWO_STAGE
+        diag_doc = {
+            "converged": isd.converged,
+            "criteria": f"PSIS Pareto k-hat < 0.7 and Kish ESS >= {isd.ess_required}",
+            "problems": isd.problems(),
+            "n_evaluations": diag.n_evals + isd.n_evals,
+            "importance": {
+                "draws": isd.draws,
+                "pareto_k": isd.pareto_k,
+                "ess": isd.ess,
+                "ess_raw_weights": isd.ess_raw,
+                "max_normalized_weight": isd.max_weight,
+                "failed_draws": isd.failed_draws,
+                "draws_from_prior_component": isd.from_prior,
+                "distinct_draws_in_ensemble": len(np.unique(idx)),
+                "n_evaluations": isd.n_evals,
+                "wall_time_s": isd.elapsed_s,
+                "proposal": config.importance.model_dump(mode="json")
+                if config.importance is not None
+                else None,
+            },
+            "stage1_emcee": {
+                "note": "stage 1 only locates the posterior; its criteria need not pass",
+                **_emcee_diag(chain, diag),
+            },
+        }
     values = blobs[idx, :m]
     mcse = blobs[idx, m:]
-    diag = diagnostics(chain, burn)
     df = pd.DataFrame(draws[idx], columns=list(chain.keys))
     df.insert(0, "draw", np.arange(len(idx)))
     df["log_posterior"] = logp[idx]
@@ -119,11 +222,7 @@ def build_result(
         "config_sha256": config.digest(),
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "blinasim_version": __version__,
-        "method": (
-            "synthetic likelihood (binomial counts; normal estimates with published SE, "
-            "simulator Monte Carlo SE and model-discrepancy SD), emcee affine-invariant "
-            "ensemble MCMC, common random numbers"
-        ),
+        "method": method,
         "free_parameters": list(chain.keys),
         "fit_targets": list(config.fit),
         "held_out_targets": list(config.hold_out),
@@ -133,22 +232,22 @@ def build_result(
         "steps": chain.steps,
         "burn_in": burn,
         "ensemble_size": len(idx),
-        "diagnostics": {
-            "acceptance_fraction": diag.acceptance_fraction,
-            "autocorr_steps": dict(zip(chain.keys, diag.autocorr_steps, strict=True)),
-            "effective_samples": diag.effective_samples,
-            "chain_shorter_than_50_tau": diag.chain_too_short,
-            "split_rhat": dict(zip(chain.keys, diag.rhat, strict=True)),
-            "n_evaluations": diag.n_evals,
-            "sampler_wall_time_s": diag.elapsed_s,
-        },
+        "diagnostics": diag_doc,
         "config": config.model_dump(mode="json"),
         "disclaimer": DISCLAIMER,
     }
+    if importance is not None:
+        meta["importance_draws"] = importance.draws
     ens = PosteriorEnsemble(draws=df, keys=chain.keys, meta=meta)
     table = predictive_table(targets, config.fit, values, mcse, config.predictive_seed)
     return CalibrationResult(
-        config=config, ensemble=ens, predictions=table, diagnostics=diag, model_values=values
+        config=config,
+        ensemble=ens,
+        predictions=table,
+        diagnostics=diag,
+        model_values=values,
+        importance=isd,
+        stage_comparison=comparison,
     )
 
 
@@ -311,15 +410,23 @@ def write_outputs(
     out = Path(out_dir)
     paths = {"posterior": save_posterior(result.ensemble, out)}
     tab = result.predictions
-    warns = warnings_for(tab)
+    conv = result.convergence_warnings()
+    warns = [f"convergence: {w}" for w in conv] + warnings_for(tab)
     d = result.diagnostics
+    isd = result.importance
     doc = {
         "config": result.config.model_dump(mode="json"),
         "posterior": dict(result.ensemble.meta),
         "parameters": result.ensemble.summary().to_dict(orient="records"),
         "targets": tab.to_dict(orient="records"),
         "warnings": warns,
+        "converged": not conv,
         "timing": timing or {},
+        "stage_comparison": (
+            result.stage_comparison.to_dict(orient="records")
+            if result.stage_comparison is not None
+            else None
+        ),
         "fresh_seed_check": (
             result.fresh_seed.to_dict(orient="records") if result.fresh_seed is not None else None
         ),
@@ -328,6 +435,7 @@ def write_outputs(
     }
     paths["json"] = atomic_write_json(out / "report.json", doc)
     figs = _figures(result)
+    stage1 = "stage 1 (emcee) " if isd is not None else ""
     s_sum = Section("Summary", "What was fitted and how.")
     s_sum.kv(
         [
@@ -340,21 +448,69 @@ def write_outputs(
             ),
             ("patients per evaluation", result.config.simulation.n_patients),
             (
-                "walkers x steps (burn-in)",
-                f"{result.config.sampler.walkers} x {result.ensemble.meta['steps']} "
-                f"({result.config.sampler.burn_in})",
+                "converged",
+                "yes" if not conv else "NO: " + "; ".join(conv),
             ),
-            ("evaluations", d.n_evals),
-            ("sampler wall time", f"{d.elapsed_s / 60:.1f} min"),
-            ("acceptance fraction", f"{d.acceptance_fraction:.2f}"),
-            ("effective samples (emcee tau)", f"{d.effective_samples:.0f}"),
-            ("chain shorter than 50 tau", d.chain_too_short),
-            ("max split R-hat", f"{np.nanmax(d.rhat):.3f}" if np.isfinite(d.rhat).any() else "n/a"),
+            (
+                "evaluations (total)",
+                d.n_evals + (isd.n_evals if isd is not None else 0),
+            ),
         ]
         + [(f"time: {k}", f"{v:.1f} s") for k, v in (timing or {}).items()]
     )
-    s_warn = Section("Warnings", "Targets outside their 95% posterior predictive interval.")
-    s_warn.text("; ".join(warns) if warns else "None: every target is inside its interval.")
+    s_diag = Section(
+        "Diagnostics",
+        (
+            "Stage 2 (importance sampling) makes the posterior: its criteria are PSIS "
+            "Pareto k-hat < 0.7 and a Kish effective sample size at least the ensemble size. "
+            "Stage 1 (emcee) only locates the posterior; its diagnostics are shown for "
+            "information and need not pass."
+            if isd is not None
+            else "emcee convergence diagnostics (after burn-in)."
+        ),
+    )
+    rows: list[tuple[str, Any]] = []
+    if isd is not None:
+        rows += [
+            ("stage 2: draws (evaluations)", f"{isd.draws} ({isd.n_evals})"),
+            ("stage 2: PSIS Pareto k-hat", f"{isd.pareto_k:.3f}"),
+            ("stage 2: Kish ESS (smoothed / raw weights)", f"{isd.ess:.0f} / {isd.ess_raw:.0f}"),
+            ("stage 2: ESS required (ensemble size)", isd.ess_required),
+            ("stage 2: largest normalized weight", f"{isd.max_weight:.4f}"),
+            ("stage 2: draws from the prior component", isd.from_prior),
+            ("stage 2: draws without a finite posterior", isd.failed_draws),
+            ("stage 2: wall time", f"{isd.elapsed_s / 60:.1f} min"),
+        ]
+    rows += [
+        (
+            f"{stage1}walkers x steps (burn-in)",
+            f"{result.config.sampler.walkers} x {result.ensemble.meta['steps']} "
+            f"({result.config.sampler.burn_in})",
+        ),
+        (f"{stage1}evaluations", d.n_evals),
+        (f"{stage1}wall time", f"{d.elapsed_s / 60:.1f} min"),
+        (f"{stage1}acceptance fraction", f"{d.acceptance_fraction:.2f}"),
+        (f"{stage1}effective samples (emcee tau)", f"{d.effective_samples:.0f}"),
+        (f"{stage1}chain shorter than 50 tau", d.chain_too_short),
+        (
+            f"{stage1}max split R-hat",
+            f"{np.nanmax(d.rhat):.3f}" if np.isfinite(d.rhat).any() else "n/a",
+        ),
+    ]
+    s_diag.kv(rows)
+    if result.stage_comparison is not None:
+        s_diag.table(
+            result.stage_comparison,
+            "Per parameter: mean and SD of the stage-1 walkers after burn-in next to the "
+            "importance-weighted posterior (all stage-2 draws); a large difference is what "
+            "stage 2 corrected.",
+        )
+    s_warn = Section(
+        "Warnings",
+        "Convergence criteria not met, and targets outside their 95% posterior predictive "
+        "interval.",
+    )
+    s_warn.text("; ".join(warns) if warns else "None: converged, every target inside its interval.")
     s_t = Section(
         "Targets",
         "Published versus predicted. Model interval: 95% posterior interval of the simulated "
@@ -369,7 +525,7 @@ def write_outputs(
     s_p.table(result.ensemble.summary(), "Posterior summaries.")
     s_p.figure(figs["marginals"], "Posterior marginals.")
     s_p.figure(figs["correlations"], "Posterior correlations.")
-    sections = [s_sum, s_warn, s_t, s_p]
+    sections = [s_sum, s_warn, s_diag, s_t, s_p]
     if curves is not None:
         s_c = Section("DFS over time", "Posterior DFS by arm and year from randomization.")
         s_c.figure(

@@ -1,0 +1,568 @@
+"""Stage 2 of the calibration: importance sampling that corrects the emcee stage.
+
+Stage 1 (:mod:`blinasim.calibrate.sampler`, emcee) only has to find the region of high
+posterior mass. Stage 2 draws from a proposal fitted to it and reweights every draw to the
+exact posterior, so what stage 1 got wrong (walkers that have not mixed, a skewed spread)
+is corrected up to the importance weights, and the Pareto-k diagnostic says when it is not.
+
+*Space.* Everything happens in the normal-score space of the prior,
+``z_j = Phi^-1(F_j(theta_j))`` with ``F_j`` the prior CDF of parameter ``j``: there the
+prior is N(0, I) and the parameter bounds disappear. The posterior density in z-space is
+``L(theta(z)) * phi(z)``, so the log weight of a draw ``z ~ q`` is
+``log L(theta(z)) + log phi(z) - log q(z)`` (the prior density of theta and the Jacobian of
+``theta(z)`` cancel exactly).
+
+*Proposal.* A defensive mixture (Hesterberg 1995, Technometrics 37:185):
+``(1 - a) t_df(mean, scale^2 * cov) + a N(0, I)``, with ``mean`` and ``cov`` those of the
+post-burn-in stage-1 positions in z-space. The Student-t's heavy tails and the inflated
+scale cover a stage 1 that was too narrow or off-centre; the prior component bounds the
+weights (``w <= L(theta) / a``), so no region of the prior is ever missed entirely.
+Draw ``i`` comes from named random streams per draw index, so the first ``n`` draws are
+the same whatever the total (a run can be extended).
+
+*Pareto smoothing.* PSIS (Vehtari, Simpson, Gelman, Yao & Gabry, JMLR 25(72), 2024): the
+largest ``M = ceil(min(S/5, 3 sqrt(S)))`` weights are replaced by the expected order
+statistics of a generalized Pareto fitted to them (Zhang & Stephens 2009, Technometrics
+51:316, with PSIS's weakly informative prior on k), and truncated at the largest raw weight.
+The fitted shape ``k-hat`` is the diagnostic: below 0.7 the self-normalized estimates are
+reliable, above it they are not (more draws will not fix it fast enough: the proposal must
+change). Written here by hand: arviz has it but brings a plotting and xarray stack for one
+function, and there is no small maintained library; the code follows the paper's
+algorithm and is tested for k-hat recovery on known Pareto samples.
+
+*Ensemble.* ``ensemble_size`` draws by systematic resampling of the smoothed weights
+(named stream); their simulated targets (blobs) were computed with the weights, so the
+posterior predictive needs no re-simulation.
+
+*Checkpoints.* The draws are evaluated in batches through the same pools as stage 1
+(serial, local processes, Dask); after every batch the run is written atomically, keyed by
+a digest of everything that determines it (stage-1 config and the stage-1 positions used,
+the proposal settings and the seed). A run killed at any point restarts where it stopped and
+gives bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import linalg, special, stats
+
+from blinasim import rng
+from blinasim.calibrate.config import CalibrationConfig, ImportanceSpec
+from blinasim.calibrate.likelihood import FreeParameter, log_prior
+from blinasim.calibrate.sampler import Chain, make_pool
+from blinasim.calibrate.simulator import LogPosterior
+from blinasim.errors import InputError
+from blinasim.io.checkpoint import atomic_write_bytes
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+CHECKPOINT_IS = "checkpoint_importance.pkl"
+MAX_PARETO_K = 0.7
+"""PSIS reliability threshold (Vehtari et al. 2024: estimates unreliable above 0.7)."""
+_U_LO = 1e-300
+_U_HI = 1.0 - 2.0**-53
+_LOG_2PI = math.log(2 * math.pi)
+
+
+# --- normal-score space -------------------------------------------------------------------
+
+
+def to_z(free: Sequence[FreeParameter], theta: FloatArray) -> FloatArray:
+    """Normal scores ``Phi^-1(F_j(theta_j))`` of points ``theta`` with shape (n, d)."""
+    th = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    u = np.array([[fp.cdf(float(x)) for fp, x in zip(free, row, strict=True)] for row in th])
+    return np.asarray(special.ndtri(np.clip(u, 1e-15, 1 - 1e-15)), dtype=np.float64)
+
+
+def from_z(free: Sequence[FreeParameter], z: FloatArray) -> FloatArray:
+    """Parameter values ``F_j^-1(Phi(z_j))`` of normal scores ``z`` with shape (n, d)."""
+    zz = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    u = np.clip(special.ndtr(zz), _U_LO, _U_HI)
+    return np.array([[fp.ppf(float(x)) for fp, x in zip(free, row, strict=True)] for row in u])
+
+
+def log_std_normal(z: FloatArray) -> FloatArray:
+    """Log density of N(0, I) at the rows of ``z``."""
+    zz = np.atleast_2d(z)
+    return np.asarray(-0.5 * np.sum(zz**2, axis=1) - 0.5 * zz.shape[1] * _LOG_2PI)
+
+
+# --- proposal -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Defensive mixture ``(1 - defensive) t_df(mean, chol chol^T) + defensive N(0, I)``."""
+
+    mean: FloatArray
+    chol: FloatArray
+    """Lower Cholesky factor of the t component's scale matrix (``scale^2 * cov``)."""
+    df: float
+    defensive: float
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters."""
+        return int(self.mean.size)
+
+
+def fit_proposal(z_stage1: FloatArray, spec: ImportanceSpec) -> Proposal:
+    """The proposal centred on stage-1 positions ``z_stage1`` (n, d) in z-space."""
+    z = np.atleast_2d(np.asarray(z_stage1, dtype=np.float64))
+    if z.shape[0] < 2 or not np.all(np.isfinite(z)):
+        raise InputError(
+            "at least 2 finite stage-1 positions after burn-in",
+            field="sampler.burn_in",
+            got=int(z.shape[0]),
+        )
+    d = z.shape[1]
+    cov = np.atleast_2d(np.cov(z, rowvar=False)) * spec.scale**2
+    # a ridge keeps the factor defined when stage 1 collapsed in some direction
+    ridge = 1e-9 * max(float(np.trace(cov)) / d, 1e-6)
+    chol = np.linalg.cholesky(cov + ridge * np.eye(d))
+    return Proposal(mean=z.mean(axis=0), chol=chol, df=float(spec.df), defensive=spec.defensive)
+
+
+def proposal_draws(prop: Proposal, seed: int, n: int) -> FloatArray:
+    """Draws 0..n-1 of the proposal in z-space (draw ``i`` does not depend on ``n``)."""
+    d = prop.dim
+    eps = rng.normals(seed, "calibrate.importance.normal", 0, n, k=d).reshape(n, d)
+    u_chi = np.clip(rng.uniforms(seed, "calibrate.importance.chi2", 0, n), _U_LO, _U_HI)
+    chi2 = stats.chi2.ppf(u_chi, prop.df)
+    t = prop.mean + (eps @ prop.chol.T) * np.sqrt(prop.df / chi2)[:, None]
+    return np.where(from_prior_component(prop, seed, n)[:, None], eps, t)
+
+
+def from_prior_component(prop: Proposal, seed: int, n: int) -> NDArray[np.bool_]:
+    """Which of draws 0..n-1 of :func:`proposal_draws` come from the prior component."""
+    return rng.uniforms(seed, "calibrate.importance.component", 0, n) < prop.defensive
+
+
+def proposal_logpdf(prop: Proposal, z: FloatArray) -> FloatArray:
+    """Log density of the mixture at the rows of ``z``."""
+    zz = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    d, nu = prop.dim, prop.df
+    r = linalg.solve_triangular(prop.chol, (zz - prop.mean).T, lower=True)
+    maha = np.sum(r**2, axis=0)
+    const = (
+        special.gammaln((nu + d) / 2)
+        - special.gammaln(nu / 2)
+        - 0.5 * d * math.log(nu * math.pi)
+        - float(np.sum(np.log(np.diag(prop.chol))))
+    )
+    log_t = const - 0.5 * (nu + d) * np.log1p(maha / nu)
+    if prop.defensive == 0:
+        return np.asarray(log_t, dtype=np.float64)
+    return np.asarray(
+        np.logaddexp(
+            math.log1p(-prop.defensive) + log_t, math.log(prop.defensive) + log_std_normal(zz)
+        ),
+        dtype=np.float64,
+    )
+
+
+# --- Pareto-smoothed importance sampling --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GPDFit:
+    """Generalized Pareto fit: shape ``k`` and scale ``sigma`` (location 0)."""
+
+    k: float
+    sigma: float
+
+
+def gpd_fit(x: FloatArray) -> GPDFit:
+    """Zhang & Stephens (2009) estimate of a generalized Pareto, with PSIS's prior on k.
+
+    ``x``: positive exceedances over the threshold, sorted ascending. The shape estimate
+    is shrunk towards 0.5 as if by 10 pseudo-observations (Vehtari et al. 2024, appendix).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    m = 30 + int(math.sqrt(n))
+    b = 1 - np.sqrt(m / (np.arange(1, m + 1, dtype=np.float64) - 0.5))
+    b /= 3 * x[int(n / 4 + 0.5) - 1]
+    b += 1 / x[-1]
+    k = np.log1p(-b[:, None] * x).mean(axis=1)
+    log_lik = n * (np.log(-b / k) - k - 1)  # profile log likelihood of each b
+    w = np.exp(log_lik - special.logsumexp(log_lik))
+    keep = w >= 10 * np.finfo(float).eps
+    w, b = w[keep], b[keep]
+    w /= w.sum()
+    b_post = float(np.sum(b * w))
+    k_post = float(np.log1p(-b_post * x).mean())
+    sigma = -k_post / b_post
+    shape = (n * k_post + 10 * 0.5) / (n + 10)
+    return GPDFit(k=shape, sigma=sigma)
+
+
+def gpd_quantile(p: FloatArray, fit: GPDFit) -> FloatArray:
+    """Quantiles of the generalized Pareto at probabilities ``p`` in (0, 1)."""
+    if abs(fit.k) < np.finfo(float).eps:
+        return np.asarray(-fit.sigma * np.log1p(-p), dtype=np.float64)
+    return np.asarray(fit.sigma * np.expm1(-fit.k * np.log1p(-p)) / fit.k, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PSISResult:
+    """Pareto-smoothed importance weights and their diagnostics."""
+
+    log_weights: FloatArray
+    """Smoothed log weights, normalized (``logsumexp == 0``; ``-inf`` for failed draws)."""
+    pareto_k: float
+    """Fitted GPD shape of the largest weights (``inf`` if too few draws to fit)."""
+    tail_length: int
+    ess: float
+    """Kish effective sample size ``1 / sum(w^2)`` of the smoothed normalized weights."""
+    ess_raw: float
+    """The same for the raw weights."""
+
+    @property
+    def weights(self) -> FloatArray:
+        """Normalized smoothed weights (sum to 1)."""
+        return np.exp(self.log_weights)
+
+
+def _kish(lw: FloatArray) -> float:
+    w = np.exp(lw - special.logsumexp(lw))
+    return float(1 / np.sum(w**2))
+
+
+def psis(log_weights: FloatArray) -> PSISResult:
+    """Pareto-smooth raw log importance weights (any additive constant)."""
+    lw_in = np.asarray(log_weights, dtype=np.float64)
+    ok = np.isfinite(lw_in)
+    out = np.full(lw_in.shape, -np.inf)
+    s = int(ok.sum())
+    if s == 0:
+        return PSISResult(out, math.inf, 0, 0.0, 0.0)
+    x = lw_in[ok] - lw_in[ok].max()
+    raw = _kish(x)
+    m = math.ceil(min(0.2 * s, 3 * math.sqrt(s)))
+    order = np.argsort(x, kind="stable")
+    k = math.inf
+    tail_len = 0
+    if m < s:
+        cut = max(float(x[order[-m - 1]]), math.log(np.finfo(float).tiny))
+        tail = np.flatnonzero(x > cut)
+        tail_len = int(tail.size)
+        if tail_len > 4:
+            tail = tail[np.argsort(x[tail], kind="stable")]
+            exc = np.exp(x[tail]) - math.exp(cut)
+            fit = gpd_fit(exc)
+            k = fit.k
+            if math.isfinite(k) and fit.sigma > 0:
+                p = (np.arange(tail_len, dtype=np.float64) + 0.5) / tail_len
+                x[tail] = np.log(gpd_quantile(p, fit) + math.exp(cut))
+                x = np.minimum(x, 0.0)  # never above the largest raw weight
+    x -= special.logsumexp(x)
+    out[ok] = x
+    return PSISResult(out, float(k), tail_len, _kish(x), raw)
+
+
+def systematic_resample(weights: FloatArray, n: int, seed: int) -> IntArray:
+    """``n`` indices by systematic resampling of normalized ``weights`` (named stream)."""
+    w = np.asarray(weights, dtype=np.float64)
+    cum = np.cumsum(w / w.sum())
+    cum[-1] = 1.0
+    u0 = float(rng.uniforms(seed, "calibrate.importance.resample", 0, 1)[0])
+    pos = (u0 + np.arange(n)) / n
+    return np.asarray(np.searchsorted(cum, pos, side="right"), dtype=np.int64)
+
+
+# --- the stage-2 run ----------------------------------------------------------------------
+
+
+@dataclass
+class ImportanceRun:
+    """Evaluated proposal draws (a checkpoint): row ``i`` is draw ``i`` of the proposal."""
+
+    keys: tuple[str, ...]
+    target_ids: tuple[str, ...]
+    proposal: Proposal
+    z: FloatArray
+    theta: FloatArray
+    log_post: FloatArray
+    """Log posterior over theta (log prior + log likelihood), as the stage-1 sampler has it."""
+    log_prior: FloatArray
+    log_q: FloatArray
+    blobs: FloatArray
+    """``(draws, 2 * n_targets)``: simulated value then MC SE per target."""
+    n_evals: int
+    elapsed_s: float
+    digest: str
+    seed: int
+    complete: bool = False
+
+    @property
+    def draws(self) -> int:
+        """Evaluated draws."""
+        return int(self.z.shape[0])
+
+    @property
+    def log_weights(self) -> FloatArray:
+        """Raw log weights ``log L(theta(z)) + log phi(z) - log q(z)`` (``-inf`` if failed)."""
+        with np.errstate(invalid="ignore"):
+            lw = self.log_post - self.log_prior + log_std_normal(self.z) - self.log_q
+        return np.where(np.isfinite(lw), lw, -np.inf)
+
+    def head(self, n: int) -> ImportanceRun:
+        """The first ``n`` draws."""
+        return ImportanceRun(
+            keys=self.keys,
+            target_ids=self.target_ids,
+            proposal=self.proposal,
+            z=self.z[:n],
+            theta=self.theta[:n],
+            log_post=self.log_post[:n],
+            log_prior=self.log_prior[:n],
+            log_q=self.log_q[:n],
+            blobs=self.blobs[:n],
+            n_evals=min(self.n_evals, n),
+            elapsed_s=self.elapsed_s,
+            digest=self.digest,
+            seed=self.seed,
+            complete=self.complete or self.draws >= n,
+        )
+
+
+def _save(path: Path, run: ImportanceRun) -> None:
+    atomic_write_bytes(path, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def load_importance(path: str | Path) -> ImportanceRun:
+    """Read a stage-2 checkpoint written by :func:`run_importance`."""
+    with Path(path).open("rb") as fh:
+        run = pickle.load(fh)
+    if not isinstance(run, ImportanceRun):
+        raise InputError("an importance-sampling checkpoint", file=path)
+    return run
+
+
+def stage1_positions(chain: Chain, burn_in: int) -> FloatArray:
+    """Post-burn-in stage-1 positions, flattened step-major: (n, d) in theta."""
+    post = chain.chain[burn_in + 1 :]
+    return np.asarray(post.reshape(-1, chain.chain.shape[2]), dtype=np.float64)
+
+
+def importance_digest(config: CalibrationConfig, chain: Chain, z1: FloatArray) -> str:
+    """SHA-256 of what determines the stage-2 draws and their values.
+
+    The stage-1 chain's own digest (config and priors), the stage-1 positions used, and the
+    proposal settings; not the number of draws or the batch size (draw ``i`` does not depend
+    on them), so a run can be extended.
+    """
+    spec = config.importance
+    if spec is None:
+        raise InputError("an 'importance' section", field="importance", got=None)
+    doc = {
+        "stage1": chain.digest,
+        "positions": hashlib.sha256(np.ascontiguousarray(z1).tobytes()).hexdigest(),
+        "proposal": spec.model_dump(mode="json", exclude={"draws", "batch"}),
+        "seed": config.seed,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def run_importance(
+    config: CalibrationConfig,
+    chain: Chain,
+    out_dir: str | Path,
+    *,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    posterior: LogPosterior | None = None,
+    on_batch: Callable[[int, int, ImportanceRun], None] | None = None,
+    resume: bool = True,
+) -> ImportanceRun:
+    """Run (or resume) stage 2; checkpoints in ``out_dir/checkpoint_importance.pkl``.
+
+    ``on_batch(done, total, run)`` is called at the start and after every batch.
+    """
+    spec = config.importance
+    if spec is None:
+        raise InputError("an 'importance' section", field="importance", got=None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ck = out / CHECKPOINT_IS
+    post = posterior if posterior is not None else LogPosterior(config)
+    z1 = to_z(post.free, stage1_positions(chain, config.sampler.burn_in))
+    digest = importance_digest(config, chain, z1)
+    keys = tuple(fp.key for fp in post.free)
+    ids = tuple(t.id for t in post.targets)
+    total = spec.draws
+    run: ImportanceRun | None = None
+    if resume and ck.exists():
+        run = load_importance(ck)
+        if run.digest != digest:
+            raise InputError(
+                "a stage-2 checkpoint of the same config and stage 1 (use --fresh)",
+                file=ck,
+                field="importance",
+                got=run.digest[:12],
+            )
+    if run is None:
+        prop = fit_proposal(z1, spec)
+        run = ImportanceRun(
+            keys=keys,
+            target_ids=ids,
+            proposal=prop,
+            z=np.empty((0, len(keys))),
+            theta=np.empty((0, len(keys))),
+            log_post=np.empty(0),
+            log_prior=np.empty(0),
+            log_q=np.empty(0),
+            blobs=np.empty((0, post.n_blob)),
+            n_evals=0,
+            elapsed_s=0.0,
+            digest=digest,
+            seed=config.seed,
+        )
+    if on_batch is not None:
+        on_batch(min(run.draws, total), total, run)
+    if run.draws >= total:
+        return run.head(total)
+    z_all = proposal_draws(run.proposal, config.seed, total)
+    pool = make_pool(workers, scheduler)
+    t1 = time.perf_counter()
+    base = run.elapsed_s
+    try:
+        while run.draws < total:
+            lo, hi = run.draws, min(run.draws + spec.batch, total)
+            z = z_all[lo:hi]
+            theta = from_z(post.free, z)
+            res = pool.map(post, [theta[i] for i in range(theta.shape[0])])
+            lp = np.array([r[0] for r in res], dtype=np.float64)
+            blobs = np.stack([r[1] for r in res]).astype(np.float64)
+            lpr = np.array([log_prior(post.free, th) for th in theta], dtype=np.float64)
+            run = ImportanceRun(
+                keys=keys,
+                target_ids=ids,
+                proposal=run.proposal,
+                z=np.concatenate([run.z, z]),
+                theta=np.concatenate([run.theta, theta]),
+                log_post=np.concatenate([run.log_post, lp]),
+                log_prior=np.concatenate([run.log_prior, lpr]),
+                log_q=np.concatenate([run.log_q, proposal_logpdf(run.proposal, z)]),
+                blobs=np.concatenate([run.blobs, blobs]),
+                n_evals=run.n_evals + (hi - lo),
+                elapsed_s=base + time.perf_counter() - t1,
+                digest=digest,
+                seed=run.seed,
+                complete=hi == total,
+            )
+            _save(ck, run)
+            if on_batch is not None:
+                on_batch(run.draws, total, run)
+    finally:
+        pool.close()
+    return run
+
+
+# --- diagnostics and the ensemble ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportanceDiagnostics:
+    """Stage-2 diagnostics and the convergence verdict."""
+
+    draws: int
+    failed_draws: int
+    """Draws with no finite log posterior (zero weight)."""
+    from_prior: int
+    """Draws from the defensive prior component."""
+    pareto_k: float
+    ess: float
+    ess_raw: float
+    max_weight: float
+    """Largest normalized smoothed weight."""
+    n_evals: int
+    elapsed_s: float
+    ess_required: int
+    converged: bool
+    """``pareto_k < 0.7`` and ``ess >= ess_required``."""
+
+    def problems(self) -> list[str]:
+        """Why the criteria are not met (empty when converged)."""
+        out = []
+        if not self.pareto_k < MAX_PARETO_K:
+            out.append(
+                f"PSIS Pareto k-hat {self.pareto_k:.2f} >= {MAX_PARETO_K}: the importance "
+                "weights are unreliable (stage 1 or the proposal missed posterior mass)"
+            )
+        if not self.ess >= self.ess_required:
+            out.append(
+                f"importance-sampling ESS {self.ess:.0f} < {self.ess_required} (ensemble "
+                "size): the ensemble repeats few distinct draws; increase importance.draws"
+            )
+        return out
+
+
+def importance_diagnostics(run: ImportanceRun, ess_required: int) -> ImportanceDiagnostics:
+    """PSIS k-hat, Kish ESS and the convergence verdict of a stage-2 run."""
+    res = psis(run.log_weights)
+    finite = np.isfinite(run.log_weights)
+    return ImportanceDiagnostics(
+        draws=run.draws,
+        failed_draws=int((~finite).sum()),
+        from_prior=int(from_prior_component(run.proposal, run.seed, run.draws).sum()),
+        pareto_k=res.pareto_k,
+        ess=res.ess,
+        ess_raw=res.ess_raw,
+        max_weight=float(res.weights.max()) if run.draws else math.nan,
+        n_evals=run.n_evals,
+        elapsed_s=run.elapsed_s,
+        ess_required=ess_required,
+        converged=bool(res.pareto_k < MAX_PARETO_K and res.ess >= ess_required),
+    )
+
+
+def weighted_summary(run: ImportanceRun, weights: FloatArray) -> list[dict[str, float | str]]:
+    """Weighted posterior mean and SD per parameter (from all draws, not the ensemble)."""
+    rows: list[dict[str, float | str]] = []
+    for j, k in enumerate(run.keys):
+        x = run.theta[:, j]
+        m = float(np.sum(weights * x))
+        sd = float(math.sqrt(max(float(np.sum(weights * (x - m) ** 2)), 0.0)))
+        rows.append({"parameter": k, "weighted_mean": m, "weighted_sd": sd})
+    return rows
+
+
+__all__ = [
+    "CHECKPOINT_IS",
+    "MAX_PARETO_K",
+    "GPDFit",
+    "ImportanceDiagnostics",
+    "ImportanceRun",
+    "PSISResult",
+    "Proposal",
+    "fit_proposal",
+    "from_prior_component",
+    "from_z",
+    "gpd_fit",
+    "gpd_quantile",
+    "importance_diagnostics",
+    "importance_digest",
+    "load_importance",
+    "log_std_normal",
+    "proposal_draws",
+    "proposal_logpdf",
+    "psis",
+    "run_importance",
+    "stage1_positions",
+    "systematic_resample",
+    "to_z",
+    "weighted_summary",
+]
