@@ -4,7 +4,9 @@
 
 1. Time K evaluations of the log posterior at the parameter file's values (one process,
    one numba thread: what each worker does), wall and CPU seconds, and project the full
-   run (walkers x (steps + 1) evaluations) onto 2 cores.
+   run onto 2 cores: stage 1, walkers x (steps + 1) evaluations, plus stage 2,
+   ``importance.draws`` evaluations (the other work of stage 2, proposal draws and
+   Pareto smoothing, takes well under a second).
 3. ``--dask-check DIR``: the first 2 steps of the chain on a 2-worker Dask LocalCluster,
    compared with the checkpoint of a finished local run in DIR (must be bit-identical).
 2. Monte Carlo noise: the same parameters simulated with R different seeds; for every
@@ -53,15 +55,18 @@ def main() -> None:
         post(theta)
     wall = (time.perf_counter() - w0) / a.evals
     cpu = (time.process_time() - c0) / a.evals
-    n_evals = cfg.sampler.walkers * (cfg.sampler.steps + 1)
+    n_stage1 = cfg.sampler.walkers * (cfg.sampler.steps + 1)
+    n_stage2 = cfg.importance.draws if cfg.importance is not None else 0
+    n_evals = n_stage1 + n_stage2
     load = os.getloadavg()[0]
     print(
         f"per evaluation ({cfg.simulation.n_patients:,} patients): "
         f"{wall:.3f} s wall, {cpu:.3f} s CPU"
     )
     print(
-        f"full run: {n_evals} evaluations -> {n_evals * cpu / 2 / 60:.1f} min on 2 idle cores "
-        f"(CPU time / 2); load average now {load:.1f}"
+        f"full run: {n_stage1} (emcee) + {n_stage2} (importance) = {n_evals} evaluations -> "
+        f"{n_evals * cpu / 2 / 60:.1f} min on 2 idle cores (CPU time / 2); "
+        f"load average now {load:.1f}"
     )
     targets = post.targets
     vals = []
@@ -92,6 +97,8 @@ def main() -> None:
                 "n_patients": cfg.simulation.n_patients,
                 "wall_s_per_eval": wall,
                 "cpu_s_per_eval": cpu,
+                "n_evals_stage1_emcee": n_stage1,
+                "n_evals_stage2_importance": n_stage2,
                 "n_evals_full_run": n_evals,
                 "projected_min_on_2_cores": n_evals * cpu / 2 / 60,
                 "load_average": load,
