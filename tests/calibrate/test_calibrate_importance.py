@@ -256,7 +256,7 @@ def test_stage2_resume_after_interruption_is_bit_identical(tmp_path: Path) -> No
         run_importance(other, chain, tmp_path / "cut", workers=1)
 
 
-def test_stage2_same_with_one_and_two_workers(
+def test_stage2_same_with_one_and_two_workers_and_dask(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = load_config(_toy_two_stage(tmp_path, draws=64))
@@ -267,6 +267,11 @@ def test_stage2_same_with_one_and_two_workers(
     two = run_importance(cfg, chain, tmp_path / "two", workers=2)
     np.testing.assert_array_equal(one.log_weights, two.log_weights)
     np.testing.assert_array_equal(one.blobs, two.blobs)
+    from distributed import Client
+
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as c:
+        dask = run_importance(cfg, chain, tmp_path / "dask", scheduler=c)
+    np.testing.assert_array_equal(one.log_weights, dask.log_weights)
 
 
 @pytest.mark.parametrize(

@@ -87,50 +87,49 @@ def run_calibration(
         f"{cfg.sampler.walkers} walkers x {cfg.sampler.steps} steps{stage2}, "
         f"{cfg.simulation.n_patients:,} patients per evaluation"
     )
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
-        TextColumn("{task.fields[what]} {task.fields[best]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=con,
-        transient=False,
-    ) as bar:
-        stage1 = "stage 1: emcee" if spec is not None else "sampling"
-        task = bar.add_task(
-            stage1, total=cfg.sampler.steps, best="-", unit="steps", what="log post. max"
-        )
-
-        def on_step(done: int, total: int, ch: Any) -> None:
-            best = float(np.max(ch.log_prob[-1]))
-            bar.update(task, completed=done, best=f"{best:.2f}" if math.isfinite(best) else "-")
-
-        chain = run_sampler(
-            cfg, out_dir, workers=workers, scheduler=scheduler, on_step=on_step, resume=True
-        )
-        t_stage1 = time.perf_counter() - t0
-        run2 = None
-        if spec is not None:
-            task2 = bar.add_task(
-                "stage 2: importance", total=spec.draws, best="-", unit="draws", what="ESS"
+    # one pool for both stages and the checks: workers start (and set up the model) once
+    pool = make_pool(workers, scheduler)
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+            TextColumn("{task.fields[what]} {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=con,
+            transient=False,
+        ) as bar:
+            stage1 = "stage 1: emcee" if spec is not None else "sampling"
+            task = bar.add_task(
+                stage1, total=cfg.sampler.steps, best="-", unit="steps", what="log post. max"
             )
 
-            def on_batch(done: int, total: int, run: Any) -> None:
-                from blinasim.calibrate.importance import psis
+            def on_step(done: int, total: int, ch: Any) -> None:
+                best = float(np.max(ch.log_prob[-1]))
+                bar.update(task, completed=done, best=f"{best:.2f}" if math.isfinite(best) else "-")
 
-                ess = psis(run.log_weights).ess if run.draws > 0 else math.nan
-                bar.update(task2, completed=done, best=f"{ess:.0f}" if math.isfinite(ess) else "-")
+            chain = run_sampler(cfg, out_dir, on_step=on_step, resume=True, pool=pool)
+            t_stage1 = time.perf_counter() - t0
+            run2 = None
+            if spec is not None:
+                task2 = bar.add_task(
+                    "stage 2: importance", total=spec.draws, best="-", unit="draws", what="ESS"
+                )
 
-            run2 = run_importance(
-                cfg, chain, out_dir, workers=workers, scheduler=scheduler, on_batch=on_batch
-            )
-    t_sampler = time.perf_counter() - t0
-    result = build_result(cfg, chain, targets, run2)
-    curves = None
-    if checks:
-        pool = make_pool(workers, scheduler)
-        try:
+                def on_batch(done: int, total: int, run: Any) -> None:
+                    from blinasim.calibrate.importance import psis
+
+                    ess = psis(run.log_weights).ess if run.draws > 0 else math.nan
+                    bar.update(
+                        task2, completed=done, best=f"{ess:.0f}" if math.isfinite(ess) else "-"
+                    )
+
+                run2 = run_importance(cfg, chain, out_dir, on_batch=on_batch, pool=pool)
+        t_sampler = time.perf_counter() - t0
+        result = build_result(cfg, chain, targets, run2)
+        curves = None
+        if checks:
             n = min(N_FRESH_DRAWS, len(result.ensemble))
             fresh_cfg = cfg.model_copy(update={"seed": cfg.predictive_seed})
             post = LogPosterior(fresh_cfg)
@@ -153,8 +152,8 @@ def run_calibration(
             )
             if cfg.simulation.simulator.endswith(":ModelSimulator"):
                 curves = _curves(cfg, result.ensemble, pool)
-        finally:
-            pool.close()
+    finally:
+        pool.close()
     timing = {
         "sampler (this invocation)": t_sampler,
         "sampler (all invocations)": chain.elapsed_s,

@@ -60,7 +60,7 @@ from scipy import linalg, special, stats
 from blinasim import rng
 from blinasim.calibrate.config import CalibrationConfig, ImportanceSpec
 from blinasim.calibrate.likelihood import FreeParameter, log_prior
-from blinasim.calibrate.sampler import Chain, make_pool
+from blinasim.calibrate.sampler import Chain, DaskPool, ProcessPool, SerialPool, make_pool
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes
@@ -386,10 +386,13 @@ def run_importance(
     posterior: LogPosterior | None = None,
     on_batch: Callable[[int, int, ImportanceRun], None] | None = None,
     resume: bool = True,
+    pool: SerialPool | ProcessPool | DaskPool | None = None,
 ) -> ImportanceRun:
     """Run (or resume) stage 2; checkpoints in ``out_dir/checkpoint_importance.pkl``.
 
-    ``on_batch(done, total, run)`` is called at the start and after every batch.
+    ``on_batch(done, total, run)`` is called at the start and after every batch. A ``pool``
+    given by the caller is used (and left open) instead of one made from ``workers`` /
+    ``scheduler``.
     """
     spec = config.importance
     if spec is None:
@@ -435,7 +438,8 @@ def run_importance(
     if run.draws >= total:
         return run.head(total)
     z_all = proposal_draws(run.proposal, config.seed, total)
-    pool = make_pool(workers, scheduler)
+    own = pool is None
+    pool = make_pool(workers, scheduler) if pool is None else pool
     t1 = time.perf_counter()
     base = run.elapsed_s
     try:
@@ -467,7 +471,8 @@ def run_importance(
             if on_batch is not None:
                 on_batch(run.draws, total, run)
     finally:
-        pool.close()
+        if own:
+            pool.close()
     return run
 
 

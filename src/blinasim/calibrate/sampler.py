@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -43,6 +44,34 @@ from blinasim.parallel import _init_worker, _single_threaded
 
 FloatArray = NDArray[np.float64]
 CHECKPOINT = "checkpoint.pkl"
+
+
+_LOCAL = threading.local()
+
+
+def _cached_call(key: str, blob: bytes, x: Any) -> Any:
+    """``fn(x)`` with ``fn = pickle.loads(blob)`` kept per worker thread under ``key``.
+
+    A pickled log posterior drops its simulator's set-up (cohort, protocol, targets: about
+    0.3 s, more than an evaluation); keeping the unpickled function in the worker makes
+    that a once-per-worker cost instead of a per-evaluation one. The result depends only on
+    ``blob``, so caching cannot change it.
+    """
+    cache: dict[str, Any] | None = getattr(_LOCAL, "cache", None)
+    if cache is None or key not in cache:
+        cache = {key: pickle.loads(blob)}  # one function at a time
+        _LOCAL.cache = cache
+    return cache[key](x)
+
+
+def _cached_single_threaded(args: tuple[str, bytes, Any]) -> Any:
+    """A Dask task: :func:`_cached_call` with one numba thread."""
+    return _single_threaded(lambda a: _cached_call(*a), args)
+
+
+def _packed(fn: Callable[[Any], Any]) -> tuple[str, bytes]:
+    blob = pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha256(blob).hexdigest(), blob
 
 
 class SerialPool:
@@ -69,8 +98,10 @@ class ProcessPool:
         )
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """Results in input order."""
-        return list(self._ex.map(fn, list(items)))
+        """Results in input order (``fn`` is unpickled once per worker, see ``_cached_call``)."""
+        items = list(items)
+        key, blob = _packed(fn)
+        return list(self._ex.map(_cached_call, [key] * len(items), [blob] * len(items), items))
 
     def close(self) -> None:
         """Shut the workers down."""
@@ -88,7 +119,9 @@ class DaskPool:
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Results in input order."""
         items = list(items)
-        futs = self._client.map(_single_threaded, [fn] * len(items), items, pure=False)
+        key, blob = _packed(fn)
+        tasks = [(key, blob, x) for x in items]
+        futs = self._client.map(_cached_single_threaded, tasks, pure=False)
         return list(self._client.gather(futs))
 
     def close(self) -> None:
@@ -173,10 +206,13 @@ def run_sampler(
     posterior: LogPosterior | None = None,
     on_step: Callable[[int, int, Chain], None] | None = None,
     resume: bool = True,
+    pool: SerialPool | ProcessPool | DaskPool | None = None,
 ) -> Chain:
     """Run (or resume) the ensemble sampler; checkpoints in ``out_dir/checkpoint.pkl``.
 
-    ``on_step(done, total, chain)`` is called after the start and after every step.
+    ``on_step(done, total, chain)`` is called after the start and after every step. A
+    ``pool`` given by the caller is used (and left open) instead of one made from
+    ``workers`` / ``scheduler``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,7 +234,8 @@ def run_sampler(
                 field="config",
                 got=ch.digest[:12],
             )
-    pool = make_pool(workers, scheduler)
+    own = pool is None
+    pool = make_pool(workers, scheduler) if pool is None else pool
     t0 = time.perf_counter()
     try:
         if ch is None:
@@ -270,7 +307,8 @@ def run_sampler(
             ch.complete = True
             _save(ck, ch)
     finally:
-        pool.close()
+        if own:
+            pool.close()
     return ch
 
 
