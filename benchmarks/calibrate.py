@@ -9,6 +9,10 @@
    Pareto smoothing, takes well under a second).
 3. ``--dask-check DIR``: the first 2 steps of the chain on a 2-worker Dask LocalCluster,
    compared with the checkpoint of a finished local run in DIR (must be bit-identical).
+4. ``--pool-check K``: throughput of K local worker processes (evaluations per second,
+   seconds per evaluation and core), through the pool as the sampler uses it (the log
+   posterior unpickled once per worker) and the way it was before (pickled with every
+   task, so each evaluation re-did the simulator's set-up).
 2. Monte Carlo noise: the same parameters simulated with R different seeds; for every
    target the SD across seeds next to its published SE. The likelihood adds the simulator's
    Monte Carlo variance, but it should be small beside the published one (ratio << 1).
@@ -42,10 +46,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("results/bench_calibrate.json"))
     ap.add_argument("--dask-check", type=Path, default=None)
+    ap.add_argument("--pool-check", type=int, default=0, metavar="K")
     a = ap.parse_args()
     cfg = load_config(a.config)
     if a.dask_check is not None:
         dask_check(cfg, a.dask_check)
+        return
+    if a.pool_check:
+        pool_check(cfg, a.pool_check, max(a.evals, a.pool_check))
         return
     post = LogPosterior(cfg)
     theta = np.array([fp.default for fp in post.free])
@@ -108,6 +116,31 @@ def main() -> None:
         )
     )
     print(f"wrote {a.out}")
+
+
+def pool_check(cfg: Any, workers: int, n: int) -> None:
+    """Evaluations through ``workers`` processes: cached function versus pickled per task."""
+    from blinasim.calibrate.sampler import ProcessPool
+
+    post = LogPosterior(cfg)
+    theta = np.array([fp.default for fp in post.free])
+    pool = ProcessPool(workers)
+    try:
+        pool.map(post, [theta] * workers)  # start the workers, compile
+        for label, run in (
+            ("pickled per task (before)", lambda: list(pool._ex.map(post, [theta] * n))),
+            ("once per worker (now)", lambda: pool.map(post, [theta] * n)),
+        ):
+            t = time.perf_counter()
+            run()
+            dt = time.perf_counter() - t
+            print(
+                f"{label:26s}: {n} evaluations on {workers} workers in {dt:.1f} s = "
+                f"{dt * workers / n:.3f} s per evaluation and core "
+                f"(load average {os.getloadavg()[0]:.1f})"
+            )
+    finally:
+        pool.close()
 
 
 def dask_check(cfg: Any, run_dir: Path) -> None:
