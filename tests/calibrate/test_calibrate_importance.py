@@ -345,3 +345,51 @@ def test_cli_two_stages_writes_diagnostics_and_shows(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, [*args, "--no-checks"])
     assert r.exit_code == 0, r.output
     assert (out / "posterior_toy_v1.csv").read_text() == before
+
+
+@pytest.mark.slow
+def test_sigkill_during_stage2_then_restart_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    """Three CLI subprocesses (about 20 s unloaded): SIGKILL in stage 2, restart, compare."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pandas as pd
+
+    config = _toy_two_stage(tmp_path, draws=320)
+
+    def args(out: Path) -> list[str]:
+        return [
+            sys.executable,
+            *("-m", "blinasim", "calibrate", "--config", str(config)),
+            *("--workers", "1", "--out", str(out), "--no-checks"),
+        ]
+
+    env = {**os.environ, "PYTHONPATH": str(HERE), "BLINASIM_TOY_SLEEP_S": "0"}
+    ref = subprocess.run(args(tmp_path / "ref"), env=env, capture_output=True, timeout=120)
+    assert ref.returncode == 0, ref.stderr.decode()
+    cut = tmp_path / "cut"
+    slow = {**env, "BLINASIM_TOY_SLEEP_S": "0.01"}
+    proc = subprocess.Popen(
+        args(cut), env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    ck = cut / CHECKPOINT_IS
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if ck.exists() and load_importance(ck).draws >= 64:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    at_kill = load_importance(ck).draws
+    assert 0 < at_kill < 320
+    again = subprocess.run(args(cut), env=env, capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    a = pd.read_csv(tmp_path / "ref" / "posterior_toy_v1.csv")
+    b = pd.read_csv(cut / "posterior_toy_v1.csv")
+    pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_array_equal(
+        load_importance(tmp_path / "ref" / CHECKPOINT_IS).log_weights,
+        load_importance(ck).log_weights,
+    )

@@ -1,5 +1,9 @@
 """Affine-invariant ensemble MCMC (emcee) over the free parameters, with checkpoints.
 
+With an ``importance`` section in the config this is stage 1: it only has to locate the
+posterior, and :mod:`blinasim.calibrate.importance` reweights a proposal fitted to its
+walkers to the exact posterior. Without it, the walkers after burn-in are the posterior.
+
 Why emcee: it is maintained, small (pure Python on numpy), needs no gradients (the
 simulator has none), is insensitive to the scale and correlation of the parameters, and
 evaluates half an ensemble at a time, which is exactly a parallel map. The synthetic
