@@ -351,7 +351,10 @@ def diagnostics(ch: Chain, burn_in: int) -> Diagnostics:
     try:
         for j in range(post.shape[2]):
             try:
-                tau = float(emcee.autocorr.integrated_time(post[:, :, j : j + 1], quiet=True)[0])
+                # a walker that never moved gives 0/0 inside emcee: tau is then NaN
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = post[:, :, j : j + 1]
+                    tau = float(emcee.autocorr.integrated_time(x, quiet=True)[0])
             except (ValueError, FloatingPointError, emcee.autocorr.AutocorrError):
                 tau = math.nan
             taus.append(tau)
