@@ -88,6 +88,14 @@ def test_psis_flags_heavy_tails_and_failed_draws() -> None:
     assert res.weights.max() <= raw.max() / raw.sum() * (1 + 1e-9)
 
 
+def test_pareto_k_threshold_depends_on_the_number_of_draws() -> None:
+    from blinasim.calibrate.importance import pareto_k_threshold
+
+    assert pareto_k_threshold(2000) == pytest.approx(0.697, abs=1e-3)
+    assert pareto_k_threshold(100) == pytest.approx(0.5)
+    assert pareto_k_threshold(10**6) == 0.7
+
+
 def test_systematic_resampling_is_reproducible_and_proportional() -> None:
     w = np.array([0.5, 0.25, 0.125, 0.125])
     idx = systematic_resample(w, 8, seed=4)
@@ -201,7 +209,8 @@ def test_importance_weights_give_the_exact_gaussian_posterior(
     w = res.weights
     diag = importance_diagnostics(run, 200)
     assert diag.draws == 3000
-    assert diag.converged == (diag.pareto_k < 0.7 and diag.ess >= 200)
+    assert diag.khat_threshold == pytest.approx(min(1 - 1 / math.log10(3000), 0.7))
+    assert diag.converged == (diag.pareto_k < diag.khat_threshold and diag.ess >= 200)
     if good:
         assert res.pareto_k < 0.7
         assert res.ess > 1000
@@ -331,7 +340,11 @@ def test_cli_two_stages_writes_diagnostics_and_shows(tmp_path: Path) -> None:
     assert d["importance"]["draws"] == 200
     assert d["n_evaluations"] == 8 * 31 + 200
     assert "split_rhat" in d["stage1_emcee"]
-    assert d["converged"] == (d["importance"]["pareto_k"] < 0.7 and d["importance"]["ess"] >= 20)
+    khat_max = 1 - 1 / math.log10(200)  # 0.565: PSIS's threshold for 200 draws
+    assert d["importance"]["pareto_k_threshold"] == pytest.approx(khat_max)
+    assert d["converged"] == (
+        d["importance"]["pareto_k"] < khat_max and d["importance"]["ess"] >= 20
+    )
     html = (out / "report.html").read_text()
     assert "Pareto k-hat" in html
     assert "not medical advice" in html

@@ -205,7 +205,7 @@ def _print_summary(con: Console, result: Any) -> None:
     for w in result.convergence_warnings():
         con.print(f"[yellow]warning:[/] not converged: {w}")
     if isd is not None and not result.convergence_warnings():
-        con.print("converged: PSIS k-hat < 0.7 and ESS >= ensemble size")
+        con.print(f"converged: PSIS k-hat < {isd.khat_threshold:.3f} and ESS >= ensemble size")
 
 
 @app.callback(invoke_without_command=True)

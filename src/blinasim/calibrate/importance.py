@@ -24,8 +24,9 @@ the same whatever the total (a run can be extended).
 largest ``M = ceil(min(S/5, 3 sqrt(S)))`` weights are replaced by the expected order
 statistics of a generalized Pareto fitted to them (Zhang & Stephens 2009, Technometrics
 51:316, with PSIS's weakly informative prior on k), and truncated at the largest raw weight.
-The fitted shape ``k-hat`` is the diagnostic: below 0.7 the self-normalized estimates are
-reliable, above it they are not (more draws will not fix it fast enough: the proposal must
+The fitted shape ``k-hat`` is the diagnostic: below ``min(1 - 1/log10(S), 0.7)`` (0.697 for
+S = 2000 draws; the paper's sample-size-dependent threshold) the self-normalized estimates
+are reliable, above it they are not (more draws will not fix it fast enough: the proposal must
 change). Written here by hand: arviz has it but brings a plotting and xarray stack for one
 function, and there is no small maintained library; the code follows the paper's
 algorithm and is tested for k-hat recovery on known Pareto samples.
@@ -69,7 +70,16 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 CHECKPOINT_IS = "checkpoint_importance.pkl"
 MAX_PARETO_K = 0.7
-"""PSIS reliability threshold (Vehtari et al. 2024: estimates unreliable above 0.7)."""
+"""PSIS reliability threshold cap (Vehtari et al. 2024: estimates unreliable above 0.7)."""
+
+
+def pareto_k_threshold(draws: int) -> float:
+    """``min(1 - 1 / log10(S), 0.7)``: the largest reliable k-hat with ``S`` draws (PSIS)."""
+    if draws <= 10:
+        return 0.0
+    return min(1 - 1 / math.log10(draws), MAX_PARETO_K)
+
+
 _U_LO = 1e-300
 _U_HI = 1.0 - 2.0**-53
 _LOG_2PI = math.log(2 * math.pi)
@@ -497,15 +507,17 @@ class ImportanceDiagnostics:
     elapsed_s: float
     ess_required: int
     converged: bool
-    """``pareto_k < 0.7`` and ``ess >= ess_required``."""
+    """``pareto_k < khat_threshold`` and ``ess >= ess_required``."""
+    khat_threshold: float
+    """``min(1 - 1/log10(draws), 0.7)`` (:func:`pareto_k_threshold`)."""
 
     def problems(self) -> list[str]:
         """Why the criteria are not met (empty when converged)."""
         out = []
-        if not self.pareto_k < MAX_PARETO_K:
+        if not self.pareto_k < self.khat_threshold:
             out.append(
-                f"PSIS Pareto k-hat {self.pareto_k:.2f} >= {MAX_PARETO_K}: the importance "
-                "weights are unreliable (stage 1 or the proposal missed posterior mass)"
+                f"PSIS Pareto k-hat {self.pareto_k:.2f} >= {self.khat_threshold:.3f}: the "
+                "importance weights are unreliable (stage 1 or the proposal missed posterior mass)"
             )
         if not self.ess >= self.ess_required:
             out.append(
@@ -530,7 +542,8 @@ def importance_diagnostics(run: ImportanceRun, ess_required: int) -> ImportanceD
         n_evals=run.n_evals,
         elapsed_s=run.elapsed_s,
         ess_required=ess_required,
-        converged=bool(res.pareto_k < MAX_PARETO_K and res.ess >= ess_required),
+        khat_threshold=pareto_k_threshold(run.draws),
+        converged=bool(res.pareto_k < pareto_k_threshold(run.draws) and res.ess >= ess_required),
     )
 
 
@@ -562,6 +575,7 @@ __all__ = [
     "importance_digest",
     "load_importance",
     "log_std_normal",
+    "pareto_k_threshold",
     "proposal_draws",
     "proposal_logpdf",
     "psis",

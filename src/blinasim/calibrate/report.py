@@ -188,12 +188,16 @@ def build_result(
         method = METHOD_TWO_STAGE
         diag_doc = {
             "converged": isd.converged,
-            "criteria": f"PSIS Pareto k-hat < 0.7 and Kish ESS >= {isd.ess_required}",
+            "criteria": (
+                f"PSIS Pareto k-hat < min(1 - 1/log10(draws), 0.7) = {isd.khat_threshold:.3f} "
+                f"and Kish ESS >= {isd.ess_required} (ensemble size)"
+            ),
             "problems": isd.problems(),
             "n_evaluations": diag.n_evals + isd.n_evals,
             "importance": {
                 "draws": isd.draws,
                 "pareto_k": isd.pareto_k,
+                "pareto_k_threshold": isd.khat_threshold,
                 "ess": isd.ess,
                 "ess_raw_weights": isd.ess_raw,
                 "max_normalized_weight": isd.max_weight,
@@ -462,7 +466,8 @@ def write_outputs(
         "Diagnostics",
         (
             "Stage 2 (importance sampling) makes the posterior: its criteria are PSIS "
-            "Pareto k-hat < 0.7 and a Kish effective sample size at least the ensemble size. "
+            "Pareto k-hat below min(1 - 1/log10(draws), 0.7) (0.697 for 2,000 draws) and a Kish "
+            "effective sample size at least the ensemble size. "
             "Stage 1 (emcee) only locates the posterior; its diagnostics are shown for "
             "information and need not pass."
             if isd is not None
@@ -473,7 +478,10 @@ def write_outputs(
     if isd is not None:
         rows += [
             ("stage 2: draws (evaluations)", f"{isd.draws} ({isd.n_evals})"),
-            ("stage 2: PSIS Pareto k-hat", f"{isd.pareto_k:.3f}"),
+            (
+                "stage 2: PSIS Pareto k-hat (threshold)",
+                f"{isd.pareto_k:.3f} ({isd.khat_threshold:.3f})",
+            ),
             ("stage 2: Kish ESS (smoothed / raw weights)", f"{isd.ess:.0f} / {isd.ess_raw:.0f}"),
             ("stage 2: ESS required (ensemble size)", isd.ess_required),
             ("stage 2: largest normalized weight", f"{isd.max_weight:.4f}"),
