@@ -406,3 +406,23 @@ def test_sigkill_during_stage2_then_restart_matches_an_uninterrupted_run(tmp_pat
         load_importance(tmp_path / "ref" / CHECKPOINT_IS).log_weights,
         load_importance(ck).log_weights,
     )
+
+
+def test_process_pool_unpickles_the_function_once_per_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log posterior's set-up is paid once per worker, not at every evaluation."""
+    from blinasim.calibrate.sampler import ProcessPool
+
+    old = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(HERE), old) if p))
+    from toy_sim import WhoAmI
+
+    pool = ProcessPool(2)
+    try:
+        fn = WhoAmI()
+        res = pool.map(fn, range(12)) + pool.map(fn, range(12, 24))
+    finally:
+        pool.close()
+    assert [r[2] for r in res] == list(range(24))
+    assert {r[1] for r in res} == {1}  # every worker unpickled the function once

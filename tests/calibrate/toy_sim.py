@@ -54,3 +54,20 @@ class LinearToySimulator:
             "toy_b": SummaryValue(0.5 * b, 0.0, self.n),
             "toy_c": SummaryValue(a + 0.1 * b, 0.0, self.n),
         }
+
+
+_UNPICKLED = [0]
+
+
+class WhoAmI:
+    """Returns (process id, unpickled copies so far in this process, x)."""
+
+    def __init__(self) -> None:
+        self.tag = "who"  # a non-empty state, so that unpickling calls __setstate__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _UNPICKLED[0] += 1
+        self.__dict__.update(state)
+
+    def __call__(self, x: int) -> tuple[int, int, int]:
+        return os.getpid(), _UNPICKLED[0], x
