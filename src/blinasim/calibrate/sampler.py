@@ -194,6 +194,13 @@ def initial_positions(post: LogPosterior, config: CalibrationConfig) -> FloatArr
     return pos
 
 
+def emcee_moves(name: str) -> Any:
+    """emcee moves: the default stretch move, or differential evolution (``"de"``)."""
+    if name == "de":
+        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    return emcee.moves.StretchMove()
+
+
 def _evaluate(pool: Any, post: LogPosterior, pos: FloatArray) -> tuple[FloatArray, FloatArray]:
     res = pool.map(post, [pos[i] for i in range(pos.shape[0])])
     lp = np.array([r[0] for r in res], dtype=np.float64)
@@ -274,6 +281,7 @@ def run_sampler(
                 config.sampler.walkers,
                 len(keys),
                 post,
+                moves=emcee_moves(config.sampler.moves),
                 pool=pool,
                 blobs_dtype=[("b", np.float64, (post.n_blob,))],
             )

@@ -43,9 +43,12 @@ TARGETS = {
     "5-y EFS SR-Favorable": Target(np.nan, 0.93, 1.0, "AALL1731 aim (> 93%)"),
     "5-y EFS, EOI MRD negative": Target(0.88, 0.86, 0.90, "Borowitz 2008 (all-risk)"),
     "5-y EFS, EOI MRD 0.01-0.1%": Target(0.59, 0.49, 0.69, "Borowitz 2008 (all-risk)"),
+    "5-y EFS, EOI MRD 0.01-0.1% (modern)": Target(0.74, 0.66, 0.82, "Borowitz 2015 (AALL0232)"),
     "relapses >= 36 months (chemo arms)": Target(0.50, 0.45, 0.55, "Rheingold 2024"),
     "CD19-negative share of post-blina relapses": Target(np.nan, 0.10, 0.20, "Braig 2017"),
-    "6-y isolated CNS relapse (chemo arms)": Target(np.nan, 0.034, 0.059, "Matloub 2006"),
+    "6-y isolated CNS relapse (chemo arms)": Target(
+        np.nan, 0.034, 0.059, "Matloub 2006 (1996-2000)"
+    ),
     "death in remission (chemo, 10 y)": Target(np.nan, 0.01, 0.02, "NOPHO; UKALL2003"),
 }
 
@@ -80,6 +83,7 @@ def summarize(outcomes: Outcomes) -> pd.DataFrame:
     rb = rb[rb["relapse_day"].notna()]
     ac = rand(["A", "C"])
     site = ac["relapse_site"].astype(object)
+    low_mrd = on_chemo[(on_chemo["eoi_flow"] >= 1e-4) & (on_chemo["eoi_flow"] < 1e-3)]
     model = {
         "EOI flow MRD negative": float(np.mean(one["eoi_flow"] == 0)),
         "3-y DFS chemotherapy (A+C)": _dfs(rand(["A", "C"]), 3),
@@ -93,9 +97,8 @@ def summarize(outcomes: Outcomes) -> pd.DataFrame:
         "5-y EFS all SR on chemotherapy": _efs(chemo_all, 5),
         "5-y EFS SR-Favorable": _efs(p[arm == "FAV"], 5),
         "5-y EFS, EOI MRD negative": _efs(on_chemo[on_chemo["eoi_flow"] == 0], 5),
-        "5-y EFS, EOI MRD 0.01-0.1%": _efs(
-            on_chemo[(on_chemo["eoi_flow"] >= 1e-4) & (on_chemo["eoi_flow"] < 1e-3)], 5
-        ),
+        "5-y EFS, EOI MRD 0.01-0.1%": _efs(low_mrd, 5),
+        "5-y EFS, EOI MRD 0.01-0.1% (modern)": _efs(low_mrd, 5),
         "relapses >= 36 months (chemo arms)": float(np.mean(rel_chemo >= 3 * YEAR)),
         "CD19-negative share of post-blina relapses": float(rb["relapse_cd19_negative"].mean()),
         "6-y isolated CNS relapse (chemo arms)": float(
