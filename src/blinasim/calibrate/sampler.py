@@ -195,7 +195,7 @@ def initial_positions(post: LogPosterior, config: CalibrationConfig) -> FloatArr
 
 
 def emcee_moves(name: str) -> Any:
-    """emcee moves: the default stretch move, or differential evolution (``"de"``)."""
+    """The emcee moves: the default stretch move, or differential evolution (``"de"``)."""
     if name == "de":
         return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
     return emcee.moves.StretchMove()
