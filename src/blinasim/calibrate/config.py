@@ -72,6 +72,10 @@ class ImportanceSpec(_Frozen):
     defensive: float = Field(default=0.1, ge=0, lt=1)
     batch: int = Field(default=96, ge=1)
     """Draws evaluated between two checkpoints."""
+    rounds: int = Field(default=1, ge=1, le=10)
+    """Adaptive rounds (AMIS, Cornuet et al. 2012): round ``r`` > 0 refits the t component
+    to the importance-weighted draws of the earlier rounds; the final weights use the
+    deterministic mixture of all rounds' proposals. 1: a single proposal."""
 
 
 class VirtualSpec(_Frozen):

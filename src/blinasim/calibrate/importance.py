@@ -44,6 +44,7 @@ gives bit-identical weights.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -144,19 +145,69 @@ def fit_proposal(z_stage1: FloatArray, spec: ImportanceSpec) -> Proposal:
     return Proposal(mean=z.mean(axis=0), chol=chol, df=float(spec.df), defensive=spec.defensive)
 
 
-def proposal_draws(prop: Proposal, seed: int, n: int) -> FloatArray:
-    """Draws 0..n-1 of the proposal in z-space (draw ``i`` does not depend on ``n``)."""
+def _stream(name: str, round_index: int) -> str:
+    return f"calibrate.importance.{name}" + (f".round{round_index}" if round_index else "")
+
+
+def proposal_draws(prop: Proposal, seed: int, n: int, round_index: int = 0) -> FloatArray:
+    """Draws 0..n-1 of the proposal in z-space (draw ``i`` does not depend on ``n``).
+
+    Each adaptive round has its own random streams.
+    """
     d = prop.dim
-    eps = rng.normals(seed, "calibrate.importance.normal", 0, n, k=d).reshape(n, d)
-    u_chi = np.clip(rng.uniforms(seed, "calibrate.importance.chi2", 0, n), _U_LO, _U_HI)
+    eps = rng.normals(seed, _stream("normal", round_index), 0, n, k=d).reshape(n, d)
+    u_chi = np.clip(rng.uniforms(seed, _stream("chi2", round_index), 0, n), _U_LO, _U_HI)
     chi2 = stats.chi2.ppf(u_chi, prop.df)
     t = prop.mean + (eps @ prop.chol.T) * np.sqrt(prop.df / chi2)[:, None]
-    return np.where(from_prior_component(prop, seed, n)[:, None], eps, t)
+    return np.where(from_prior_component(prop, seed, n, round_index)[:, None], eps, t)
 
 
-def from_prior_component(prop: Proposal, seed: int, n: int) -> NDArray[np.bool_]:
+def from_prior_component(
+    prop: Proposal, seed: int, n: int, round_index: int = 0
+) -> NDArray[np.bool_]:
     """Which of draws 0..n-1 of :func:`proposal_draws` come from the prior component."""
-    return rng.uniforms(seed, "calibrate.importance.component", 0, n) < prop.defensive
+    return rng.uniforms(seed, _stream("component", round_index), 0, n) < prop.defensive
+
+
+def round_bounds(draws: int, rounds: int) -> list[int]:
+    """Draw indices where the adaptive rounds start, then ``draws``: ``[0, ..., draws]``."""
+    return [round(r * draws / rounds) for r in range(rounds)] + [draws]
+
+
+def refit_proposal(
+    z: FloatArray, log_weights: FloatArray, previous: Proposal, spec: ImportanceSpec
+) -> Proposal:
+    """The next round's proposal, fitted to the importance-weighted draws so far.
+
+    The t component moves to the PSIS-weighted mean and covariance (times ``scale**2``) of
+    the draws so far; the prior share is unchanged. With few effective draws the weighted
+    covariance is noisy: it is averaged with the previous round's (half each) so that no
+    direction collapses.
+    """
+    w = psis(log_weights).weights
+    w = w / w.sum()
+    mean = w @ z
+    dz = z - mean
+    cov_w = (dz * w[:, None]).T @ dz
+    prev = previous.chol @ previous.chol.T / max(spec.scale, 1e-12) ** 2
+    cov = 0.5 * cov_w + 0.5 * prev
+    d = z.shape[1]
+    ridge = 1e-9 * max(float(np.trace(cov)) / d, 1e-6)
+    chol = np.linalg.cholesky(cov * spec.scale**2 + ridge * np.eye(d))
+    return Proposal(mean=mean, chol=chol, df=previous.df, defensive=previous.defensive)
+
+
+def mixture_logpdf(
+    proposals: Sequence[Proposal], counts: Sequence[int], z: FloatArray
+) -> FloatArray:
+    """Log density of the deterministic mixture ``sum_k (n_k / n) q_k`` at the rows of ``z``."""
+    n = float(sum(counts))
+    parts = [
+        math.log(c / n) + proposal_logpdf(p, z)
+        for p, c in zip(proposals, counts, strict=True)
+        if c > 0
+    ]
+    return np.asarray(np.logaddexp.reduce(np.stack(parts), axis=0), dtype=np.float64)
 
 
 def proposal_logpdf(prop: Proposal, z: FloatArray) -> FloatArray:
@@ -315,17 +366,35 @@ class ImportanceRun:
     digest: str
     seed: int
     complete: bool = False
+    proposals: tuple[Proposal, ...] = ()
+    """One per adaptive round started (empty: the single ``proposal``)."""
+    bounds: tuple[int, ...] = ()
+    """Where each round's draws start, then the planned total (empty: one round)."""
 
     @property
     def draws(self) -> int:
         """Evaluated draws."""
         return int(self.z.shape[0])
 
+    def round_counts(self) -> list[int]:
+        """Evaluated draws per adaptive round."""
+        if len(self.proposals) <= 1:
+            return [self.draws]
+        b = [*self.bounds[: len(self.proposals)], self.draws]
+        return [max(0, min(b[k + 1], self.draws) - b[k]) for k in range(len(self.proposals))]
+
     @property
     def log_weights(self) -> FloatArray:
-        """Raw log weights ``log L(theta(z)) + log phi(z) - log q(z)`` (``-inf`` if failed)."""
+        """Raw log weights ``log L(theta(z)) + log phi(z) - log q(z)`` (``-inf`` if failed).
+
+        ``q`` is the proposal, or with adaptive rounds the deterministic mixture of the
+        rounds' proposals weighted by their numbers of draws (balance heuristic).
+        """
+        log_q = self.log_q
+        if len(self.proposals) > 1 and self.draws:
+            log_q = mixture_logpdf(self.proposals, self.round_counts(), self.z)
         with np.errstate(invalid="ignore"):
-            lw = self.log_post - self.log_prior + log_std_normal(self.z) - self.log_q
+            lw = self.log_post - self.log_prior + log_std_normal(self.z) - log_q
         return np.where(np.isfinite(lw), lw, -np.inf)
 
     def head(self, n: int) -> ImportanceRun:
@@ -345,6 +414,10 @@ class ImportanceRun:
             digest=self.digest,
             seed=self.seed,
             complete=self.complete or self.draws >= n,
+            proposals=tuple(
+                p for k, p in enumerate(self.proposals) if k == 0 or self.bounds[k] < n
+            ),
+            bounds=self.bounds,
         )
 
 
@@ -380,9 +453,11 @@ def importance_digest(config: CalibrationConfig, chain: Chain, z1: FloatArray) -
     doc = {
         "stage1": chain.digest,
         "positions": hashlib.sha256(np.ascontiguousarray(z1).tobytes()).hexdigest(),
-        "proposal": spec.model_dump(mode="json", exclude={"draws", "batch"}),
+        "proposal": spec.model_dump(mode="json", exclude={"draws", "batch", "rounds"}),
         "seed": config.seed,
     }
+    if spec.rounds > 1:  # the rounds' boundaries depend on the number of draws
+        doc["rounds"] = [spec.rounds, spec.draws]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -426,6 +501,7 @@ def run_importance(
                 field="importance",
                 got=run.digest[:12],
             )
+    bounds = tuple(round_bounds(total, spec.rounds)) if spec.rounds > 1 else ()
     if run is None:
         prop = fit_proposal(z1, spec)
         run = ImportanceRun(
@@ -442,20 +518,29 @@ def run_importance(
             elapsed_s=0.0,
             digest=digest,
             seed=config.seed,
+            proposals=(prop,) if bounds else (),
+            bounds=bounds,
         )
     if on_batch is not None:
         on_batch(min(run.draws, total), total, run)
     if run.draws >= total:
         return run.head(total)
-    z_all = proposal_draws(run.proposal, config.seed, total)
+    starts = bounds[:-1] if bounds else (0,)
+    ends = bounds[1:] if bounds else (total,)
     own = pool is None
     pool = make_pool(workers, scheduler) if pool is None else pool
     t1 = time.perf_counter()
     base = run.elapsed_s
     try:
         while run.draws < total:
-            lo, hi = run.draws, min(run.draws + spec.batch, total)
-            z = z_all[lo:hi]
+            k = max(r for r, b in enumerate(starts) if b <= run.draws)
+            if bounds and len(run.proposals) <= k:
+                # adapt: the next round's proposal from the weighted draws so far
+                nxt = refit_proposal(run.z, run.log_weights, run.proposals[-1], spec)
+                run = dataclasses.replace(run, proposals=(*run.proposals, nxt))
+            prop = run.proposals[k] if bounds else run.proposal
+            lo, hi = run.draws, min(run.draws + spec.batch, ends[k])
+            z = proposal_draws(prop, config.seed, hi - starts[k], round_index=k)[lo - starts[k] :]
             theta = from_z(post.free, z)
             res = pool.map(post, [theta[i] for i in range(theta.shape[0])])
             lp = np.array([r[0] for r in res], dtype=np.float64)
@@ -469,13 +554,15 @@ def run_importance(
                 theta=np.concatenate([run.theta, theta]),
                 log_post=np.concatenate([run.log_post, lp]),
                 log_prior=np.concatenate([run.log_prior, lpr]),
-                log_q=np.concatenate([run.log_q, proposal_logpdf(run.proposal, z)]),
+                log_q=np.concatenate([run.log_q, proposal_logpdf(prop, z)]),
                 blobs=np.concatenate([run.blobs, blobs]),
                 n_evals=run.n_evals + (hi - lo),
                 elapsed_s=base + time.perf_counter() - t1,
                 digest=digest,
                 seed=run.seed,
                 complete=hi == total,
+                proposals=run.proposals,
+                bounds=bounds,
             )
             _save(ck, run)
             if on_batch is not None:
@@ -527,6 +614,15 @@ class ImportanceDiagnostics:
         return out
 
 
+def _from_prior_count(run: ImportanceRun) -> int:
+    if len(run.proposals) <= 1:
+        return int(from_prior_component(run.proposal, run.seed, run.draws).sum())
+    return sum(
+        int(from_prior_component(p, run.seed, c, round_index=k).sum())
+        for k, (p, c) in enumerate(zip(run.proposals, run.round_counts(), strict=True))
+    )
+
+
 def importance_diagnostics(run: ImportanceRun, ess_required: int) -> ImportanceDiagnostics:
     """PSIS k-hat, Kish ESS and the convergence verdict of a stage-2 run."""
     res = psis(run.log_weights)
@@ -534,7 +630,7 @@ def importance_diagnostics(run: ImportanceRun, ess_required: int) -> ImportanceD
     return ImportanceDiagnostics(
         draws=run.draws,
         failed_draws=int((~finite).sum()),
-        from_prior=int(from_prior_component(run.proposal, run.seed, run.draws).sum()),
+        from_prior=_from_prior_count(run),
         pareto_k=res.pareto_k,
         ess=res.ess,
         ess_raw=res.ess_raw,
