@@ -153,6 +153,9 @@ def test_shipped_posterior_loads_and_matches_its_config() -> None:
     assert ens.meta["config_sha256"] == cfg.digest()
     assert ens.meta["method"].startswith("synthetic likelihood")
     assert load_shipped().name == ens.meta["name"]
+    # the shipped posterior was made with the shipped config, and converged
+    assert ens.meta["config_sha256"] == load_shipped().digest()
+    assert ens.meta["diagnostics"]["converged"] is True
     base = ParameterSet.load()
     for key in ens.keys:
         x = ens.draws[key].to_numpy(dtype=float)

@@ -135,11 +135,20 @@ METHOD_EMCEE = (
 METHOD_TWO_STAGE = (
     "synthetic likelihood (binomial counts; normal estimates with published SE, "
     "simulator Monte Carlo SE and model-discrepancy SD), common random numbers; "
-    "stage 1: emcee affine-invariant ensemble MCMC to locate the posterior; stage 2: "
+    "stage 1: emcee ensemble MCMC ({moves} moves) to locate the posterior; stage 2: "
     "importance sampling in the prior's normal-score space from a defensive mixture "
-    "(Student-t fitted to stage 1 plus the prior), Pareto-smoothed weights (PSIS), "
+    "(Student-t fitted to stage 1 plus the prior{rounds}), Pareto-smoothed weights (PSIS), "
     "ensemble by systematic resampling"
 )
+
+
+def two_stage_method(config: CalibrationConfig) -> str:
+    """The method text of a two-stage run (moves and adaptive rounds named)."""
+    moves = {"de": "differential-evolution", "stretch": "affine-invariant stretch"}
+    spec = config.importance
+    rounds = spec.rounds if spec is not None else 1
+    extra = f"; {rounds} adaptive rounds, deterministic-mixture weights" if rounds > 1 else ""
+    return METHOD_TWO_STAGE.format(moves=moves[config.sampler.moves], rounds=extra)
 
 
 def _emcee_diag(chain: Chain, diag: Diagnostics) -> dict[str, Any]:
@@ -185,7 +194,7 @@ def build_result(
         comparison.insert(1, "stage1_mean", s1.mean(axis=0))
         comparison.insert(2, "stage1_sd", s1.std(axis=0, ddof=1) if len(s1) > 1 else np.nan)
         comparison["ensemble_distinct_draws"] = len(np.unique(idx))
-        method = METHOD_TWO_STAGE
+        method = two_stage_method(config)
         diag_doc = {
             "converged": isd.converged,
             "criteria": (
