@@ -107,12 +107,13 @@ def run_cmd(
         str | None, typer.Option(help="Protocol file (or shipped name) replacing aall1731.")
     ] = None,
     posterior: Annotated[
-        str | None,
+        str,
         typer.Option(
-            help="Draw parameters from a posterior: 'shipped' or a CSV from 'blinasim "
-            "calibrate' (default: parameters.yaml as is)."
+            help="Parameters: 'shipped' (one draw of the shipped posterior per replicate), "
+            "a posterior CSV from 'blinasim calibrate', or 'none' (the point values of "
+            "parameters.yaml)."
         ),
-    ] = None,
+    ] = "shipped",
     workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")

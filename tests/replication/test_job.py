@@ -189,16 +189,16 @@ def test_cli_twice_same_seed_byte_identical_summary(tmp_path):
     assert len(a) > 1000
 
 
-def test_shipped_posterior_is_opt_in(tmp_path):
-    """--posterior shipped draws one posterior parameter set per replicate."""
-    res = run(
-        RunConfig(replicates=1, seed=11, posterior="shipped"), tmp_path, workers=1, report=False
-    )
+def test_shipped_posterior_is_the_default(tmp_path):
+    """By default each replicate draws one parameter set of the shipped posterior."""
+    assert RunConfig().posterior == "shipped"
+    res = run(RunConfig(replicates=2, seed=11), tmp_path, workers=1, report=False)
     assert res.calibration.startswith("calibrated: posterior")
-    assert res.outputs[0].draw == 0
-    assert (
-        "opt in with --posterior shipped"
-        in run(CFG, tmp_path / "d", workers=1, report=False).calibration
+    assert [o.draw for o in res.outputs] == [0, 1]
+    none = run(
+        RunConfig(replicates=1, seed=11, posterior="none"), tmp_path / "n", workers=1, report=False
     )
+    assert "--posterior none" in none.calibration
+    assert none.outputs[0].draw == 0
     with pytest.raises(InputError, match="posterior"):
         run(RunConfig(replicates=1, posterior=str(tmp_path / "none.csv")), tmp_path / "x")

@@ -48,10 +48,10 @@ class RunConfig:
     replicates: int = 20
     seed: int = 20241207
     protocol: str | None = None
-    # None: parameters.yaml as is (the default while the shipped posterior v1 has not
-    # converged: docs/calibration.md); "shipped": the posterior shipped with the package;
-    # or the path of a posterior CSV written by `blinasim calibrate`.
-    posterior: str | None = None
+    # "shipped" (default): one draw per replicate from the posterior shipped with the
+    # package; the path of a posterior CSV written by `blinasim calibrate`; or None / "none":
+    # the point values of parameters.yaml (no parameter uncertainty).
+    posterior: str | None = "shipped"
 
     def digest(self) -> str:
         """Hash binding checkpoints to this configuration and package version."""
@@ -83,11 +83,10 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
     values: list[tuple[tuple[str, float], ...] | None] = [None]
     draws = [0]
     status = (
-        "default parameter values (parameters.yaml: published, assumed and hand-calibrated); "
-        "the shipped posterior has not converged yet (docs/calibration.md): opt in with "
-        "--posterior shipped"
+        "point values of parameters.yaml (published, assumed and calibrated), without "
+        "parameter uncertainty (--posterior none)"
     )
-    if cfg.posterior is not None:
+    if cfg.posterior is not None and cfg.posterior.lower() != "none":
         from blinasim.calibrate.ensemble import load_posterior, shipped_dir
 
         path = None if cfg.posterior == "shipped" else cfg.posterior
