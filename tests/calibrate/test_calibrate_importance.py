@@ -233,6 +233,11 @@ def _toy_two_stage(tmp_path: Path, **importance: int) -> Path:
     )
 
 
+def _assert_same_draws(a: object, b: object) -> None:
+    for name in ("z", "theta", "log_post", "log_q", "blobs", "log_weights"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
 def test_stage2_resume_after_interruption_is_bit_identical(tmp_path: Path) -> None:
     cfg = load_config(_toy_two_stage(tmp_path))
     chain = run_sampler(cfg, tmp_path / "s1", workers=1)
@@ -248,8 +253,7 @@ def test_stage2_resume_after_interruption_is_bit_identical(tmp_path: Path) -> No
         run_importance(cfg, chain, tmp_path / "cut", workers=1, on_batch=stop_after_3_batches)
     assert load_importance(tmp_path / "cut" / CHECKPOINT_IS).draws == 96
     resumed = run_importance(cfg, chain, tmp_path / "cut", workers=1)
-    for name in ("z", "theta", "log_post", "log_q", "blobs", "log_weights"):
-        np.testing.assert_array_equal(getattr(full, name), getattr(resumed, name))
+    _assert_same_draws(full, resumed)
     np.testing.assert_array_equal(psis(full.log_weights).weights, psis(resumed.log_weights).weights)
     # more draws extend the same run; fewer use its first draws
     more = cfg.model_copy(
@@ -471,8 +475,7 @@ def test_adaptive_rounds_resume_bit_identically(tmp_path: Path) -> None:
         run_importance(cfg, chain, tmp_path / "cut", workers=1, on_batch=stop_in_round_2)
     assert load_importance(tmp_path / "cut" / CHECKPOINT_IS).draws == 132
     resumed = run_importance(cfg, chain, tmp_path / "cut", workers=1)
-    for name in ("z", "theta", "log_post", "log_q", "blobs", "log_weights"):
-        np.testing.assert_array_equal(getattr(full, name), getattr(resumed, name))
+    _assert_same_draws(full, resumed)
     # with rounds, the number of draws sets the round boundaries: part of the checkpoint key
     more = cfg.model_copy(
         update={"importance": cfg.importance.model_copy(update={"draws": 232})}  # type: ignore[union-attr]

@@ -48,7 +48,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ from blinasim.calibrate.likelihood import FreeParameter, log_prior
 from blinasim.calibrate.sampler import Chain, DaskPool, ProcessPool, SerialPool, make_pool
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.io.checkpoint import atomic_write_pickle, read_pickle
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -422,16 +421,12 @@ class ImportanceRun:
 
 
 def _save(path: Path, run: ImportanceRun) -> None:
-    atomic_write_bytes(path, pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write_pickle(path, run)
 
 
 def load_importance(path: str | Path) -> ImportanceRun:
     """Read a stage-2 checkpoint written by :func:`run_importance`."""
-    with Path(path).open("rb") as fh:
-        run = pickle.load(fh)
-    if not isinstance(run, ImportanceRun):
-        raise InputError("an importance-sampling checkpoint", file=path)
-    return run
+    return read_pickle(path, ImportanceRun, "an importance-sampling checkpoint")
 
 
 def stage1_positions(chain: Chain, burn_in: int) -> FloatArray:

@@ -43,7 +43,7 @@ from blinasim import rng
 from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.io.checkpoint import atomic_write_pickle, read_pickle
 from blinasim.parallel import _init_worker, _single_threaded
 
 FloatArray = NDArray[np.float64]
@@ -169,16 +169,12 @@ class Chain:
 
 
 def _save(path: Path, ch: Chain) -> None:
-    atomic_write_bytes(path, pickle.dumps(ch, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write_pickle(path, ch)
 
 
 def load_chain(path: str | Path) -> Chain:
     """Read a checkpoint written by :func:`run_sampler`."""
-    with Path(path).open("rb") as fh:
-        ch = pickle.load(fh)
-    if not isinstance(ch, Chain):
-        raise InputError("a calibration checkpoint", file=path)
-    return ch
+    return read_pickle(path, Chain, "a calibration checkpoint")
 
 
 def initial_positions(post: LogPosterior, config: CalibrationConfig) -> FloatArray:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -42,4 +45,29 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "read_json"]
+def atomic_write_pickle(path: str | Path, obj: Any) -> Path:
+    """Pickle ``obj`` to ``path`` atomically (a checkpoint)."""
+    return atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def read_pickle(path: str | Path, cls: type[T], what: str) -> T:
+    """Unpickle a checkpoint written by :func:`atomic_write_pickle`; it must be a ``cls``.
+
+    Anything else is a one-line ``InputError`` expecting ``what``.
+    """
+    from blinasim.errors import InputError
+
+    with Path(path).open("rb") as fh:
+        obj = pickle.load(fh)
+    if not isinstance(obj, cls):
+        raise InputError(what, file=path)
+    return obj
+
+
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_pickle",
+    "read_json",
+    "read_pickle",
+]
