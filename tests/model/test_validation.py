@@ -15,6 +15,14 @@ def test_summary_table_covers_every_target(outcomes):
     ]
     assert must["in_range"].all()
     assert np.isfinite(table["low"]).all()
+    by_year = validation.dfs_by_year(outcomes)
+    assert list(by_year.index) == ["A", "B", "C", "D"]
+    assert (by_year.diff(axis=1).iloc[:, 1:] <= 0).all().all()  # DFS never rises
+    # the blinatumomab arms are ahead of chemotherapy from the first year on
+    assert (by_year.loc["B", "1 y":] >= by_year.loc["A", "1 y":]).all()
+    assert (by_year.loc["D", "1 y":] >= by_year.loc["C", "1 y":]).all()
+    mix = validation.stratum_mix(outcomes)
+    assert mix.sum() == pytest.approx(1.0)
 
 
 @pytest.mark.slow

@@ -123,6 +123,23 @@ def summarize(outcomes: Outcomes) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def dfs_by_year(outcomes: Outcomes, years: tuple[float, ...] = (0.5, 1, 2, 3, 5)) -> pd.DataFrame:
+    """DFS from randomization per randomized arm at ``years`` (rows: arms)."""
+    p = outcomes.patients
+    arm = p["arm"].astype(object)
+    rows = {}
+    for a in sorted(arm[p["randomization_day"].notna()].dropna().unique()):
+        d = p[(arm == a) & p["randomization_day"].notna()]
+        rows[a] = {f"{y:g} y": _dfs(d, y) for y in years}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def stratum_mix(outcomes: Outcomes) -> pd.Series:
+    """Share of children per risk group (one row per child)."""
+    one = outcomes.patients.drop_duplicates("patient_id")
+    return one["risk_group"].astype(object).value_counts(normalize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Simulate ``n`` children (default 100,000) and print :func:`summarize`."""
     from blinasim.cohort import sample_cohort
@@ -137,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     table = summarize(out)
     with pd.option_context("display.width", 160, "display.max_colwidth", 40):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print("\nDFS from randomization by arm:")
+        print(dfs_by_year(out).to_string(float_format=lambda x: f"{x:.3f}"))
+        print("\nrisk groups:", ", ".join(f"{k} {v:.1%}" for k, v in stratum_mix(out).items()))
     print(f"{n:,} children, seed {seed}. {DISCLAIMER}")
     return 0
 
