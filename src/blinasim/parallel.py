@@ -44,8 +44,14 @@ def _one_numba_thread() -> None:
 
 
 def _init_worker() -> None:
-    """Process-pool initializer: a fresh worker process runs one numba thread."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    """Process-pool initializer: a fresh worker process runs one numba thread.
+
+    Only the thread-local ``numba.set_num_threads`` is used. Setting ``NUMBA_NUM_THREADS``
+    here broke every first run: numba re-reads its environment before each compilation,
+    and on an empty cache the first compilation came after the thread pool had started
+    with another value ("Cannot set NUMBA_NUM_THREADS to a different value once the
+    threads have been launched"). A warm cache skipped the compilation and hid it.
+    """
     _one_numba_thread()
 
 
