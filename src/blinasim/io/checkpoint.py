@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# rw-r--r--: results and checkpoints are readable by the team, like any file ``open`` makes
+FILE_MODE = 0o644
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
@@ -23,6 +26,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=p.parent)
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; results are for others to read
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
