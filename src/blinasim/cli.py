@@ -1,7 +1,8 @@
 """The ``blinasim`` command line (typer + rich).
 
 User mistakes (:class:`blinasim.errors.BlinasimError`) are printed as one line on stderr
-and exit with status 2; anything else is a bug and keeps its traceback.
+and exit with status 2; an interruption (Ctrl-C, SIGTERM) prints one line on what was saved
+and exits with 130 or 143; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.markup import escape
 from blinasim._version import __version__
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError
+from blinasim.interrupt import Interrupted, Terminated, handle_sigterm
 
 __all__ = ["DISCLAIMER", "app", "main"]
 
@@ -202,6 +204,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``blinasim`` script."""
     _register()
+    handle_sigterm()
     try:
         app(args=argv)
     except BlinasimError as exc:
@@ -209,3 +212,12 @@ def main(argv: list[str] | None = None) -> None:
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         sys.exit(2)
+    except Interrupted as exc:  # a long job said what it saved and how to resume
+        err_console.print(escape(exc.message), highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # outside a long job: nothing to save
+        err_console.print("interrupted: nothing was saved", highlight=False)
+        sys.exit(130)
+    except Terminated:
+        err_console.print("terminated: nothing was saved", highlight=False)
+        sys.exit(143)

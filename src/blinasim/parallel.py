@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -43,15 +46,41 @@ def _one_numba_thread() -> None:
         pass
 
 
-def _init_worker() -> None:
-    """Process-pool initializer: a fresh worker process runs one numba thread.
+def _watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    """Exit this worker as soon as the process that started the pool is gone.
+
+    A pool's workers are children of the fork server, not of the main process, so a
+    ``kill -9`` of the main process left them running (~900 MB) indefinitely. A daemon
+    thread polls the main process and ends the worker with ``os._exit`` when it is gone.
+    """
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - a pid reused by another user
+                os._exit(1)
+
+    threading.Thread(target=loop, name="blinasim-parent-watch", daemon=True).start()
+
+
+def _init_worker(parent_pid: int | None = None) -> None:
+    """Process-pool initializer: one numba thread; exit when ``parent_pid`` dies.
 
     Only the thread-local ``numba.set_num_threads`` is used. Setting ``NUMBA_NUM_THREADS``
     here broke every first run: numba re-reads its environment before each compilation,
     and on an empty cache the first compilation came after the thread pool had started
     with another value ("Cannot set NUMBA_NUM_THREADS to a different value once the
     threads have been launched"). A warm cache skipped the compilation and hid it.
+    Ctrl-C goes to the whole process group: workers ignore SIGINT and leave the main
+    process to stop the pool and report what it saved.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
     _one_numba_thread()
 
 
@@ -74,6 +103,20 @@ def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
             ctx.set_forkserver_preload([module])
         return ctx
     return multiprocessing.get_context("spawn")  # pragma: no cover - not POSIX
+
+
+def process_pool(workers: int, fn: Callable[..., Any] | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` one-thread workers that die with this process.
+
+    ``fn``'s module is preloaded by the fork server (see :func:`_mp_context`).
+    """
+    ctx = _mp_context(fn) if fn is not None else multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
 
 
 def default_workers() -> int:
@@ -150,16 +193,30 @@ def map_tasks(
         for i, t in enumerate(tasks):
             done(i, fn(t))
         return results
-    ctx = _mp_context(fn)
-    with ProcessPoolExecutor(
-        max_workers=min(k, n), mp_context=ctx, initializer=_init_worker
-    ) as pool:
+    pool = process_pool(min(k, n), fn)
+    try:
         pending: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 done(pending.pop(f), f.result())
+    except BaseException:
+        # Ctrl-C, SIGTERM or a failed task: drop queued tasks, do not wait for running ones
+        pool.shutdown(wait=False, cancel_futures=True)
+        _kill_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
 
 
-__all__ = ["default_workers", "map_tasks"]
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes (after an interruption: their work is lost)."""
+    procs = getattr(pool, "_processes", None) or {}
+    for p in list(procs.values()):
+        if p.is_alive():
+            p.terminate()
+    for p in list(procs.values()):
+        p.join(timeout=5)
+
+
+__all__ = ["default_workers", "map_tasks", "process_pool"]
