@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from blinasim.replication.job import RunConfig, run
 from blinasim.replication.report import _published_points, km_curves
 from blinasim.report import figures
@@ -20,11 +22,9 @@ def main() -> None:
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     with tempfile.TemporaryDirectory() as tmp:
         res = run(RunConfig(replicates=reps), tmp, report=False)
-        import pandas as pd
-
-        data = pd.concat([o.patients for o in res.outputs], ignore_index=True)
+        data = pd.read_parquet(res.out_dir / "patients.parquet")
         fig = figures.step_plot(
-            km_curves(data, len(res.outputs), time="dfs_days", event="dfs_event"),
+            km_curves(data, len(res.estimates), time="dfs_days", event="dfs_event"),
             title=f"AALL1731 in silico: DFS by arm ({reps} simulated trials)",
             ylabel="Disease-free survival",
             ylim=(0.75, 1.0),

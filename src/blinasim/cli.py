@@ -120,8 +120,17 @@ def run_cmd(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Discard the checkpoints and results of an earlier run in --out."
+        ),
+    ] = False,
 ) -> None:
-    """Simulate the trial with the calibrated model, analyse it, write results and a report."""
+    """Simulate the trial with the calibrated model, analyse it, write results and a report.
+
+    Interrupted, the same command resumes from the finished trials, with the same numbers.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from blinasim.replication.job import RunConfig, run
@@ -149,6 +158,8 @@ def run_cmd(
             workers=workers,
             scheduler=scheduler,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            fresh=fresh,
+            warn=lambda line: err_console.print(escape(line), highlight=False, soft_wrap=True),
         )
     print_summary(console, result)
 

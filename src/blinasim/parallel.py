@@ -144,9 +144,13 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
             field="scheduler",
             got=scheduler,
         )
+    if "://" not in scheduler:
+        raise InputError(
+            "a scheduler address like tcp://host:port", field="scheduler", got=scheduler
+        )
     try:
         return Client(scheduler, timeout="20s"), True  # type: ignore[no-untyped-call]
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:
         raise InputError(
             "a reachable Dask scheduler", field="scheduler", got=f"{scheduler} ({exc})"
         ) from None

@@ -11,8 +11,8 @@ the numbers of an uninterrupted run.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,18 +24,25 @@ import pandas as pd
 
 from blinasim._version import __version__
 from blinasim.analysis.run import write_json
+from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_bytes, atomic_write_json, read_json
+from blinasim.interrupt import resumable
+from blinasim.io.checkpoint import atomic_write_json, read_json
+from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
 from blinasim.parallel import map_tasks
+from blinasim.protocol import load_protocol
+from blinasim.replication.report import write_report
 from blinasim.replication.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
+from blinasim.replication.store import TABLES, ReplicateStore
 from blinasim.replication.summary import (
     estimates_frame,
     published_block,
     replicate_estimates,
     summarize,
 )
+from blinasim.trial.design import MechanisticSource
 
 TRIALS = {"aall1731": "aall1731"}
 
@@ -54,9 +61,56 @@ class RunConfig:
     posterior: str | None = "shipped"
 
     def digest(self) -> str:
-        """Hash binding checkpoints to this configuration and package version."""
-        doc = json.dumps({**asdict(self), "version": __version__}, sort_keys=True)
-        return hashlib.sha256(doc.encode()).hexdigest()[:16]
+        """Hash of the run's inputs by *content* (see :func:`input_identity`)."""
+        return input_identity(self)["digest"]
+
+
+def _sha(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def _posterior_path(cfg: RunConfig) -> Path | None:
+    if cfg.posterior is None or cfg.posterior.lower() == "none":
+        return None
+    from blinasim.calibrate.ensemble import DEFAULT_NAME, shipped_dir
+
+    if cfg.posterior == "shipped":
+        return shipped_dir() / f"{DEFAULT_NAME}.csv"
+    p = Path(cfg.posterior)
+    if p.is_dir():
+        found = sorted(p.glob("posterior_*.csv"))
+        p = found[0] if len(found) == 1 else p
+    return p
+
+
+def input_identity(cfg: RunConfig) -> dict[str, str]:
+    """SHA-256 of every input's contents, and of them all together (``digest``).
+
+    The protocol and design are hashed as loaded (a protocol's ``extends`` chain
+    included), the parameters as the validated set, the posterior as the bytes of its CSV
+    and sidecar: editing any of them, or a new package version, makes another run. The
+    number of replicates is not part of it: replicate ``r`` does not depend on how many
+    there are, so a run can be extended in the same folder.
+    """
+    design = design_for(TRIALS.get(cfg.trial, cfg.trial), cfg.protocol)
+    source = design.outcomes
+    protocol = repr(load_protocol(source.protocol)) if isinstance(source, MechanisticSource) else ""
+    parts = {
+        "design": _sha(design.model_dump_json()),
+        "protocol": _sha(protocol),
+        "parameters": _sha(json.dumps(ParameterSet.load().table(), sort_keys=True, default=str)),
+        "posterior": "none",
+        "seed": str(cfg.seed),
+        "version": __version__,
+    }
+    post = _posterior_path(cfg)
+    if post is not None:
+        try:
+            parts["posterior"] = _sha(post.read_bytes() + post.with_suffix(".json").read_bytes())
+        except OSError:
+            parts["posterior"] = "unreadable"  # load_posterior reports it in one line
+    parts["digest"] = _sha(json.dumps(parts, sort_keys=True))[:16]
+    return parts
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +119,6 @@ class RunResult:
 
     out_dir: Path
     summary: dict[str, Any]
-    outputs: tuple[ReplicateOutput, ...]
     estimates: tuple[dict[str, Any], ...]
     calibration: str
     timings: dict[str, float]
@@ -96,7 +149,9 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
             ens = load_posterior(path)
             values = [tuple(sorted(ens.values(i).items())) for i in range(len(ens))]
             draws = list(range(len(ens)))
-            status = f"calibrated: posterior {ens.name} ({len(ens)} draws, {ens.origin})"
+            # the file's name, never an absolute machine path: outputs travel
+            where = "shipped with blinasim" if path is None else Path(ens.origin).name
+            status = f"calibrated: posterior {ens.name} ({len(ens)} draws, {where})"
     tasks = [
         ReplicateTask(
             design=design_name,
@@ -111,47 +166,82 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
     return tasks, status
 
 
-def _save(folder: Path, out: ReplicateOutput) -> None:
-    """Write one finished replicate atomically (tables first, the marker last)."""
-    for name in ("adtte", "patients", "looks"):
-        buf = io.BytesIO()
-        getattr(out, name).to_parquet(buf, index=False)
-        atomic_write_bytes(folder / f"r{out.replicate:05d}.{name}.parquet", buf.getvalue())
-    meta = {
-        "replicate": out.replicate,
-        "draw": out.draw,
-        "consort": out.consort,
-        "decision": out.decision,
-        "stopped_early": out.stopped_early,
-        "data_cut": out.data_cut,
-    }
-    atomic_write_json(folder / f"r{out.replicate:05d}.done.json", meta)
-
-
-def _load(folder: Path, r: int) -> ReplicateOutput | None:
-    marker = folder / f"r{r:05d}.done.json"
-    if not marker.exists():
-        return None
-    m = read_json(marker)
-    t = {
-        n: pd.read_parquet(folder / f"r{r:05d}.{n}.parquet") for n in ("adtte", "patients", "looks")
-    }
-    return ReplicateOutput(
-        replicate=int(m["replicate"]),
-        draw=int(m["draw"]),
-        adtte=t["adtte"],
-        patients=t["patients"],
-        consort=m["consort"],
-        looks=t["looks"],
-        decision=str(m["decision"]),
-        stopped_early=bool(m["stopped_early"]),
-        data_cut=str(m["data_cut"]),
-    )
+def simulate_and_estimate(task: ReplicateTask) -> tuple[ReplicateOutput, dict[str, Any]]:
+    """Run one replicate and its headline analysis (in the worker: module-level, picklable)."""
+    out = run_replicate(task)
+    return out, replicate_estimates(out)
 
 
 def default_out_dir(trial: str) -> Path:
     """``results/<trial>-<UTC timestamp>/``."""
     return Path("results") / f"{trial}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+# the files a run writes in its folder (``--fresh`` removes these and nothing else)
+OUTPUT_FILES = (
+    "summary.json",
+    "manifest.json",
+    "report.html",
+    "patients.parquet",
+    "adtte.parquet",
+    "looks.parquet",
+    "estimates.parquet",
+)
+KIND = "aall1731-replication"
+# the report pools the patients of at most this many replicates (its figures are the
+# model's expected curves; summary.json uses every replicate)
+REPORT_POOL = 200
+
+
+def _claim(out: Path, identity: dict[str, str], *, fresh: bool) -> Path:
+    """Bind ``out`` to this run's inputs, or refuse a folder that holds another run."""
+    prepare_out_dir(out)
+    ckpt = out / "checkpoints"
+    bind = ckpt / "config.json"
+    manifest = out / "manifest.json"
+    if fresh:
+        if ckpt.is_dir():
+            for f in ckpt.iterdir():
+                if f.is_file() and f.name.startswith(("r", "config.json", ".tmp-")):
+                    f.unlink()
+        for name in OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
+    if manifest.exists() and not bind.exists():
+        try:
+            kind = read_json(manifest).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None
+        if kind != KIND:
+            raise InputError(
+                "a new folder or one of a previous 'blinasim run' (it holds another job's "
+                "results: use another --out)",
+                file=out,
+                got=kind,
+            )
+    if bind.exists():
+        try:
+            old = read_json(bind)
+            old_digest = old.get("digest") if isinstance(old, dict) else None
+        except (OSError, ValueError):
+            old_digest = None
+        if old_digest != identity["digest"]:
+            changed = []
+            if isinstance(old, dict) and isinstance(old.get("inputs"), dict):
+                changed = [k for k, v in identity.items() if old["inputs"].get(k) != v]
+            raise InputError(
+                "a folder of a run with the same inputs: it was made with other inputs"
+                + (f" ({', '.join(k for k in changed if k != 'digest')} differ)" if changed else "")
+                + "; use a new --out or --fresh",
+                file=out,
+            )
+    else:
+        ckpt.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(bind, {"digest": identity["digest"], "inputs": identity})
+    return ckpt
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def run(
@@ -162,82 +252,92 @@ def run(
     scheduler: Any = None,
     progress: Callable[[int, int], None] | None = None,
     report: bool = True,
+    fresh: bool = False,
+    warn: Callable[[str], None] = _stderr,
 ) -> RunResult:
-    """Run (or resume) the in-silico replication and write every output."""
+    """Run (or resume) the in-silico replication and write every output.
+
+    Finished replicates are checkpointed as they arrive; interrupted (Ctrl-C, SIGTERM),
+    the run raises :class:`blinasim.interrupt.Interrupted` saying what is saved. Memory
+    does not grow with ``cfg.replicates``: tables stream from the checkpoints to the
+    result files, and the report pools at most ``REPORT_POOL`` replicates.
+    """
     t0 = time.perf_counter()
     tasks, status = _posterior_tasks(cfg)
+    identity = input_identity(cfg)
     out = Path(out_dir) if out_dir is not None else default_out_dir(cfg.trial)
-    ckpt = out / "checkpoints"
-    ckpt.mkdir(parents=True, exist_ok=True)
-    bind = ckpt / "config.json"
-    doc = {"config": asdict(cfg), "digest": cfg.digest(), "version": __version__}
-    if bind.exists():
-        old = read_json(bind)
-        if old.get("digest") != doc["digest"]:
-            raise InputError(
-                "the same configuration as the checkpoints there (use another --out)",
-                file=out,
-                field="checkpoints",
-                got=f"run with {old.get('config')}",
-            )
-    else:
-        atomic_write_json(bind, doc)
-    done: dict[int, ReplicateOutput] = {}
+    store = ReplicateStore(_claim(out, identity, fresh=fresh), identity["digest"], warn)
+    markers: dict[int, dict[str, Any]] = {}
     for t in tasks:
-        o = _load(ckpt, t.replicate)
-        if o is not None:
-            done[t.replicate] = o
-    todo = [t for t in tasks if t.replicate not in done]
+        m = store.load(t.replicate)
+        if m is not None:
+            markers[t.replicate] = m
+    todo = [t for t in tasks if t.replicate not in markers]
     n_total = len(tasks)
     if progress is not None:
-        progress(len(done), n_total)
+        progress(len(markers), n_total)
 
-    def finished(_i: int, o: ReplicateOutput) -> None:
-        _save(ckpt, o)
-        done[o.replicate] = o
+    def finished(_i: int, res: tuple[ReplicateOutput, dict[str, Any]]) -> None:
+        o, est = res
+        markers[o.replicate] = store.save(o, est)
         if progress is not None:
-            progress(len(done), n_total)
+            progress(len(markers), n_total)
 
-    map_tasks(run_replicate, todo, workers=workers, scheduler=scheduler, on_result=finished)
-    t_sim = time.perf_counter() - t0
-    outputs = tuple(done[t.replicate] for t in tasks)
-    estimates = tuple(replicate_estimates(o) for o in outputs)
-    meta = {
-        "blinasim_version": __version__,
-        "config": asdict(cfg),
-        "calibration": status,
-        "disclaimer": DISCLAIMER,
-    }
-    summary = summarize(estimates, published=published_block(), meta=meta)
-    write_json(out / "summary.json", summary)
-    files = write_tables(
-        out,
-        {
-            "patients": pd.concat([o.patients for o in outputs], ignore_index=True),
-            "adtte": pd.concat([o.adtte for o in outputs], ignore_index=True),
-            "looks": pd.concat([o.looks for o in outputs], ignore_index=True),
-            "estimates": estimates_frame(estimates),
-        },
-    )
-    t_an = time.perf_counter() - t0 - t_sim
-    result = RunResult(
-        out, summary, outputs, estimates, status, {"simulate_s": t_sim, "analyse_s": t_an}
-    )
-    if report:
-        from blinasim.replication.report import write_report
+    def saved() -> str:
+        return (
+            f"{len(markers)} of {n_total} simulated trials are saved in {out}; run the same "
+            "command again to resume"
+        )
 
-        write_report(result)
-        files["report"] = "report.html"
-    files["summary"] = "summary.json"
-    timings = {**result.timings, "total_s": time.perf_counter() - t0}
-    write_manifest(
-        out,
-        kind="aall1731-replication",
-        design={"trial": cfg.trial, "design": TRIALS[cfg.trial], "protocol": cfg.protocol},
-        design_hash=cfg.digest(),
-        seed=cfg.seed,
-        files=files,
-        timings=timings,
-        extra={"config": asdict(cfg), "calibration": status, "replicates": cfg.replicates},
-    )
-    return RunResult(out, summary, outputs, estimates, status, timings)
+    with resumable(saved):
+        map_tasks(
+            simulate_and_estimate, todo, workers=workers, scheduler=scheduler, on_result=finished
+        )
+        t_sim = time.perf_counter() - t0
+        order = [t.replicate for t in tasks]
+        estimates = tuple(markers[r]["estimates"] for r in order)
+        meta = {
+            "blinasim_version": __version__,
+            "config": asdict(cfg),
+            "inputs": identity,
+            "calibration": status,
+            "disclaimer": DISCLAIMER,
+        }
+        summary = summarize(estimates, published=published_block(), meta=meta)
+        write_json(out / "summary.json", summary)
+        files: dict[str, str] = {}
+        for name in TABLES:
+            store.concat(order, name, out / f"{name}.parquet")
+            files[name] = f"{name}.parquet"
+        files.update(write_tables(out, {"estimates": estimates_frame(estimates)}))
+        t_an = time.perf_counter() - t0 - t_sim
+        result = RunResult(
+            out, summary, estimates, status, {"simulate_s": t_sim, "analyse_s": t_an}
+        )
+        if report:
+            pooled = order[:REPORT_POOL]
+            write_report(
+                result,
+                patients=pd.concat([store.table(r, "patients") for r in pooled], ignore_index=True),
+                adtte=pd.concat([store.table(r, "adtte") for r in pooled], ignore_index=True),
+                consorts=[markers[r]["consort"] for r in order],
+            )
+            files["report"] = "report.html"
+        files["summary"] = "summary.json"
+        timings = {**result.timings, "total_s": time.perf_counter() - t0}
+        write_manifest(
+            out,
+            kind=KIND,
+            design={"trial": cfg.trial, "design": TRIALS[cfg.trial], "protocol": cfg.protocol},
+            design_hash=identity["digest"],
+            seed=cfg.seed,
+            files=files,
+            timings=timings,
+            extra={
+                "config": asdict(cfg),
+                "inputs": identity,
+                "calibration": status,
+                "replicates": cfg.replicates,
+            },
+        )
+    return RunResult(out, summary, estimates, status, timings)

@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 from blinasim.analysis.core import DAYS_PER_YEAR
 from blinasim.config import ParameterSet
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.replication.simulate import CAUSES, ReplicateOutput
+from blinasim.protocol import load_protocol
+from blinasim.replication.simulate import CAUSES
 from blinasim.replication.summary import ARMS, MILESTONE_DAYS, STRATA
 from blinasim.report import figures
 from blinasim.report.html import Section, render
@@ -22,15 +23,6 @@ if TYPE_CHECKING:
     from blinasim.replication.job import RunResult
 
 GRID_DAYS = np.linspace(0.0, 5 * DAYS_PER_YEAR, 121)
-
-
-def _pooled(outputs: Sequence[ReplicateOutput]) -> pd.DataFrame:
-    return pd.concat([o.patients for o in outputs], ignore_index=True)
-
-
-def _adtte(outputs: Sequence[ReplicateOutput], paramcd: str) -> pd.DataFrame:
-    a = pd.concat([o.adtte for o in outputs], ignore_index=True)
-    return a[a["PARAMCD"] == paramcd].reset_index(drop=True)
 
 
 def km_curves(data: pd.DataFrame, n_rep: int, *, time: str, event: str) -> list[figures.StepCurve]:
@@ -215,13 +207,13 @@ def cif_figure(p: pd.DataFrame) -> Figure:
     )
 
 
-def consort_boxes(outputs: Sequence[ReplicateOutput]) -> list[tuple[str, list[str]]]:
+def consort_boxes(consorts: Sequence[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     """CONSORT flow of the mean trial (counts averaged over replicates)."""
 
     def mean(f: Any) -> float:
-        return float(np.mean([f(o.consort) for o in outputs]))
+        return float(np.mean([f(c) for c in consorts]))
 
-    rg = outputs[0].consort["by_risk_group"].keys()
+    rg = consorts[0]["by_risk_group"].keys()
     return [
         (
             "Screened children with B-ALL",
@@ -273,21 +265,32 @@ def assumptions_table(params: ParameterSet) -> pd.DataFrame:
     )
 
 
-def write_report(result: RunResult) -> None:
-    """Write ``report.html`` beside the run's other outputs."""
-    from blinasim.protocol import load_protocol
+def write_report(
+    result: RunResult,
+    *,
+    patients: pd.DataFrame,
+    adtte: pd.DataFrame,
+    consorts: Sequence[dict[str, Any]],
+) -> None:
+    """Write ``report.html`` beside the run's other outputs.
 
+    ``patients`` and ``adtte`` are the pooled tables of the first replicates (at most
+    ``REPORT_POOL`` of them: the figures are the model's expected curves, and memory must
+    not grow with the number of replicates); ``consorts`` has every replicate's counts.
+    """
     s = result.summary
-    outs = result.outputs
-    n_rep = len(outs)
-    pts = _pooled(outs)
+    pts = patients
+    n_rep = int(pts["replicate"].nunique())
+    n_all = int(s["replicates"])
+    pooled_note = "" if n_rep == n_all else f" (figures pool the first {n_rep} of {n_all} trials)"
     pub = s["published"]
     params = ParameterSet.load()
     prov = pd.Series([r["provenance"] for r in params.table()]).value_counts()
 
     overview = Section(
         "Overview",
-        lead=f"{n_rep} simulated AALL1731 trial{'s' if n_rep > 1 else ''}; {s['interval']}.",
+        lead=f"{n_all} simulated AALL1731 trial{'s' if n_all > 1 else ''}; {s['interval']}"
+        f"{pooled_note}.",
     ).kv(
         [
             ("calibration", result.calibration),
@@ -346,7 +349,8 @@ def write_report(result: RunResult) -> None:
             f"{st}: pooled Kaplan-Meier with 95% predictive band and the published 3-year DFS.",
         )
     os_sec = Section("Overall survival")
-    os_data = _adtte(outs, "OS").rename(columns={"REPLICATE": "replicate"})
+    os_data = adtte[adtte["PARAMCD"] == "OS"].reset_index(drop=True)
+    os_data = os_data.rename(columns={"REPLICATE": "replicate"})
     os_data = os_data.assign(
         arm=os_data["ARM"], os_days=os_data["AVAL"], os_event=1 - os_data["CNSR"]
     )
@@ -388,7 +392,7 @@ def write_report(result: RunResult) -> None:
     )
     consort = Section("CONSORT flow")
     consort.figure(
-        figures.consort_diagram(consort_boxes(outs), title="Patient flow (mean per trial)"),
+        figures.consort_diagram(consort_boxes(consorts), title="Patient flow (mean per trial)"),
         "Screening, risk assignment and randomization in the simulated trials.",
     )
     mrd = Section(
@@ -458,7 +462,7 @@ def write_report(result: RunResult) -> None:
     html = render(
         "AALL1731 in silico: chemotherapy with or without blinatumomab",
         [overview, comp, dfs, os_sec, rel, forest, consort, mrd, prot, ae, assum],
-        subtitle=f"blinasim replication of COG AALL1731 — {n_rep} simulated trials, seed "
+        subtitle=f"blinasim replication of COG AALL1731 — {n_all} simulated trials, seed "
         f"{s['run']['config']['seed']}",
     )
     atomic_write_bytes(result.out_dir / "report.html", html.encode("utf-8"))
