@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# DEMO_REPLICATES: fewer simulated trials for a quick check (.ci/run uses 2)
+DEMO_REPLICATES ?= 20
+
 demo: $(STAMP)
-	$(BIN)/blinasim run aall1731 --replicates 20
+	$(BIN)/blinasim run aall1731 --replicates $(DEMO_REPLICATES)
 
 # On CI (CI set) the browser tests must run, so Chromium is installed first; elsewhere they
 # skip when Chromium is missing.
