@@ -211,11 +211,14 @@ def _run_arm(
     on = np.flatnonzero(sched.blina_dose > 0)
     if on.size:
         ex = pk.exposure(bsa[sel], eta_cl[sel], mp.pk)
-        for dose in np.unique(sched.blina_dose[on]):
-            rate = pk.daily_dose_ug(float(dose), sched.blina_unit, bsa[sel], mp.pk)
+        caps = sched.blina_cap if sched.blina_cap is not None else np.full(sched.start.size, np.inf)
+        pairs = np.unique(np.stack([sched.blina_dose[on], caps[on]], axis=1), axis=0)
+        for dose, cap in pairs:
+            # the protocol's max_dose (µg/day) caps each child's daily dose, as pk's cap does
+            rate = np.minimum(pk.daily_dose_ug(float(dose), sched.blina_unit, bsa[sel], mp.pk), cap)
             css = pk.steady_state_pg_per_ml(rate, ex.cl_l_per_h)
             kill = blina_kill_rates(css, bio.tcell_fitness, mp.blina)
-            seg = on[sched.blina_dose[on] == dose]
+            seg = on[(sched.blina_dose[on] == dose) & (caps[on] == cap)]
             bk[:, seg] = kill[:, None]
     tr = simulate_trajectories(
         bio, sched, bk, np.empty(0), lp=mp.leukemia, cp=mp.chemo, bp=mp.blina

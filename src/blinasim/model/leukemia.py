@@ -299,7 +299,9 @@ class Schedule:
     ``chemo_kill`` is the reference kill rate of the segment's phase kind scaled by its dose
     intensity (per day, sensitivity 1); ``it_kill`` the intrathecal log kill per day;
     ``blina_dose`` the blinatumomab infusion rate (``blina_unit``) during the segment, 0 if
-    none; ``phase`` the index of the protocol phase a segment belongs to (-1 after therapy).
+    none; ``phase`` the index of the protocol phase a segment belongs to (-1 after therapy);
+    ``blina_cap`` the protocol's cap of one day's infusion in the unit without ``/m2``
+    (``max_dose``, µg/day; inf when none; None: no caps at all).
     """
 
     start: FloatArray
@@ -309,10 +311,14 @@ class Schedule:
     blina_dose: FloatArray
     blina_unit: str
     phase: IntArray
+    blina_cap: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = self.start.size
-        for name in ("end", "chemo_kill", "it_kill", "blina_dose", "phase"):
+        names = ["end", "chemo_kill", "it_kill", "blina_dose", "phase"]
+        if self.blina_cap is not None:
+            names.append("blina_cap")
+        for name in names:
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"schedule.{name}: expected shape ({n},)")
         if n == 0 or self.start[0] != 0.0 or np.any(self.end <= self.start):

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from blinasim.model.leukemia import ChemoParams, Schedule
 from blinasim.model.toxicity import PhaseSpan
+from blinasim.protocol.doses import capped_dose, reference_child
 
 IT_ROUTE = "IT"
 BLINATUMOMAB = "blinatumomab"
@@ -28,6 +29,7 @@ class _Admin(TypingProtocol):
     dose: float
     unit: str
     route: str
+    max_dose: float | None
 
 
 class _PhaseLike(TypingProtocol):
@@ -60,6 +62,8 @@ class Infusion:
     end: float
     dose: float
     unit: str
+    max_dose: float | None = None
+    """Cap of one day's infusion in the unit without ``/m2`` (µg/day), or None."""
 
 
 @dataclass(frozen=True)
@@ -110,15 +114,32 @@ class ArmPlan:
         return float("nan")
 
 
+def _capped(a: _Admin) -> float:
+    """The dose of ``a`` after its ``max_dose`` cap, for the reference child."""
+    if a.max_dose is None:
+        return float(a.dose)
+    ref = reference_child()
+    return float(
+        capped_dose(a.dose, a.unit, a.max_dose, bsa_m2=ref.bsa_m2, weight_kg=ref.weight_kg)
+    )
+
+
 def _systemic_per_day(phase: _PhaseLike) -> dict[tuple[str, str], float]:
-    """Average daily amount per (drug, unit) of systemic (non-IT) chemotherapy."""
+    """Average daily amount per (drug, unit) of systemic (non-IT) chemotherapy.
+
+    ``max_dose`` caps apply at the reference child of ``data/dose_bounds.yaml`` (the
+    intensity is one number per phase, shared by all children).
+    """
     out: dict[tuple[str, str], float] = {}
     length = max(phase.end_day - phase.start_day, 1)
     for a in phase.drugs:
         if a.route == IT_ROUTE or a.drug == BLINATUMOMAB:
             continue
         key = (a.drug, a.unit.removesuffix("/day"))
-        out[key] = out.get(key, 0.0) + a.dose * len(phase.offsets(a)) / length
+        amount = _capped(a) * len(phase.offsets(a)) / length
+        if not np.isfinite(amount):
+            raise ValueError(f"non-finite dose intensity of {a.drug} in phase {phase.name}")
+        out[key] = out.get(key, 0.0) + amount
     return out
 
 
@@ -166,6 +187,7 @@ def _infusions(phase: _PhaseLike) -> tuple[Infusion, ...]:
                     end=float(phase.start_day + e),
                     dose=float(a.dose),
                     unit=a.unit,
+                    max_dose=None if a.max_dose is None else float(a.max_dose),
                 )
             )
     return tuple(sorted(out, key=lambda x: x.start))
@@ -214,6 +236,7 @@ def schedule_for(phases: Sequence[PlannedPhase], horizon_days: float, cp: ChemoP
     chemo = np.zeros(nseg)
     it = np.zeros(nseg)
     blina = np.zeros(nseg)
+    cap = np.full(nseg, np.inf)
     phase_idx = np.full(nseg, -1, dtype=np.int64)
     units = {inf.unit for p in phases for inf in p.infusions}
     if len(units) > 1:
@@ -225,7 +248,9 @@ def schedule_for(phases: Sequence[PlannedPhase], horizon_days: float, cp: ChemoP
         chemo[inside] = cp.kill_for_kind(p.kind) * p.intensity
         it[inside] = p.it_doses * cp.it_log_kill_per_dose / max(p.end - p.start, 1.0)
         for inf in p.infusions:
-            blina[(mid >= inf.start) & (mid < inf.end)] = inf.dose
+            on = (mid >= inf.start) & (mid < inf.end)
+            blina[on] = inf.dose
+            cap[on] = np.inf if inf.max_dose is None else inf.max_dose
     return Schedule(
         start=start,
         end=end,
@@ -234,4 +259,5 @@ def schedule_for(phases: Sequence[PlannedPhase], horizon_days: float, cp: ChemoP
         blina_dose=blina,
         blina_unit=units.pop() if units else "µg/m²/day",
         phase=phase_idx,
+        blina_cap=cap,
     )

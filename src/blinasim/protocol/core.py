@@ -68,6 +68,27 @@ class DrugAdministration:
         out: NDArray[np.float64] = doses[idx]
         return out
 
+    def capped(self, bsa_m2: float | None = None, weight_kg: float | None = None) -> float:
+        """``dose`` after the ``max_dose`` cap for a child of ``bsa_m2`` and ``weight_kg``.
+
+        Default: the reference child of ``data/dose_bounds.yaml`` (the size at which the
+        model's arm-level dose intensities apply caps). Stays in ``unit``.
+        """
+        from blinasim.protocol.doses import capped_dose, reference_child
+
+        if self.max_dose is None:
+            return float(self.dose)
+        ref = reference_child()
+        return float(
+            capped_dose(
+                self.dose,
+                self.unit,
+                self.max_dose,
+                bsa_m2=ref.bsa_m2 if bsa_m2 is None else bsa_m2,
+                weight_kg=ref.weight_kg if weight_kg is None else weight_kg,
+            )
+        )
+
     @property
     def is_continuous(self) -> bool:
         """True for a continuous infusion."""
@@ -181,11 +202,20 @@ class Phase:
             return np.empty(0, dtype=np.int64)
         return np.unique(np.concatenate(parts))
 
-    def dose_intensity(self, drug: str, route: str | None = None) -> DoseIntensity:
+    def dose_intensity(
+        self,
+        drug: str,
+        route: str | None = None,
+        *,
+        bsa_m2: float | None = None,
+        weight_kg: float | None = None,
+    ) -> DoseIntensity:
         """Total amount of ``drug`` in the phase and its average per day of the phase.
 
         Entries with different base units (e.g. IT methotrexate in mg and IV methotrexate in
-        mg/m2) cannot be added: pass ``route`` to pick one.
+        mg/m2) cannot be added: pass ``route`` to pick one. ``max_dose`` caps apply for a
+        child of ``bsa_m2`` / ``weight_kg`` (default: the reference child of
+        ``data/dose_bounds.yaml``, as in the model).
         """
         admins = self.administrations(drug, route)
         units = {a.base_unit for a in admins}
@@ -197,7 +227,7 @@ class Phase:
         days: set[int] = set()
         for a in admins:
             off = self.offsets(a)
-            total += a.dose * len(off)
+            total += a.capped(bsa_m2, weight_kg) * len(off)
             days.update(int(d) for d in off)
         unit = units.pop() if units else "-"
         return DoseIntensity(
@@ -279,9 +309,17 @@ class Arm:
         """Total days of blinatumomab infusion in the arm."""
         return sum(len(p.drug_days("blinatumomab")) for p in self.phases)
 
-    def dose_intensity(self, drug: str, phase: str, route: str | None = None) -> DoseIntensity:
+    def dose_intensity(
+        self,
+        drug: str,
+        phase: str,
+        route: str | None = None,
+        *,
+        bsa_m2: float | None = None,
+        weight_kg: float | None = None,
+    ) -> DoseIntensity:
         """Dose intensity of ``drug`` in phase ``phase`` (see :meth:`Phase.dose_intensity`)."""
-        return self.phase(phase).dose_intensity(drug, route)
+        return self.phase(phase).dose_intensity(drug, route, bsa_m2=bsa_m2, weight_kg=weight_kg)
 
     def timeline(self) -> pd.DataFrame:
         """One row per phase: phase, kind, start_day, end_day (exclusive), length_days, drugs."""

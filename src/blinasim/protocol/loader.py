@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from blinasim.errors import ProtocolError
 from blinasim.protocol.core import Arm, DrugAdministration, Phase, Protocol
+from blinasim.protocol.doses import check_dose
 from blinasim.protocol.schema import ArmSpec, DrugSpec, EditSpec, PhaseSpec, ProtocolSpec
 
 MAX_INCLUDE_DEPTH = 8
@@ -303,7 +304,7 @@ def _flat_from_spec(name: str, arm: ArmSpec, file: str) -> _FlatArm:
 def _flat_extend(name: str, arm: ArmSpec, base: _FlatArm, file: str) -> _FlatArm:
     phases = list(base.phases)
     for i, edit in enumerate(arm.edits):
-        phases = _apply_edit(phases, edit, f"arms.{name}.edits[{i}]", file)
+        phases = _apply_edit(phases, edit, f"arms.{name}.edits[{i}]", file, name)
     fields = arm.model_fields_set
 
     def pick(key: str, inherited: Any) -> Any:
@@ -324,7 +325,9 @@ def _flat_extend(name: str, arm: ArmSpec, base: _FlatArm, file: str) -> _FlatArm
     )
 
 
-def _apply_edit(phases: list[_FlatPhase], edit: EditSpec, path: str, file: str) -> list[_FlatPhase]:
+def _apply_edit(
+    phases: list[_FlatPhase], edit: EditSpec, path: str, file: str, arm: str
+) -> list[_FlatPhase]:
     names = [p.spec.name for p in phases]
 
     def index_of(target: str, key: str) -> int:
@@ -364,6 +367,16 @@ def _apply_edit(phases: list[_FlatPhase], edit: EditSpec, path: str, file: str) 
         for d in fp.spec.drugs:
             if d.drug == ov.drug and (ov.route is None or d.route == ov.route):
                 hits += 1
+                check_dose(
+                    ov.dose,
+                    drug=d.drug,
+                    unit=d.unit,
+                    route=d.route,
+                    arm=arm,
+                    phase=fp.spec.name,
+                    file=file,
+                    field=f"{path}.set_dose.dose",
+                )
                 d = d.model_copy(update={"dose": ov.dose, "source": ov.source})
             drugs.append(d)
         out.append(dataclasses.replace(fp, spec=fp.spec.model_copy(update={"drugs": tuple(drugs)})))
@@ -437,6 +450,20 @@ def _resolve_arm(flat: _FlatArm) -> Arm:
                     file=fp.file,
                     field=f"{fp.path}.drugs[{j}].{key}",
                     got=last,
+                )
+            doses = [("dose", d.dose)] + [
+                (f"dose_by_age[{k}].dose", b.dose) for k, b in enumerate(d.dose_by_age or ())
+            ]
+            for key, value in doses:
+                check_dose(
+                    value,
+                    drug=d.drug,
+                    unit=d.unit,
+                    route=d.route,
+                    arm=flat.name,
+                    phase=spec.name,
+                    file=fp.file,
+                    field=f"{fp.path}.drugs[{j}].{key}",
                 )
             drugs.append(
                 DrugAdministration(
