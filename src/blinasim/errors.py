@@ -50,3 +50,7 @@ class ParameterError(InputError):
 
 class ProtocolError(InputError):
     """A bad treatment-protocol file."""
+
+
+class OutputError(BlinasimError):
+    """Results could not be written (disk full, folder removed): one line, what is saved."""

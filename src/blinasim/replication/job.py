@@ -14,7 +14,8 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from blinasim._version import __version__
 from blinasim.analysis.run import write_json
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
-from blinasim.errors import InputError
+from blinasim.errors import InputError, OutputError
 from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_json, read_json
 from blinasim.io.outdir import prepare_out_dir
@@ -240,6 +241,19 @@ def _claim(out: Path, identity: dict[str, str], *, fresh: bool) -> Path:
     return ckpt
 
 
+@contextmanager
+def _disk_errors(saved: Callable[[], str]) -> Iterator[None]:
+    """A failed write (disk full, folder removed) as one line saying what is saved."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(
+            f"could not write the results: {exc.strerror or exc}{where}; {saved()} "
+            "once the problem is fixed"
+        ) from None
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
@@ -289,7 +303,7 @@ def run(
             "command again to resume"
         )
 
-    with resumable(saved):
+    with resumable(saved), _disk_errors(saved):
         map_tasks(
             simulate_and_estimate, todo, workers=workers, scheduler=scheduler, on_result=finished
         )
