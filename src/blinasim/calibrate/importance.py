@@ -36,10 +36,11 @@ algorithm and is tested for k-hat recovery on known Pareto samples.
 posterior predictive needs no re-simulation.
 
 *Checkpoints.* The draws are evaluated in batches through the same pools as stage 1
-(serial, local processes, Dask); after every batch the run is written atomically, keyed by
-a digest of everything that determines it (stage-1 config and the stage-1 positions used,
-the proposal settings and the seed). A run killed at any point restarts where it stopped and
-gives bit-identical weights.
+(serial, local processes, Dask); after every batch the run is written atomically as an
+``.npz`` archive (never a pickle: :mod:`blinasim.calibrate.checkpoints`), keyed by a digest
+of everything that determines it (stage-1 config and the stage-1 positions used, the
+proposal settings and the seed) and the model inputs' hashes. A run killed at any point
+restarts where it stopped and gives bit-identical weights.
 """
 
 from __future__ import annotations
@@ -59,16 +60,34 @@ from numpy.typing import NDArray
 from scipy import linalg, special, stats
 
 from blinasim import rng
+from blinasim.calibrate.checkpoints import (
+    STAGE2,
+    CheckpointError,
+    Warn,
+    discard,
+    identity_difference,
+    input_hashes,
+    read_checkpoint,
+    write_checkpoint,
+)
 from blinasim.calibrate.config import CalibrationConfig, ImportanceSpec
 from blinasim.calibrate.likelihood import FreeParameter, log_prior
-from blinasim.calibrate.sampler import Chain, DaskPool, ProcessPool, SerialPool, make_pool
+from blinasim.calibrate.sampler import (
+    Chain,
+    DaskPool,
+    ProcessPool,
+    SerialPool,
+    make_pool,
+    warn_legacy,
+)
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_pickle, read_pickle
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-CHECKPOINT_IS = "checkpoint_importance.pkl"
+CHECKPOINT_IS = "checkpoint_stage2.npz"
+LEGACY_CHECKPOINT_IS = "checkpoint_importance.pkl"
+"""The pickled stage-2 checkpoint of earlier versions: never read."""
 MAX_PARETO_K = 0.7
 """PSIS reliability threshold cap (Vehtari et al. 2024: estimates unreliable above 0.7)."""
 
@@ -420,13 +439,70 @@ class ImportanceRun:
         )
 
 
-def _save(path: Path, run: ImportanceRun) -> None:
-    atomic_write_pickle(path, run)
+_RUN_ARRAYS = ("z", "theta", "log_post", "log_prior", "log_q", "blobs")
+
+
+def _save(path: Path, run: ImportanceRun, identity: dict[str, Any]) -> None:
+    props = (run.proposal, *run.proposals)
+    meta = {
+        "keys": list(run.keys),
+        "target_ids": list(run.target_ids),
+        "n_evals": run.n_evals,
+        "elapsed_s": run.elapsed_s,
+        "digest": run.digest,
+        "seed": run.seed,
+        "complete": run.complete,
+        "rounds_started": len(run.proposals),
+        "bounds": list(run.bounds),
+        "proposal_df": [p.df for p in props],
+        "proposal_defensive": [p.defensive for p in props],
+    }
+    arrays: dict[str, NDArray[Any]] = {k: getattr(run, k) for k in _RUN_ARRAYS}
+    arrays["proposal_mean"] = np.stack([p.mean for p in props])
+    arrays["proposal_chol"] = np.stack([p.chol for p in props])
+    write_checkpoint(path, STAGE2, identity, meta, arrays)
+
+
+def read_importance(path: str | Path) -> tuple[ImportanceRun, dict[str, Any]]:
+    """A stage-2 checkpoint and its identity; :class:`CheckpointError` if unusable."""
+    ck = read_checkpoint(path, STAGE2)
+    m, a = ck.meta, ck.arrays
+    try:
+        props = tuple(
+            Proposal(
+                mean=a["proposal_mean"][k].astype(np.float64),
+                chol=a["proposal_chol"][k].astype(np.float64),
+                df=float(m["proposal_df"][k]),
+                defensive=float(m["proposal_defensive"][k]),
+            )
+            for k in range(len(m["proposal_df"]))
+        )
+        run = ImportanceRun(
+            keys=tuple(str(k) for k in m["keys"]),
+            target_ids=tuple(str(t) for t in m["target_ids"]),
+            proposal=props[0],
+            **{k: a[k].astype(np.float64) for k in _RUN_ARRAYS},
+            n_evals=int(m["n_evals"]),
+            elapsed_s=float(m["elapsed_s"]),
+            digest=str(m["digest"]),
+            seed=int(m["seed"]),
+            complete=bool(m["complete"]),
+            proposals=props[1:],
+            bounds=tuple(int(b) for b in m["bounds"]),
+        )
+        ok = len(run.proposals) == int(m["rounds_started"]) and all(
+            getattr(run, k).shape[0] == run.draws for k in _RUN_ARRAYS
+        )
+    except (KeyError, TypeError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise CheckpointError("not a complete stage-2 checkpoint")
+    return run, ck.identity
 
 
 def load_importance(path: str | Path) -> ImportanceRun:
-    """Read a stage-2 checkpoint written by :func:`run_importance`."""
-    return read_pickle(path, ImportanceRun, "an importance-sampling checkpoint")
+    """Read a stage-2 checkpoint written by :func:`run_importance` (never unpickles)."""
+    return read_importance(path)[0]
 
 
 def stage1_positions(chain: Chain, burn_in: int) -> FloatArray:
@@ -467,12 +543,15 @@ def run_importance(
     on_batch: Callable[[int, int, ImportanceRun], None] | None = None,
     resume: bool = True,
     pool: SerialPool | ProcessPool | DaskPool | None = None,
+    warn: Warn | None = None,
 ) -> ImportanceRun:
-    """Run (or resume) stage 2; checkpoints in ``out_dir/checkpoint_importance.pkl``.
+    """Run (or resume) stage 2; checkpoints in ``out_dir/checkpoint_stage2.npz``.
 
-    ``on_batch(done, total, run)`` is called at the start and after every batch. A ``pool``
-    given by the caller is used (and left open) instead of one made from ``workers`` /
-    ``scheduler``.
+    ``on_batch(done, total, run)`` is called at the start and after every batch (``run``
+    is the last checkpointed state). A ``pool`` given by the caller is used (and left open)
+    instead of one made from ``workers`` / ``scheduler``. An unusable checkpoint (truncated,
+    corrupt, a stage-1 file) is reported in one line through ``warn`` and stage 2 starts
+    again; one of another config, stage 1 or model inputs is an :class:`InputError`.
     """
     spec = config.importance
     if spec is None:
@@ -483,19 +562,28 @@ def run_importance(
     post = posterior if posterior is not None else LogPosterior(config)
     z1 = to_z(post.free, stage1_positions(chain, config.sampler.burn_in))
     digest = importance_digest(config, chain, z1)
+    identity = {"digest": digest, "inputs": input_hashes(config.targets_file)}
     keys = tuple(fp.key for fp in post.free)
     ids = tuple(t.id for t in post.targets)
     total = spec.draws
     run: ImportanceRun | None = None
     if resume and ck.exists():
-        run = load_importance(ck)
-        if run.digest != digest:
-            raise InputError(
-                "a stage-2 checkpoint of the same config and stage 1 (use --fresh)",
-                file=ck,
-                field="importance",
-                got=run.digest[:12],
-            )
+        try:
+            run, saved = read_importance(ck)
+        except CheckpointError as exc:
+            discard(ck, str(exc), warn)
+        else:
+            why = identity_difference(saved, identity)
+            if why is not None:
+                raise InputError(
+                    f"a stage-2 checkpoint of the same config and stage 1 (this one was "
+                    f"{why}; use --fresh-stage2 to redo stage 2, or --fresh)",
+                    file=ck,
+                    field="importance",
+                    got=str(saved.get("digest", "?"))[:12],
+                )
+    elif resume:
+        warn_legacy(out / LEGACY_CHECKPOINT_IS, warn)
     bounds = tuple(round_bounds(total, spec.rounds)) if spec.rounds > 1 else ()
     if run is None:
         prop = fit_proposal(z1, spec)
@@ -559,7 +647,7 @@ def run_importance(
                 proposals=run.proposals,
                 bounds=bounds,
             )
-            _save(ck, run)
+            _save(ck, run, identity)
             if on_batch is not None:
                 on_batch(run.draws, total, run)
     finally:
@@ -670,6 +758,7 @@ __all__ = [
     "proposal_draws",
     "proposal_logpdf",
     "psis",
+    "read_importance",
     "run_importance",
     "stage1_positions",
     "systematic_resample",

@@ -14,9 +14,10 @@ own, and ABC discards the published standard errors that a likelihood uses direc
 
 Reproducibility: every evaluation depends only on the parameters; the walkers' start and
 emcee's own random state come from the config's seed. The ensemble is saved after every
-``checkpoint_every`` steps (atomic write) together with emcee's random state, so a run
-killed at any point and restarted continues exactly as if it had never stopped, and the
-result is the same for any number of workers or a Dask cluster.
+``checkpoint_every`` steps (atomic write of an ``.npz`` archive, never a pickle: see
+:mod:`blinasim.calibrate.checkpoints`) together with emcee's random state as plain arrays,
+so a run killed at any point and restarted continues exactly as if it had never stopped,
+and the result is the same for any number of workers or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,14 +40,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blinasim import rng
+from blinasim.calibrate.checkpoints import (
+    STAGE1,
+    CheckpointError,
+    Warn,
+    discard,
+    identity_difference,
+    input_hashes,
+    read_checkpoint,
+    write_checkpoint,
+)
 from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_pickle, read_pickle
-from blinasim.parallel import _init_worker, _single_threaded
+from blinasim.parallel import _kill_workers, _single_threaded, process_pool
 
 FloatArray = NDArray[np.float64]
-CHECKPOINT = "checkpoint.pkl"
+CHECKPOINT = "checkpoint_stage1.npz"
+LEGACY_CHECKPOINT = "checkpoint.pkl"
+"""The pickled checkpoint of earlier versions: never read (unpickling can run code)."""
 
 
 _LOCAL = threading.local()
@@ -88,18 +99,20 @@ class SerialPool:
     def close(self) -> None:
         """Nothing to release."""
 
+    def abort(self) -> None:
+        """Nothing to stop."""
+
 
 class ProcessPool:
-    """A persistent local process pool (spawn start method; numba-safe)."""
+    """A persistent local process pool (spawn; numba-safe).
+
+    Its workers (:func:`blinasim.parallel.process_pool`) ignore SIGINT, so Ctrl-C reaches
+    only the main process, which stops the pool and reports what it saved, and they exit
+    when the main process dies (``kill -9`` included).
+    """
 
     def __init__(self, workers: int) -> None:
-        import multiprocessing
-
-        self._ex = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-        )
+        self._ex = process_pool(workers)
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """Results in input order (``fn`` is unpickled once per worker, see ``_cached_call``)."""
@@ -110,6 +123,11 @@ class ProcessPool:
     def close(self) -> None:
         """Shut the workers down."""
         self._ex.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """Stop at once (after an interruption): drop queued work, terminate the workers."""
+        self._ex.shutdown(wait=False, cancel_futures=True)
+        _kill_workers(self._ex)
 
 
 class DaskPool:
@@ -132,6 +150,10 @@ class DaskPool:
         """Close the client if this pool opened it."""
         if self._own:
             self._client.close()
+
+    def abort(self) -> None:
+        """As :meth:`close` (the cluster's tasks of a closed client are released)."""
+        self.close()
 
 
 def make_pool(
@@ -168,13 +190,88 @@ class Chain:
         return int(self.chain.shape[0] - 1)
 
 
-def _save(path: Path, ch: Chain) -> None:
-    atomic_write_pickle(path, ch)
+def _random_state_arrays(state: Any) -> tuple[str, dict[str, NDArray[Any]]]:
+    """Emcee's ``RandomState.get_state()`` tuple as plain arrays (exact)."""
+    name, key, pos, has_gauss, cached = state
+    return str(name), {
+        "rs_key": np.asarray(key, dtype=np.uint32),
+        "rs_pos_gauss": np.array([int(pos), int(has_gauss)], dtype=np.int64),
+        "rs_cached_gaussian": np.array([float(cached)], dtype=np.float64),
+    }
+
+
+def _save(path: Path, ch: Chain, identity: dict[str, Any]) -> None:
+    rs_name, rs = _random_state_arrays(ch.random_state)
+    meta = {
+        "keys": list(ch.keys),
+        "target_ids": list(ch.target_ids),
+        "n_evals": ch.n_evals,
+        "elapsed_s": ch.elapsed_s,
+        "digest": ch.digest,
+        "complete": ch.complete,
+        "random_state": rs_name,
+    }
+    arrays = {"chain": ch.chain, "log_prob": ch.log_prob, "blobs": ch.blobs, **rs}
+    write_checkpoint(path, STAGE1, identity, meta, arrays)
+
+
+def read_chain(path: str | Path) -> tuple[Chain, dict[str, Any]]:
+    """A stage-1 checkpoint and its identity; :class:`CheckpointError` if unusable."""
+    ck = read_checkpoint(path, STAGE1)
+    m, a = ck.meta, ck.arrays
+    try:
+        pos, has_gauss = (int(x) for x in a["rs_pos_gauss"])
+        state = (
+            str(m["random_state"]),
+            a["rs_key"].astype(np.uint32),
+            pos,
+            has_gauss,
+            float(a["rs_cached_gaussian"][0]),
+        )
+        chain = Chain(
+            keys=tuple(str(k) for k in m["keys"]),
+            target_ids=tuple(str(t) for t in m["target_ids"]),
+            chain=a["chain"].astype(np.float64),
+            log_prob=a["log_prob"].astype(np.float64),
+            blobs=a["blobs"].astype(np.float64),
+            n_evals=int(m["n_evals"]),
+            elapsed_s=float(m["elapsed_s"]),
+            digest=str(m["digest"]),
+            complete=bool(m["complete"]),
+            random_state=state,
+        )
+        np.random.RandomState().set_state(state)  # a state emcee can use
+        ok = chain.chain.ndim == 3 and chain.chain.shape[:2] == chain.log_prob.shape
+    except (KeyError, TypeError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise CheckpointError("not a complete stage-1 checkpoint")
+    return chain, ck.identity
 
 
 def load_chain(path: str | Path) -> Chain:
-    """Read a checkpoint written by :func:`run_sampler`."""
-    return read_pickle(path, Chain, "a calibration checkpoint")
+    """Read a checkpoint written by :func:`run_sampler` (never unpickles)."""
+    return read_chain(path)[0]
+
+
+def stage1_identity(config: CalibrationConfig, post: LogPosterior) -> dict[str, Any]:
+    """What a stage-1 checkpoint belongs to: config digest (with priors) and inputs."""
+    priors = json.dumps([fp.prior.model_dump() for fp in post.free], sort_keys=True)
+    digest = hashlib.sha256((config.chain_digest() + priors).encode()).hexdigest()
+    return {"digest": digest, "inputs": input_hashes(config.targets_file)}
+
+
+def warn_legacy(path: Path, warn: Warn | None) -> None:
+    """One line if ``path``, a pickled checkpoint of an earlier version, exists (never read)."""
+    if path.exists():
+        msg = (
+            f"warning: {path.name} is a pickled checkpoint of an earlier blinasim; it is never "
+            "read (unpickling a file can run code): its stage starts again"
+        )
+        if warn is not None:
+            warn(msg)
+        else:
+            logging.getLogger("blinasim.calibrate").warning(msg)
 
 
 def initial_positions(post: LogPosterior, config: CalibrationConfig) -> FloatArray:
@@ -214,33 +311,45 @@ def run_sampler(
     on_step: Callable[[int, int, Chain], None] | None = None,
     resume: bool = True,
     pool: SerialPool | ProcessPool | DaskPool | None = None,
+    warn: Warn | None = None,
 ) -> Chain:
-    """Run (or resume) the ensemble sampler; checkpoints in ``out_dir/checkpoint.pkl``.
+    """Run (or resume) the ensemble sampler; checkpoints in ``out_dir/checkpoint_stage1.npz``.
 
-    ``on_step(done, total, chain)`` is called after the start and after every step. A
-    ``pool`` given by the caller is used (and left open) instead of one made from
-    ``workers`` / ``scheduler``.
+    ``on_step(done, total, chain)`` is called after the start and after every step
+    (``chain`` is the last checkpointed state). A ``pool`` given by the caller is used (and
+    left open) instead of one made from ``workers`` / ``scheduler``. A truncated, corrupt
+    or foreign-format checkpoint is reported in one line through ``warn`` (default: the
+    ``blinasim.calibrate`` logger) and the stage starts again; one of another config or
+    model inputs is an :class:`InputError`.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ck = out / CHECKPOINT
     post = posterior if posterior is not None else LogPosterior(config)
-    priors = json.dumps([fp.prior.model_dump() for fp in post.free], sort_keys=True)
-    digest = hashlib.sha256((config.chain_digest() + priors).encode()).hexdigest()
+    identity = stage1_identity(config, post)
+    digest = str(identity["digest"])
     total = config.sampler.steps
     every = config.sampler.checkpoint_every
     keys = tuple(fp.key for fp in post.free)
     ids = tuple(t.id for t in post.targets)
     ch: Chain | None = None
     if resume and ck.exists():
-        ch = load_chain(ck)
-        if ch.digest != digest:
-            raise InputError(
-                "a checkpoint made with the same config (use --fresh to start over)",
-                file=ck,
-                field="config",
-                got=ch.digest[:12],
-            )
+        try:
+            ch, saved = read_chain(ck)
+        except CheckpointError as exc:
+            discard(ck, str(exc), warn)
+        else:
+            why = identity_difference(saved, identity)
+            if why is not None:
+                raise InputError(
+                    f"a checkpoint made with the same config and model inputs (this one was "
+                    f"{why}; use --fresh to start over)",
+                    file=ck,
+                    field="config",
+                    got=str(saved.get("digest", "?"))[:12],
+                )
+    elif resume:
+        warn_legacy(out / LEGACY_CHECKPOINT, warn)
     own = pool is None
     pool = make_pool(workers, scheduler) if pool is None else pool
     t0 = time.perf_counter()
@@ -266,7 +375,7 @@ def run_sampler(
                 digest=digest,
                 random_state=np.random.RandomState(config.seed % 2**32).get_state(),
             )
-            _save(ck, ch)
+            _save(ck, ch, identity)
         if on_step is not None:
             on_step(ch.steps, total, ch)
         remaining = total - ch.steps
@@ -308,12 +417,12 @@ def run_sampler(
                         random_state=st.random_state,
                     )
                     pending = []
-                    _save(ck, ch)
+                    _save(ck, ch, identity)
                 if on_step is not None:
                     on_step(done, total, ch)
         elif not ch.complete:
             ch.complete = True
-            _save(ck, ch)
+            _save(ck, ch, identity)
     finally:
         if own:
             pool.close()
@@ -431,6 +540,7 @@ def evaluate_many(
 
 
 __all__ = [
+    "CHECKPOINT",
     "Chain",
     "DaskPool",
     "Diagnostics",
@@ -442,6 +552,8 @@ __all__ = [
     "load_chain",
     "make_pool",
     "posterior_arrays",
+    "read_chain",
     "run_sampler",
     "select_ensemble",
+    "stage1_identity",
 ]

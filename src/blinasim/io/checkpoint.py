@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import tempfile
 from pathlib import Path
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 # rw-r--r--: results and checkpoints are readable by the team, like any file ``open`` makes
 FILE_MODE = 0o644
@@ -49,29 +46,8 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def atomic_write_pickle(path: str | Path, obj: Any) -> Path:
-    """Pickle ``obj`` to ``path`` atomically (a checkpoint)."""
-    return atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def read_pickle(path: str | Path, cls: type[T], what: str) -> T:
-    """Unpickle a checkpoint written by :func:`atomic_write_pickle`; it must be a ``cls``.
-
-    Anything else is a one-line ``InputError`` expecting ``what``.
-    """
-    from blinasim.errors import InputError
-
-    with Path(path).open("rb") as fh:
-        obj = pickle.load(fh)
-    if not isinstance(obj, cls):
-        raise InputError(what, file=path)
-    return obj
-
-
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
-    "atomic_write_pickle",
     "read_json",
-    "read_pickle",
 ]
