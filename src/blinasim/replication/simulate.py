@@ -19,7 +19,7 @@ import pandas as pd
 
 from blinasim.config import ParameterSet
 from blinasim.trial.design import TrialDesign, load_design
-from blinasim.trial.mechanistic import MechanisticOutcomes
+from blinasim.trial.mechanistic import MechanisticOutcomes, check_protocol_placement
 from blinasim.trial.run import run_trial
 
 # arm codes of the AALL1731 design -> the names used in summary.json
@@ -57,11 +57,18 @@ class ReplicateOutput:
 
 
 def design_for(design: str, protocol: str | None) -> TrialDesign:
-    """Load a design; ``protocol`` (file or shipped name) replaces its model protocol."""
+    """Load a design; ``protocol`` (file or shipped name) replaces its model protocol.
+
+    The protocol is loaded and checked against the design here
+    (:func:`~blinasim.trial.mechanistic.check_protocol_placement`): a protocol with arms
+    the design cannot place, or without an arm for a stratum, is refused before any
+    simulation.
+    """
     d = load_design(design)
     if protocol is not None:
         src = d.outcomes.model_copy(update={"protocol": protocol})
         d = d.model_copy(update={"outcomes": src})
+    check_protocol_placement(d)
     return d
 
 

@@ -10,13 +10,21 @@ trial engine decides the arm, and the adapter returns that arm's relapse, death 
 second-malignancy days, converted to days from randomization.
 
 With ``bank_size`` the children come from one bank of simulated children per (seed,
-parameters), drawn once per process: trial ``r``'s enrollee ``i`` is bank child
-``floor(u * bank_size)`` with ``u`` from the per-patient stream ``trial.bank``.
+parameters, protocol), drawn once per outcome source (a block of replicates) and kept by
+that source only, keyed by content (:func:`content_digest`): trial ``r``'s enrollee ``i``
+is bank child ``floor(u * bank_size)`` with ``u`` from the per-patient stream
+``trial.bank``. The bank depends only on the seed and the contents, so the numbers do not
+depend on how replicates are grouped.
+
+:func:`check_protocol_placement` refuses a protocol whose arms the two-arm design cannot
+all run (arms it cannot place, a stratum without arms).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,7 @@ from numpy.typing import NDArray
 
 from blinasim import rng
 from blinasim.config import ParameterSet
+from blinasim.errors import ProtocolError
 from blinasim.model.engine import Outcomes
 from blinasim.trial.design import DAYS_PER_YEAR, MechanisticSource, TrialDesign
 from blinasim.trial.outcomes import (
@@ -106,7 +115,83 @@ def _simulate(
     )
 
 
-_BANKS: dict[tuple[Any, ...], _Simulated] = {}
+def content_digest(params: ParameterSet | None, protocol: Any) -> str:
+    """A stable hash of the parameter values and the resolved protocol's contents.
+
+    ``None`` parameters stand for the shipped file, hashed by its values too. Two parameter
+    sets with equal values (and equal protocols) share a digest; any difference in a value,
+    a dose, a day or a phase changes it.
+    """
+    ps = params if params is not None else ParameterSet.load()
+    values = {k: p.value for k, p in sorted(ps.params.items())}
+    h = hashlib.sha256()
+    h.update(json.dumps(values, sort_keys=True, default=repr).encode())
+    h.update(b"\0")
+    h.update(repr(protocol).encode())
+    return h.hexdigest()
+
+
+def check_protocol_placement(design: TrialDesign, protocol: Any = None) -> None:
+    """Refuse a protocol the design cannot run in full (one :class:`ProtocolError` line).
+
+    A two-arm design places protocol arms by ``outcomes.arms`` (trial arm -> stratum ->
+    protocol arm). Every arm of the protocol must be placed: mapped there, or the only arm
+    of a stratum that is not randomized (SR-Favorable: chemotherapy, no randomization).
+    Every mapped arm must exist and serve its stratum, and every stratum the model assigns
+    children to must have an arm (else its children would vanish from the trial). A
+    protocol with more variants than the design has arms (``aall1731_three_cycles``: B3 and
+    B5 beside A and B) is refused, naming the arms: ``blinasim compare`` runs such variants.
+    """
+    from blinasim.protocol.loader import load_protocol
+    from blinasim.protocol.schema import STRATA
+
+    src = design.outcomes
+    if not isinstance(src, MechanisticSource):
+        return
+    proto = protocol if protocol is not None else load_protocol(src.protocol)
+    arms = proto.arms
+    ctrl, exp = design.allocation.control.id, design.allocation.experimental.id
+    randomized = list(design.population.strata)
+    problems: list[str] = []
+    placed: set[str] = set()
+    for arm_id in (ctrl, exp):
+        for stratum in randomized:
+            name = src.arms[arm_id][stratum]
+            placed.add(name)
+            if name not in arms:
+                problems.append(f"no arm {name} for trial arm {arm_id} in {stratum}")
+            elif arms[name].stratum != stratum:
+                problems.append(
+                    f"arm {name} (trial arm {arm_id} in {stratum}) serves {arms[name].stratum}"
+                )
+            elif arms[name].randomized_after is None:
+                problems.append(f"arm {name} (trial arm {arm_id} in {stratum}) is not randomized")
+    for stratum in sorted({a.stratum for a in arms.values()} - set(randomized)):
+        own = [a for a in arms.values() if a.stratum == stratum]
+        if len(own) == 1 and own[0].randomized_after is None:
+            placed.add(own[0].name)
+    unplaced = [n for n in arms if n not in placed]
+    if unplaced:
+        what = (
+            f"arm {unplaced[0]} has" if len(unplaced) == 1 else f"arms {', '.join(unplaced)} have"
+        )
+        problems.append(
+            f"{what} no place in the {len(randomized)}-stratum "
+            f"two-arm design {design.name} (use 'blinasim compare' to compare protocol variants)"
+        )
+    uncovered = [s for s in STRATA if not any(a.stratum == s for a in arms.values())]
+    for s in uncovered:
+        if s not in randomized:  # a randomized stratum is already reported above
+            problems.append(f"no arm for {s} (the model assigns children to it)")
+    if problems:
+        # the problems go in the message itself: a "got" value would be cut at 80 characters
+        raise ProtocolError(
+            f"a protocol whose every arm the design {design.name} runs (found: "
+            + "; ".join(problems)
+            + ")",
+            file=getattr(proto, "origin", src.protocol),
+            field="arms",
+        )
 
 
 class MechanisticOutcomes:
@@ -121,6 +206,7 @@ class MechanisticOutcomes:
         self.source = src
         self.strata = tuple(design.population.strata)
         self.protocol = load_protocol(src.protocol)
+        check_protocol_placement(design, self.protocol)
         if params is None and src.parameters is not None:
             params = ParameterSet.load(Path(src.parameters))
         self.params: ParameterSet | None = params
@@ -135,14 +221,18 @@ class MechanisticOutcomes:
             for a, arm_id in enumerate((ctrl, exp))
         }
         self._current: tuple[int, int, _Simulated, IntArray | None] | None = None
+        self._content_key = content_digest(self.params, self.protocol)
+        self._banks: dict[tuple[Any, ...], _Simulated] = {}
 
     # -- simulated children ------------------------------------------------------------
 
     def _bank(self, seed: int) -> _Simulated:
         size = self.source.bank_size
         assert size is not None
-        key = (seed, size, self.source.protocol, id(self.params), self.horizon_days)
-        bank = _BANKS.get(key)
+        # keyed by content (never by id(): a reused address would hand a new parameter set
+        # the children of the previous one); at most one bank held, by this instance
+        key = (seed, size, self._content_key, self.horizon_days)
+        bank = self._banks.get(key)
         if bank is None:
             bank = _simulate(
                 size,
@@ -151,8 +241,8 @@ class MechanisticOutcomes:
                 self.params,
                 self.horizon_days,
             )
-            _BANKS.clear()
-            _BANKS[key] = bank
+            self._banks.clear()
+            self._banks[key] = bank
         return bank
 
     def _children(self, n: int, seed: int, replicate: int) -> tuple[_Simulated, IntArray | None]:
@@ -258,4 +348,9 @@ class MechanisticOutcomes:
         return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
 
 
-__all__ = ["MechanisticOutcomes", "simulate_children"]
+__all__ = [
+    "MechanisticOutcomes",
+    "check_protocol_placement",
+    "content_digest",
+    "simulate_children",
+]
