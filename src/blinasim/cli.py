@@ -76,7 +76,8 @@ def analyze(
         float | None, typer.Option(help="RMST horizon in years (default: the milestone).")
     ] = None,
     control: Annotated[
-        str | None, typer.Option(help="Reference arm (default: first in sorted order).")
+        str | None,
+        typer.Option(help="Reference arm (default: recognised from the data, else asked for)."),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
 ) -> None:
@@ -94,7 +95,8 @@ def analyze(
     )
     print_run(console, run)
     assert run.out_dir is not None
-    console.print(f"\nreport: [bold]{(run.out_dir / 'report.html').resolve()}[/]")
+    console.print(f"\nreport: [bold]{escape(str(run.out_dir / 'report.html'))}[/]")
+    console.print(f"[dim]{escape(run.statement)}[/]")
 
 
 @app.command("run")
@@ -178,11 +180,9 @@ def compare(
     """Run the same virtual children through protocol variants (common random numbers)."""
     from rich.table import Table
 
-    from blinasim.replication.compare import compare_protocols, write_comparison
+    from blinasim.replication.compare import run_comparison
 
-    cmp = compare_protocols([base, *(protocol or [])], n=n, seed=seed)
-    folder = out or Path("results") / f"compare-{Path(base).stem}-seed{seed}"
-    report = write_comparison(cmp, folder)
+    cmp, report = run_comparison([base, *(protocol or [])], n=n, seed=seed, out=out)
     t = Table(title=f"{n:,} virtual children, seed {seed}", title_justify="left")
     for c in ("stratum", "arm", "n", "3-y DFS", "5-y DFS", "relapse", "vs reference (3-y)"):
         t.add_column(c, justify="left" if c in ("stratum", "arm") else "right", overflow="fold")
@@ -200,7 +200,7 @@ def compare(
             else f"{diff:+.1%} ± {r['paired_difference_3y_se']:.1%}",
         )
     console.print(t)
-    console.print(f"report: [bold]{report.resolve()}[/]")
+    console.print(f"report: [bold]{escape(str(report))}[/]")
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 

@@ -4,6 +4,10 @@ Kaplan-Meier by arm with a milestone estimate, (stratified) log-rank test, Cox h
 ratio (stratified when strata are given), RMST difference, and, when competing causes are
 coded, Aalen-Johansen cumulative incidence with Gray's test. The same function analyses
 real trial data and simulated trials, so both give one kind of report.
+
+A quantity the data cannot estimate is never printed as a number: a milestone past an
+arm's last follow-up (a Kaplan-Meier curve is not defined there), a hazard ratio or
+log-rank test without events carry ``not estimable: <why>`` instead.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blinasim.analysis.arms import ControlArm, resolve_control
 from blinasim.errors import InputError
 from blinasim.stats import (
     CumulativeIncidence,
@@ -31,22 +36,57 @@ DAYS_PER_YEAR = 365.25
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with standard error and 95% interval."""
+    """A point estimate with standard error and 95% interval.
+
+    ``note`` says why there is no estimate (the numbers are then NaN).
+    """
 
     estimate: float
     se: float
     lower: float
     upper: float
+    note: str = ""
+
+    @classmethod
+    def missing(cls, why: str) -> Estimate:
+        """No estimate, because ``why``."""
+        nan = float("nan")
+        return cls(nan, nan, nan, nan, why)
+
+    @property
+    def estimable(self) -> bool:
+        """False when the data cannot give this estimate."""
+        return not self.note
+
+    def flag(self) -> str:
+        """``"not estimable: <why>"``."""
+        return f"not estimable: {self.note}"
 
     def percent(self) -> str:
         """``"87.9% ± 2.1%"``; the SE is omitted where it is not estimable (S = 0 or 1)."""
+        if self.note:
+            return self.flag()
         if self.se != self.se:  # NaN
             return f"{self.estimate:.1%} (SE not estimable)"
         return f"{self.estimate:.1%} ± {self.se:.1%}"
 
-    def as_dict(self) -> dict[str, float]:
-        """Plain dict (for JSON)."""
-        return {"estimate": self.estimate, "se": self.se, "lower": self.lower, "upper": self.upper}
+    def interval(self, fmt: str = ".1%", sep: str = " to ") -> str:
+        """``"85.1% to 90.2%"``, or the reason there is none."""
+        if self.note:
+            return self.flag()
+        return f"{self.lower:{fmt}}{sep}{self.upper:{fmt}}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for JSON); ``not_estimable`` gives the reason when there is none."""
+        out: dict[str, Any] = {
+            "estimate": self.estimate,
+            "se": self.se,
+            "lower": self.lower,
+            "upper": self.upper,
+        }
+        if self.note:
+            out["not_estimable"] = self.note
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,12 +108,14 @@ class EndpointAnalysis:
     paramcd: str
     control: str
     treatment: str
+    control_reason: str
     milestone_days: float
     tau_days: float
     stratified: bool
     arms: tuple[ArmSummary, ...]
     logrank_chisq: float
     logrank_p: float
+    logrank_note: str
     hazard_ratio: Estimate
     hazard_ratio_p: float
     rmst_difference: Estimate
@@ -95,6 +137,7 @@ class EndpointAnalysis:
         out: dict[str, Any] = {
             "paramcd": self.paramcd,
             "control": self.control,
+            "control_reason": self.control_reason,
             "treatment": self.treatment,
             "milestone_days": self.milestone_days,
             "n": {a.arm: a.n for a in self.arms},
@@ -108,6 +151,7 @@ class EndpointAnalysis:
                 "chisq": self.logrank_chisq,
                 "p": self.logrank_p,
                 "stratified": self.stratified,
+                **({"not_estimable": self.logrank_note} if self.logrank_note else {}),
             },
             "hazard_ratio": {**self.hazard_ratio.as_dict(), "p": self.hazard_ratio_p},
             "rmst_difference_days": {**self.rmst_difference.as_dict(), "tau_days": self.tau_days},
@@ -118,11 +162,19 @@ class EndpointAnalysis:
         return out
 
 
-def _milestone(km: KaplanMeier, t: float) -> Estimate:
+def years_text(days: float) -> str:
+    """Days as years for a message, rounded down: 766 -> ``"2.09 years"``."""
+    y = np.floor(days / DAYS_PER_YEAR * 100) / 100
+    return f"{y:.2f}".rstrip("0").rstrip(".") + " years"
+
+
+def _milestone(km: KaplanMeier, t: float, last_followup: float) -> Estimate:
+    """KM survival at ``t``; not estimable past the last follow-up (unless S already hit 0)."""
     at = km.at([t])
-    return Estimate(
-        float(at.survival[0]), float(at.std_err[0]), float(at.lower[0]), float(at.upper[0])
-    )
+    s = float(at.survival[0])
+    if t > last_followup and s > 0:
+        return Estimate.missing(f"last follow-up {years_text(last_followup)}")
+    return Estimate(s, float(at.std_err[0]), float(at.lower[0]), float(at.upper[0]))
 
 
 def analyze_endpoint(
@@ -131,13 +183,14 @@ def analyze_endpoint(
     paramcd: str,
     milestone_days: float = 3 * DAYS_PER_YEAR,
     tau_days: float | None = None,
-    control: str | None = None,
+    control: str | ControlArm | None = None,
 ) -> EndpointAnalysis:
     """Analyse one parameter of a validated ADTTE table with exactly two arms.
 
-    ``control`` is the reference arm (default: the first in sorted order). The hazard
-    ratio and the RMST difference are treatment versus control. ``tau_days`` defaults to
-    the milestone, cut to the shorter arm's last follow-up.
+    ``control`` is the reference arm: a name, a resolved :class:`ControlArm`, or None to
+    recognise it from the arm labels (an :class:`InputError` asks for it otherwise). The
+    hazard ratio and the RMST difference are treatment versus control. ``tau_days``
+    defaults to the milestone, cut to the shorter arm's last follow-up.
     """
     d = df[df["PARAMCD"] == paramcd].reset_index(drop=True)
     if d.empty:
@@ -145,11 +198,15 @@ def analyze_endpoint(
     arms = sorted(d["ARM"].unique())
     if len(arms) != 2:
         raise InputError("exactly two arms", field="ARM", got=arms)
-    if control is None:
-        control = arms[0]
-    if control not in arms:
-        raise InputError(f"a control arm among {arms}", field="control", got=control)
-    treatment = next(a for a in arms if a != control)
+    ref = (
+        control
+        if isinstance(control, ControlArm)
+        else resolve_control(d, arms, control, arm_column=str(df.attrs.get("arm_column", "ARM")))
+    )
+    if ref.arm not in arms:
+        raise InputError(f"a control arm among {arms}", field="--control", got=ref.arm)
+    control_arm = ref.arm
+    treatment = next(a for a in arms if a != control_arm)
     time = d["AVAL"].to_numpy(dtype=np.float64)
     event = d["EVENT"].to_numpy(dtype=np.int64)
     trt = (d["ARM"] == treatment).to_numpy(dtype=np.int64)
@@ -157,7 +214,7 @@ def analyze_endpoint(
     stratified = strata is not None and len(np.unique(strata)) > 1
 
     summaries = []
-    for arm in (control, treatment):
+    for arm in (control_arm, treatment):
         m = (d["ARM"] == arm).to_numpy()
         km = kaplan_meier(time[m], event[m])
         summaries.append(
@@ -166,13 +223,23 @@ def analyze_endpoint(
                 n=int(m.sum()),
                 events=int(event[m].sum()),
                 km=km,
-                milestone=_milestone(km, milestone_days),
+                milestone=_milestone(km, milestone_days, float(time[m].max())),
                 median_days=float(km.median().time),
             )
         )
-    lr = logrank_test(time, event, trt, strata=strata if stratified else None)
+    lr_note = "" if event.sum() > 0 else f"no events in {paramcd}"
+    if lr_note:
+        lr_chisq, lr_p = float("nan"), float("nan")
+    else:
+        lr = logrank_test(time, event, trt, strata=strata if stratified else None)
+        lr_chisq, lr_p = float(lr.chisq), float(lr.p_value)
+    no_events = [a.arm for a in summaries if a.events == 0]
     if event.sum() == 0:
-        hr = Estimate(float("nan"), float("nan"), float("nan"), float("nan"))
+        hr = Estimate.missing(f"no events in {paramcd}")
+        hr_p = float("nan")
+    elif no_events:
+        # the Cox likelihood has no maximum: the estimate would run off to 0 or infinity
+        hr = Estimate.missing(f"no events in arm {no_events[0]}")
         hr_p = float("nan")
     else:
         cox = cox_ph(time, event, trt.astype(np.float64), strata=strata if stratified else None)
@@ -192,11 +259,11 @@ def analyze_endpoint(
     if strata is not None:
         for s in sorted(np.unique(strata)):
             by_stratum[str(s)] = {}
-            for arm in (control, treatment):
+            for arm in (control_arm, treatment):
                 m = (strata == s) & (d["ARM"] == arm).to_numpy()
                 if m.any():
                     by_stratum[str(s)][arm] = _milestone(
-                        kaplan_meier(time[m], event[m]), milestone_days
+                        kaplan_meier(time[m], event[m]), milestone_days, float(time[m].max())
                     )
 
     cif = None
@@ -206,20 +273,35 @@ def analyze_endpoint(
         cause = d["CAUSE"].to_numpy(dtype=np.int64)
         cif = cumulative_incidence(time, cause, group=d["ARM"].to_numpy())
         cif_ms = cif.at([milestone_days]).to_frame()
+        groups = d["ARM"].to_numpy()
+        last_by_arm = {str(g): float(time[groups == g].max()) for g in np.unique(groups)}
+        notes = [
+            f"last follow-up {years_text(last_by_arm[str(g)])}"
+            if milestone_days > last_by_arm[str(g)]
+            else ""
+            for g in cif_ms["group"]
+        ]
+        cif_ms["not_estimable"] = notes
+        past = np.array([bool(x) for x in notes])
+        for col in ("estimate", "std_err", "variance"):
+            if col in cif_ms.columns:
+                cif_ms.loc[past, col] = float("nan")
         for k in cif.causes:
             gray[int(k)] = float(
                 gray_test(time, cause, d["ARM"].to_numpy(), cause_of_interest=int(k)).p
             )
     return EndpointAnalysis(
         paramcd=paramcd,
-        control=control,
+        control=control_arm,
         treatment=treatment,
+        control_reason=ref.reason,
         milestone_days=milestone_days,
         tau_days=tau,
         stratified=stratified,
         arms=tuple(summaries),
-        logrank_chisq=float(lr.chisq),
-        logrank_p=float(lr.p_value),
+        logrank_chisq=lr_chisq,
+        logrank_p=lr_p,
+        logrank_note=lr_note,
         hazard_ratio=hr,
         hazard_ratio_p=hr_p,
         rmst_difference=rdiff,

@@ -43,8 +43,8 @@ def _check(
         raise InputError(expected, file=file, field=f"{col} ({_rows(bad, df)})", got=got)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read an XPT, CSV or Parquet file into a DataFrame; a bad file is an InputError."""
+def check_table_path(path: str | Path) -> str:
+    """The kind of table file at ``path`` (xpt, csv, parquet); one line if it is none."""
     p = Path(path)
     kind = SUFFIXES.get(p.suffix.lower())
     if kind is None:
@@ -53,6 +53,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     if not p.is_file():
         raise InputError("an existing file", file=p)
+    return kind
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read an XPT, CSV or Parquet file into a DataFrame; a bad file is an InputError."""
+    p = Path(path)
+    kind = check_table_path(p)
     try:
         if kind == "xpt":
             import pyreadstat
@@ -75,7 +82,11 @@ def validate_adtte(
     """Check an ADTTE table and return a clean copy with columns standardized.
 
     The result has ``USUBJID, PARAMCD, ARM, AVAL (float), CNSR (int), EVENT (0/1)`` and, when
-    present, ``STRATUM`` and ``CAUSE`` (integer competing-risk code, 0 = censored).
+    present, ``STRATUM``, ``CAUSE`` (integer competing-risk code, 0 = censored), ``ARMCD``
+    and ``REPLICATE``. A file of several simulated trials (a ``REPLICATE`` column, or a
+    ``STUDYID`` per trial with subject IDs repeating across trials) has one row per
+    replicate, subject and parameter; ``REPLICATE`` then names the trial. ``attrs`` records
+    the source columns: ``arm_column`` and ``replicate_column`` (None for one data set).
     """
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
@@ -111,8 +122,22 @@ def validate_adtte(
     for col in ("USUBJID", "PARAMCD", arm):
         miss = df[col].isna().to_numpy() | (df[col].astype(str).str.strip() == "").to_numpy()
         _check(miss, df, col, f"a value in every row of {col}", file, got="missing")
-    dup = df.duplicated(subset=["USUBJID", "PARAMCD"]).to_numpy()
-    _check(dup, df, "USUBJID", "one row per USUBJID and PARAMCD", file, got="duplicate")
+    rep_col = replicate_column(df)
+    if rep_col is not None:
+        miss = df[rep_col].isna().to_numpy() | (df[rep_col].astype(str).str.strip() == "")
+        _check(np.asarray(miss), df, rep_col, f"a value in every row of {rep_col}", file, "missing")
+        dup = df.duplicated(subset=[rep_col, "USUBJID", "PARAMCD"]).to_numpy()
+        _check(
+            dup,
+            df,
+            "USUBJID",
+            f"one row per {rep_col}, USUBJID and PARAMCD",
+            file,
+            got="duplicate",
+        )
+    else:
+        dup = df.duplicated(subset=["USUBJID", "PARAMCD"]).to_numpy()
+        _check(dup, df, "USUBJID", "one row per USUBJID and PARAMCD", file, got="duplicate")
     out = pd.DataFrame(
         {
             "USUBJID": df["USUBJID"].astype(str).str.strip(),
@@ -148,7 +173,33 @@ def validate_adtte(
             got="inconsistent with CNSR",
         )
         out["CAUSE"] = cause.astype(int)
+    if "ARMCD" in df.columns and arm != "ARMCD":
+        out["ARMCD"] = df["ARMCD"].astype(str).str.strip()
+    if rep_col is not None:
+        rep = df[rep_col]
+        num = pd.to_numeric(rep, errors="coerce")
+        if num.notna().all() and (num == np.round(num)).all():
+            out["REPLICATE"] = num.astype(np.int64).to_numpy()
+        else:
+            out["REPLICATE"] = rep.astype(str).str.strip().to_numpy()
+    out.attrs["arm_column"] = arm
+    out.attrs["replicate_column"] = rep_col
     return out
+
+
+def replicate_column(df: pd.DataFrame) -> str | None:
+    """The column that tells simulated trials apart, if the table holds several.
+
+    ``REPLICATE`` (blinasim's simulated ADTTE), or ``STUDYID`` when it takes several values
+    and subject IDs repeat across them (real multi-study data have unique ``USUBJID``).
+    """
+    if "REPLICATE" in df.columns:
+        return "REPLICATE"
+    if "STUDYID" in df.columns and df["STUDYID"].nunique(dropna=True) > 1:
+        per_study = df.drop_duplicates(subset=["STUDYID", "USUBJID"])
+        if per_study.duplicated(subset=["USUBJID"]).any():
+            return "STUDYID"
+    return None
 
 
 def read_adtte(

@@ -4,10 +4,17 @@ Every protocol is run on one cohort with one seed, so each child has the same dr
 every arm (common random numbers): differences between arms are the treatment's, not
 the sampling's. DFS is counted from each child's randomization point (end of induction
 for SR-Average, end of consolidation for SR-High) over the model horizon (no censoring).
+
+:func:`run_comparison` is the whole ``blinasim compare`` job: it checks the options and
+the output folder before any work (a fresh ``results/compare-<base>-<timestamp>`` by
+default; a folder holding another run's results is refused), runs the comparison and
+writes it; Ctrl-C or SIGTERM stops it with one line on what was written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +24,12 @@ import numpy as np
 import pandas as pd
 
 from blinasim.analysis.core import DAYS_PER_YEAR
+from blinasim.analysis.outputs import claim_out_dir, shown_path, timestamped, write_run_manifest
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
+from blinasim.errors import InputError
+from blinasim.interrupt import resumable
+from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.report import figures
 from blinasim.report.html import Section, render
 from blinasim.stats import kaplan_meier
@@ -52,12 +63,10 @@ def compare_protocols(
     The reference arm of each stratum is the control arm of the first protocol.
     """
     from blinasim.cohort import sample_cohort
-    from blinasim.errors import InputError
     from blinasim.model.engine import simulate
     from blinasim.protocol import load_protocol
 
-    if n < 100:
-        raise InputError("at least 100 children", field="--n", got=n)
+    check_options(n, seed)
     loaded = [load_protocol(p) for p in protocols]
     cohort = sample_cohort(n, seed=seed, params=params)
     frames = []
@@ -136,12 +145,85 @@ def compare_protocols(
     return Comparison(pd.DataFrame(rows), pts, reference, n, seed)
 
 
-def write_comparison(cmp: Comparison, out_dir: Path) -> Path:
-    """Write ``comparison.csv``, ``comparison.json`` and ``report.html``; returns the report."""
+def check_options(n: int, seed: int) -> None:
+    """One line for a number of children or a seed that cannot work."""
+    if n < 100:
+        raise InputError("at least 100 children", field="--n", got=n)
+    if seed < 0:
+        raise InputError("a non-negative integer seed", field="--seed", got=seed)
+
+
+def comparison_inputs(protocols: Sequence[str | Path], *, n: int, seed: int) -> dict[str, Any]:
+    """What makes a comparison: protocols as given (with a digest of each file), n, seed."""
+    shown = []
+    for p in protocols:
+        path = Path(p)
+        entry: dict[str, str] = {"protocol": shown_path(path)}
+        if path.is_file():
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        shown.append(entry)
+    return {"protocols": shown, "n": n, "seed": seed}
+
+
+def run_comparison(
+    protocols: Sequence[str | Path],
+    *,
+    n: int,
+    seed: int,
+    out: str | Path | None = None,
+    params: ParameterSet | None = None,
+) -> tuple[Comparison, Path]:
+    """``blinasim compare``: check, claim the folder, compare, write; returns (cmp, report).
+
+    The protocols and options are checked and the output folder claimed before any
+    simulation; an interruption raises :class:`~blinasim.interrupt.Interrupted` whose line
+    says what was written (compare keeps no checkpoints).
+    """
+    from blinasim.protocol import load_protocol
+
+    check_options(n, seed)
+    for p in protocols:
+        load_protocol(p)  # a bad protocol is one line before any folder is made
+    base = Path(protocols[0]).stem
+    folder = Path(out) if out is not None else timestamped(f"compare-{base}")
+    inputs = comparison_inputs(protocols, n=n, seed=seed)
+    claim_out_dir(folder, kind="compare", match={"inputs": inputs})
+
+    def saved() -> str:
+        written = [
+            f
+            for f in ("comparison.csv", "comparison.json", "report.html")
+            if (folder / f).is_file()
+        ]
+        if not written:
+            return (
+                f"the comparison was not finished and nothing was written to {folder}; "
+                "compare keeps no checkpoints: run the same command again"
+            )
+        return (
+            f"the comparison was interrupted while writing {folder} ({', '.join(written)} "
+            "may be incomplete); run the same command again"
+        )
+
+    with resumable(saved):
+        cmp = compare_protocols(protocols, n=n, seed=seed, params=params)
+        report = write_comparison(cmp, folder, inputs=inputs)
+    return cmp, report
+
+
+def write_comparison(
+    cmp: Comparison, out_dir: Path, *, inputs: dict[str, Any] | None = None
+) -> Path:
+    """Write ``comparison.csv``, ``comparison.json``, ``report.html`` and ``manifest.json``.
+
+    Every file is written atomically with mode 0644; returns the report's path.
+    """
     from blinasim.analysis.run import write_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    cmp.table.to_csv(out_dir / "comparison.csv", index=False)
+    buf = io.StringIO()
+    cmp.table.to_csv(buf, index=False)
+    atomic_write_bytes(out_dir / "comparison.csv", buf.getvalue().encode("utf-8"))
     write_json(
         out_dir / "comparison.json",
         {
@@ -150,6 +232,7 @@ def write_comparison(cmp: Comparison, out_dir: Path) -> Path:
             "reference": cmp.reference,
             "disclaimer": DISCLAIMER,
             "arms": cmp.table.to_dict(orient="records"),
+            **({"inputs": inputs} if inputs else {}),
         },
     )
     sections = []
@@ -193,6 +276,11 @@ def write_comparison(cmp: Comparison, out_dir: Path) -> Path:
         sections,
         subtitle=f"{cmp.n_children:,} virtual children, seed {cmp.seed}",
     )
-    path = out_dir / "report.html"
-    path.write_text(html, encoding="utf-8")
+    path = atomic_write_bytes(out_dir / "report.html", html.encode("utf-8"))
+    write_run_manifest(
+        out_dir,
+        kind="compare",
+        inputs=inputs or {"n": cmp.n_children, "seed": cmp.seed},
+        files={"table": "comparison.csv", "summary": "comparison.json", "report": "report.html"},
+    )
     return path

@@ -1,26 +1,30 @@
-"""Journal-style figures for blinasim reports (matplotlib, Agg backend, no display needed).
+"""Journal-style figures for blinasim reports (matplotlib, no display needed).
 
-Every function takes plain arrays or small records, draws on a new figure and returns it;
-:func:`to_svg` / :func:`to_png_base64` turn a figure into text that an HTML report embeds
-without touching the network.
+Every function takes plain arrays or small records, draws on a new
+:class:`matplotlib.figure.Figure` (not through pyplot: importing this module changes no
+global state, such as a notebook's backend) and returns it; :func:`to_svg` /
+:func:`to_png_base64` turn a figure into text that an HTML report embeds without touching
+the network. Labels (arm names, titles) are drawn literally: a ``$`` in a label is a dollar
+sign, never matplotlib mathtext or LaTeX.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib as mpl
-
-mpl.use("Agg")
-
-import matplotlib.pyplot as plt
+import matplotlib.patches
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 from numpy.typing import ArrayLike, NDArray
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -47,6 +51,7 @@ RC: dict[str, Any] = {
     "savefig.dpi": 160,
     "savefig.bbox": "tight",
     "svg.fonttype": "none",
+    "text.usetex": False,
 }
 
 
@@ -55,6 +60,19 @@ def style() -> Iterator[None]:
     """Apply the blinasim figure style inside a ``with`` block."""
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         yield
+
+
+def literal(*texts: Text | None) -> None:
+    """Draw ``texts`` exactly as written: no mathtext (``$...$``), no LaTeX."""
+    for t in texts:
+        if t is not None:
+            t.set_parse_math(False)
+            t.set_usetex(False)
+
+
+def _literal_legend(leg: Legend | None) -> None:
+    if leg is not None:
+        literal(*leg.get_texts(), leg.get_title())
 
 
 def color_for(label: str, i: int) -> str:
@@ -115,7 +133,7 @@ def step_plot(
     with style():
         has_risk = any(c.at_risk_time is not None for c in curves)
         n_rows = sum(c.at_risk_time is not None for c in curves)
-        fig = plt.figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
+        fig = Figure(figsize=(6.4, 4.2 + 0.22 * n_rows))
         if has_risk:
             gs = fig.add_gridspec(2, 1, height_ratios=[4.0, 0.35 + 0.22 * n_rows], hspace=0.42)
             ax = fig.add_subplot(gs[0])
@@ -158,12 +176,11 @@ def step_plot(
                 )
         ax.set_xlim(0, tmax)
         ax.set_ylim(*ylim)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title, loc="left")
+        literal(ax.set_ylabel(ylabel), ax.set_title(title, loc="left"))
         if percent:
             ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
-        ax.legend(loc="lower left" if start_value == 1.0 else "upper left")
-        ax.set_xlabel(xlabel)
+        _literal_legend(ax.legend(loc="lower left" if start_value == 1.0 else "upper left"))
+        literal(ax.set_xlabel(xlabel))
         if ax_tab is not None:
             ticks = [float(x) for x in ax.get_xticks() if 0 <= x <= tmax + 1e-9]
             grid = np.asarray(
@@ -179,7 +196,7 @@ def step_plot(
                 ).astype(np.int64)
                 yrow = len(rows) - 1 - j
                 for gx, nv in zip(grid, n, strict=True):
-                    ax_tab.text(
+                    ax_tab.text(  # numbers only
                         gx,
                         yrow,
                         f"{nv:,}",
@@ -190,7 +207,7 @@ def step_plot(
                     )
             ax_tab.set_ylim(-0.6, len(rows) - 0.4)
             ax_tab.set_yticks(range(len(rows)))
-            ax_tab.set_yticklabels([c.label for c in reversed(rows)], fontsize=7.5)
+            literal(*ax_tab.set_yticklabels([c.label for c in reversed(rows)], fontsize=7.5))
             ax_tab.tick_params(axis="y", length=0, pad=16)
             ax_tab.tick_params(axis="x", length=0, labelbottom=False)
             ax_tab.set_title("Number at risk", loc="left", fontsize=8, fontweight="normal")
@@ -216,14 +233,17 @@ class ForestRow:
 def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard ratio") -> Figure:
     """Hazard ratios by subgroup on a log axis, with n/events and the estimate as text."""
     with style():
-        fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.28 * len(rows)))
+        fig = Figure(figsize=(6.4, 0.9 + 0.28 * len(rows)))
+        ax = fig.add_subplot(1, 1, 1)
         y = np.arange(len(rows))[::-1]
         finite = [r for r in rows if not r.header and np.isfinite([r.lower, r.upper]).all()]
         lo = min([r.lower for r in finite] + [0.1])
         hi = max([r.upper for r in finite] + [2.0])
         for yi, r in zip(y, rows, strict=True):
             if r.header:
-                ax.text(lo, yi, r.label, fontweight="bold", va="center", ha="left", fontsize=8)
+                literal(
+                    ax.text(lo, yi, r.label, fontweight="bold", va="center", ha="left", fontsize=8)
+                )
                 continue
             if np.isfinite([r.estimate, r.lower, r.upper]).all() and r.estimate > 0:
                 ax.plot([r.lower, r.upper], [yi, yi], color="#333333", lw=1.1)
@@ -239,6 +259,7 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
                 va="center",
                 ha="right",
                 fontsize=7.5,
+                parse_math=False,
             )
         ax.axvline(1.0, color="#777777", lw=0.8, ls="--")
         ax.set_xscale("log")
@@ -249,8 +270,10 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
         ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         ax.set_yticks([])
         ax.set_ylim(-0.7, len(rows) - 0.3)
-        ax.set_xlabel(xlabel + "  (< 1 favours blinatumomab)")
-        ax.set_title(title, loc="left")
+        literal(
+            ax.set_xlabel(xlabel + "  (< 1 favours blinatumomab)"),
+            ax.set_title(title, loc="left"),
+        )
         ax.spines["left"].set_visible(False)
         ax.grid(axis="y", visible=False)
     return fig
@@ -262,7 +285,8 @@ def consort_diagram(boxes: Sequence[tuple[str, Sequence[str]]], *, title: str) -
     A heading containing ``" | "`` is split into side-by-side boxes (e.g. the two arms).
     """
     with style():
-        fig, ax = plt.subplots(figsize=(6.4, 1.2 + 1.05 * len(boxes)))
+        fig = Figure(figsize=(6.4, 1.2 + 1.05 * len(boxes)))
+        ax = fig.add_subplot(1, 1, 1)
         ax.set_axis_off()
         ax.set_xlim(0, 1)
         ax.set_ylim(0, len(boxes))
@@ -281,6 +305,7 @@ def consort_diagram(boxes: Sequence[tuple[str, Sequence[str]]], *, title: str) -
                     ha="center",
                     va="center",
                     fontsize=7.5,
+                    parse_math=False,
                     bbox={"boxstyle": "round,pad=0.4", "fc": "#f4f7fb", "ec": "#4a6a8a", "lw": 0.8},
                 )
                 if i + 1 < len(boxes):
@@ -293,7 +318,7 @@ def consort_diagram(boxes: Sequence[tuple[str, Sequence[str]]], *, title: str) -
                         xytext=(xc, yc - 0.38),
                         arrowprops={"arrowstyle": "->", "color": "#4a6a8a", "lw": 0.8},
                     )
-        ax.set_title(title, loc="left")
+        literal(ax.set_title(title, loc="left"))
     return fig
 
 
@@ -325,7 +350,8 @@ def histogram_log10(
     Values at or below ``floor`` (undetectable) are counted in a separate bar at the left.
     """
     with style():
-        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        fig = Figure(figsize=(6.4, 3.4))
+        ax = fig.add_subplot(1, 1, 1)
         bins = np.linspace(np.log10(floor), 0, 36)
         for i, (label, vals) in enumerate(groups.items()):
             v = np.asarray(vals, dtype=np.float64)
@@ -344,12 +370,21 @@ def histogram_log10(
             )
         for name, thr in (thresholds or {}).items():
             ax.axvline(np.log10(thr), color="#555555", ls=":", lw=0.9)
-            ax.text(np.log10(thr), ax.get_ylim()[1] * 0.95, f" {name}", fontsize=7, va="top")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("Proportion of patients")
-        ax.set_title(title, loc="left")
+            ax.text(
+                np.log10(thr),
+                ax.get_ylim()[1] * 0.95,
+                f" {name}",
+                fontsize=7,
+                va="top",
+                parse_math=False,
+            )
+        literal(
+            ax.set_xlabel(xlabel),
+            ax.set_ylabel("Proportion of patients"),
+            ax.set_title(title, loc="left"),
+        )
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"$10^{{{int(x)}}}$"))
-        ax.legend(loc="upper right")
+        _literal_legend(ax.legend(loc="upper right"))
     return fig
 
 
@@ -362,7 +397,8 @@ def timeline_plot(
     """Gantt chart of protocol arms: per arm, ``(phase name, kind, start day, end day)``."""
     colors = dict(kind_colors or {})
     with style():
-        fig, ax = plt.subplots(figsize=(7.2, 0.8 + 0.55 * len(arms)))
+        fig = Figure(figsize=(7.2, 0.8 + 0.55 * len(arms)))
+        ax = fig.add_subplot(1, 1, 1)
         kinds: dict[str, str] = {}
         for yi, (_arm, phases) in enumerate(reversed(list(arms.items()))):
             for name, kind, start, end in phases:
@@ -386,29 +422,38 @@ def timeline_plot(
                         va="center",
                         fontsize=6.5,
                         color="white",
+                        parse_math=False,
                     )
         ax.set_yticks(range(len(arms)))
-        ax.set_yticklabels(list(reversed(list(arms))))
-        ax.set_xlabel("Weeks from diagnosis")
-        ax.set_title(title, loc="left")
+        literal(*ax.set_yticklabels(list(reversed(list(arms)))))
+        literal(ax.set_xlabel("Weeks from diagnosis"), ax.set_title(title, loc="left"))
         handles = [mpl.patches.Patch(color=c, label=k.replace("_", " ")) for k, c in kinds.items()]
-        ax.legend(handles=handles, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+        _literal_legend(
+            ax.legend(handles=handles, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+        )
         ax.grid(axis="y", visible=False)
     return fig
 
 
+def _release(fig: Figure) -> None:
+    """Close ``fig`` if pyplot manages it (figures made here are not; callers' may be)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and fig.canvas.manager is not None:
+        plt.close(fig)
+
+
 def to_svg(fig: Figure) -> str:
-    """The figure as an inline SVG string (text kept as text); closes the figure."""
+    """The figure as an inline SVG string (text kept as text); closes a pyplot figure."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    _release(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]
 
 
 def to_png_base64(fig: Figure) -> str:
-    """The figure as a ``data:image/png;base64,...`` URI; closes the figure."""
+    """The figure as a ``data:image/png;base64,...`` URI; closes a pyplot figure."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=160, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    _release(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
