@@ -8,10 +8,9 @@ from blinasim.errors import ParameterError
 GOOD = """
 pk:
   cl_adult_l_per_h: {value: 2.22, unit: L/h, source: "Clements 2020", prior: {dist: lognormal, median: 2.22, sd_log: 0.2}}
-  bsa_exponent: {value: 0.61, unit: "1", source: "assumption: derived from the 63% figure"}
+  bsa_exponent_cl: {value: 0.61, unit: "1", source: "assumption: derived from the 63% figure"}
 leukemia:
-  clones:
-    resistant_fraction: {value: 0.001, unit: "1", source: "calibrated: AALL1731 DFS"}
+  resistant_growth_factor: {value: 1.2, unit: "1", source: "calibrated: AALL1731 DFS"}
 """
 
 
@@ -25,10 +24,10 @@ def test_load_and_provenance(tmp_path):
     ps = ParameterSet.load(write(tmp_path, GOOD))
     assert len(ps) == 3
     assert ps.value("pk.cl_adult_l_per_h") == 2.22
-    assert ps["pk.bsa_exponent"].provenance == "assumption"
-    assert ps["leukemia.clones.resistant_fraction"].provenance == "calibrated"
+    assert ps["pk.bsa_exponent_cl"].provenance == "assumption"
+    assert ps["leukemia.resistant_growth_factor"].provenance == "calibrated"
     assert ps["pk.cl_adult_l_per_h"].provenance == "published"
-    assert ps.keys_under("pk") == ["pk.cl_adult_l_per_h", "pk.bsa_exponent"]
+    assert ps.keys_under("pk") == ["pk.cl_adult_l_per_h", "pk.bsa_exponent_cl"]
 
 
 def test_section_requires_exact_keys(tmp_path):
@@ -37,12 +36,12 @@ def test_section_requires_exact_keys(tmp_path):
     @dataclasses.dataclass(frozen=True)
     class PK:
         cl_adult_l_per_h: float
-        bsa_exponent: float
+        bsa_exponent_cl: float
 
     @dataclasses.dataclass(frozen=True)
     class PKMore:
         cl_adult_l_per_h: float
-        bsa_exponent: float
+        bsa_exponent_cl: float
         volume_l: float
 
     @dataclasses.dataclass(frozen=True)
@@ -53,14 +52,14 @@ def test_section_requires_exact_keys(tmp_path):
     assert ps.section("pk", PK) == PK(2.22, 0.61)
     with pytest.raises(ParameterError, match=r"pk\.volume_l: expected this parameter"):
         ps.section("pk", PKMore)
-    with pytest.raises(ParameterError, match=r"pk\.bsa_exponent: expected one of"):
+    with pytest.raises(ParameterError, match=r"pk\.bsa_exponent_cl: expected one of"):
         ps.section("pk", PKLess)
 
 
 def test_overrides(tmp_path):
-    ps = ParameterSet.load(write(tmp_path, GOOD)).with_values({"pk.bsa_exponent": 0.7})
-    assert ps.value("pk.bsa_exponent") == 0.7
-    assert ps["pk.bsa_exponent"].provenance == "calibrated"
+    ps = ParameterSet.load(write(tmp_path, GOOD)).with_values({"pk.bsa_exponent_cl": 0.7})
+    assert ps.value("pk.bsa_exponent_cl") == 0.7
+    assert ps["pk.bsa_exponent_cl"].provenance == "calibrated"
     with pytest.raises(ParameterError, match=r"pk\.nope"):
         ps.with_values({"pk.nope": 1})
 
@@ -68,11 +67,31 @@ def test_overrides(tmp_path):
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("pk:\n  a: {value: 1, unit: x}\n", r"pk\.a\.source: expected field required"),
-        ("pk:\n  a: {value: 1, unit: x, source: abc, extra: 1}\n", r"pk\.a\.extra: expected extra"),
         (
-            "pk:\n  a: {value: 1, unit: x, source: abc, prior: {dist: normal, mean: 0, sd: -1}}\n",
-            r"pk\.a\.prior",
+            "pk:\n  v_adult_l: {value: 1, unit: x}\n",
+            r"pk\.v_adult_l\.source: expected field required",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, source: abc, extra: 1}\n",
+            r"pk\.v_adult_l\.extra: expected extra",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, source: abc, prior: {dist: normal, mean: 0, sd: -1}}\n",
+            r"pk\.v_adult_l\.prior",
+        ),
+        ("pk:\n  a: {value: 1, unit: x, source: abc}\n", r"pk\.a: expected a parameter of pk"),
+        ("pkk:\n  a: {value: 1, unit: x, source: abc}\n", r"pkk: expected a known section"),
+        (
+            "pk:\n  v_adult_l:\n    deeper: {value: 1, unit: x, source: abc}\n",
+            r"pk\.v_adult_l\.deeper: expected a parameter \(value, unit, source\), not a section",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: .inf, unit: L, source: abc}\n",
+            r"pk\.v_adult_l: expected a finite",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: -1, unit: L, source: abc}\n",
+            r"pk\.v_adult_l: expected a number >= 0",
         ),
         ("pk: [1, 2]\n", r"pk: expected a mapping"),
         ("pk: {a: {value: 1\n", r"line \d+: expected valid YAML"),

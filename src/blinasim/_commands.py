@@ -11,6 +11,7 @@ _GROUPS: list[tuple[str, str, str]] = [
     ("trial", "blinasim.trial.cli", "app"),
     ("protocol", "blinasim.protocol.cli", "app"),
     ("calibrate", "blinasim.calibrate.cli", "app"),
+    ("params", "blinasim.params_cli", "app"),
 ]
 
 

@@ -7,12 +7,24 @@ probabilistic runs) and ``note``. Any other mapping is a section. Unknown keys i
 are errors, never ignored.
 
 Consumers read a section into a frozen dataclass with :meth:`ParameterSet.section`, which
-insists that the file and the dataclass have exactly the same keys.
+insists that the file and the dataclass have exactly the same keys. The known sections and
+their keys are those of the consumers (:data:`PARAMETER_SECTIONS`): a file with an unknown
+section, or an unknown key at any depth under a known section, is refused with the dotted
+path, as is a non-finite number or a value outside its unit's range (a probability outside
+[0, 1], a negative rate, ...).
+
+:func:`load_parameter_file` reads a *user* file: any subset of the parameters (the others
+keep the shipped values), each either a full leaf (``value``, ``unit``, ``source``; the unit
+must be the shipped one) or a bare value; it checks keys, types and ranges and then builds
+every consumer, so a file it accepts is a file the model runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
+import importlib
 import math
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -177,6 +189,9 @@ class ParameterSet:
             raise ParameterError("a mapping of parameter sections", file=p, got=type(doc).__name__)
         out: dict[str, Parameter] = {}
         _walk(doc, "", str(p), out)
+        for key, par in out.items():
+            _check_known(key, str(p))
+            _check_range(key, par.value, par.unit, str(p))
         return cls(params=out, origin=str(p))
 
     def __iter__(self) -> Iterator[str]:
@@ -252,6 +267,236 @@ class ParameterSet:
             }
             for k, p in self.params.items()
         ]
+
+
+PARAMETER_SECTIONS: dict[str, tuple[str, str]] = {
+    "cohort": ("blinasim.cohort.sample", "CohortParams"),
+    "pk": ("blinasim.model.pk", "PKParams"),
+    "leukemia": ("blinasim.model.leukemia", "LeukemiaParams"),
+    "chemo": ("blinasim.model.leukemia", "ChemoParams"),
+    "blinatumomab": ("blinasim.model.leukemia", "BlinaParams"),
+    "mrd": ("blinasim.model.mrd", "MRDParams"),
+    "after_relapse": ("blinasim.model.after_relapse", "AfterRelapseParams"),
+    "risk_groups": ("blinasim.cohort.risk", "RiskRules"),
+    "toxicity": ("blinasim.model.toxicity", "ToxicityParams"),
+}
+"""Each section of a parameter file and the dataclass (module, name) that reads it."""
+
+
+@functools.lru_cache(maxsize=1)
+def known_parameters() -> dict[str, tuple[str, ...]]:
+    """The parameter names each section may hold: the fields of its consumer dataclass."""
+    out: dict[str, tuple[str, ...]] = {}
+    for section, (module, name) in PARAMETER_SECTIONS.items():
+        cls = getattr(importlib.import_module(module), name)
+        out[section] = tuple(f.name for f in dataclasses.fields(cls))
+    return out
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_known(key: str, file: str) -> None:
+    """Refuse a dotted key that no consumer reads (unknown section, or key at any depth)."""
+    known = known_parameters()
+    parts = key.split(".")
+    section = parts[0]
+    if section not in known:
+        raise ParameterError(
+            f"a known section (one of {sorted(known)}){_suggest(section, sorted(known))}",
+            file=file,
+            field=section,
+            got="unknown section",
+        )
+    if len(parts) == 1:
+        raise ParameterError(
+            f"a section of parameters, not a single parameter ({section})", file=file, field=key
+        )
+    name = parts[1]
+    names = list(known[section])
+    if name not in names:
+        raise ParameterError(
+            f"a parameter of {section} ({len(names)} known){_suggest(name, names)}",
+            file=file,
+            field=f"{section}.{name}",
+            got="unknown key",
+        )
+    if len(parts) > 2:
+        raise ParameterError(
+            "a parameter (value, unit, source), not a section",
+            file=file,
+            field=f"{section}.{name}.{parts[2]}",
+            got="unknown key",
+        )
+
+
+def _unit_range(unit: str) -> tuple[float, float] | None:
+    """Allowed range of a numeric value from its unit (None: any finite number)."""
+    u = unit.strip().lower()
+    if u.startswith(("log", "1 ")) or u in ("1", "-"):
+        return None
+    if u.startswith("correlation"):
+        return (-1.0, 1.0)
+    if u.startswith(("probability", "fraction")):
+        return (0.0, 1.0)
+    return (0.0, math.inf)
+
+
+def _check_range(key: str, value: LeafValue, unit: str, file: str) -> None:
+    """Refuse a non-finite number or one outside its unit's range."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_range(f"{key}.{k}", v, unit, file)
+        return
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_range(f"{key}[{i}]", v, unit, file)
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if not math.isfinite(value):
+        raise ParameterError("a finite number", file=file, field=key, got=value)
+    rng = _unit_range(unit)
+    if rng is not None and not rng[0] <= value <= rng[1]:
+        lo, hi = rng
+        what = f"a number in [{lo:g}, {hi:g}]" if math.isfinite(hi) else f"a number >= {lo:g}"
+        raise ParameterError(f"{what} ({unit})", file=file, field=key, got=value)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _check_type(key: str, value: object, ref: LeafValue, file: str) -> None:
+    """``value`` must have the shape of the shipped value ``ref`` (same keys for a mapping)."""
+    if _kind(value) != _kind(ref):
+        raise ParameterError(_kind(ref), file=file, field=key, got=value)
+    if isinstance(ref, dict):
+        assert isinstance(value, dict)
+        for k in value:
+            if k not in ref:
+                raise ParameterError(
+                    f"a key of {key} (one of {sorted(ref, key=str)})",
+                    file=file,
+                    field=f"{key}.{k}",
+                    got="unknown key",
+                )
+        missing = [k for k in ref if k not in value]
+        if missing:
+            raise ParameterError("this key to be present", file=file, field=f"{key}.{missing[0]}")
+        for k, v in value.items():
+            _check_type(f"{key}.{k}", v, ref[k], file)
+    if isinstance(ref, list):
+        assert isinstance(value, list)
+        if ref and value:
+            for i, v in enumerate(value):
+                _check_type(f"{key}[{i}]", v, ref[0], file)
+
+
+def check_consumers(ps: ParameterSet) -> None:
+    """Build every consumer of ``ps`` (their own checks run); errors name ``ps.origin``."""
+    from blinasim.cohort.risk import RiskRules
+    from blinasim.cohort.sample import CohortParams
+    from blinasim.errors import BlinasimError
+    from blinasim.model.engine import ModelParams
+
+    try:
+        ModelParams.from_parameters(ps)
+        CohortParams.load(ps)
+        RiskRules.load(ps)
+    except BlinasimError:
+        raise
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise ParameterError(
+            "parameter values the model accepts", file=ps.origin, got=str(exc)
+        ) from None
+
+
+def load_parameter_file(path: str | Path) -> ParameterSet:
+    """A user parameter file over the shipped parameters, validated fully.
+
+    The file holds any subset of the parameters of ``parameters.yaml`` (the others keep
+    their shipped values), grouped by section as there. A parameter is either a full leaf
+    (``{value, unit, source}`` and optionally ``prior``, ``note``; ``unit`` must be the
+    shipped unit) or a bare value (then the shipped unit and prior are kept and the source
+    reads ``assumption: set in FILE``). Refused, each with one :class:`ParameterError` line
+    naming the file and the dotted path: a missing or unreadable file, bad YAML, an unknown
+    section or key (at any depth), a value of the wrong type or shape, a non-finite number, a
+    value outside its unit's range, or values the model's consumers reject.
+    """
+    p = Path(path)
+    file = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        got = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ParameterError("a readable YAML file", file=p, got=got) from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "document"
+        raise ParameterError("valid YAML", file=p, field=where) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise ParameterError("valid YAML", file=p, field="document", got=str(exc)) from None
+    if not isinstance(doc, Mapping) or not doc:
+        raise ParameterError("a mapping of parameter sections", file=p, got=type(doc).__name__)
+    shipped = ParameterSet.load()
+    known = known_parameters()
+    new: dict[str, Parameter] = {}
+    for section, body in doc.items():
+        if not isinstance(section, str):
+            raise ParameterError("a section name", file=file, field="<top>", got=section)
+        if section not in known:
+            _check_known(section, file)
+        if not isinstance(body, Mapping) or not body:
+            raise ParameterError(
+                "a non-empty mapping of parameters", file=file, field=section, got=body
+            )
+        for name, node in body.items():
+            key = f"{section}.{name}"
+            if not isinstance(name, str):
+                raise ParameterError("a parameter name", file=file, field=section, got=name)
+            _check_known(key, file)
+            ref = shipped[key]
+            if isinstance(node, Mapping) and "value" in node:
+                try:
+                    par = Parameter.model_validate(dict(node))
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function"))
+                    raise ParameterError(
+                        err["msg"].lower(), file=file, field=f"{key}.{loc}" if loc else key
+                    ) from None
+                if par.unit != ref.unit:
+                    raise ParameterError(
+                        f"the unit of {key}, {ref.unit!r}",
+                        file=file,
+                        field=f"{key}.unit",
+                        got=par.unit,
+                    )
+                value: object = node["value"]
+            else:
+                value = node
+                par = ref.model_copy(update={"value": node, "source": f"assumption: set in {file}"})
+            _check_type(key, value, ref.value, file)
+            _check_range(key, par.value, ref.unit, file)
+            new[key] = par
+    ps = ParameterSet(params={**shipped.params, **new}, origin=file)
+    check_consumers(ps)
+    return ps
 
 
 def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
