@@ -46,22 +46,35 @@ def _one_numba_thread() -> None:
         pass
 
 
+def _gone(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie not yet reaped by its parent counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # pragma: no cover - the pid was reused by another user
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):  # pragma: no cover - no /proc: trust kill(pid, 0)
+        return False
+
+
 def _watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
     """Exit this worker as soon as the process that started the pool is gone.
 
     A pool's workers are children of the fork server, not of the main process, so a
     ``kill -9`` of the main process left them running (~900 MB) indefinitely. A daemon
-    thread polls the main process and ends the worker with ``os._exit`` when it is gone.
+    thread ends the worker with ``os._exit`` when the main process has exited (even if it
+    is not yet reaped) or when this worker is re-parented (its fork server died).
     """
+    ppid = os.getppid()
 
     def loop() -> None:
         while True:
             time.sleep(every_s)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - a pid reused by another user
+            if os.getppid() != ppid or _gone(parent_pid):
                 os._exit(1)
 
     threading.Thread(target=loop, name="blinasim-parent-watch", daemon=True).start()
