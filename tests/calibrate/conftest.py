@@ -25,6 +25,13 @@ def write_config(tmp_path: Path, **changes: Any) -> Path:
     return p
 
 
+def user_posterior(out: Path) -> Path:
+    """The posterior CSV a ``blinasim calibrate`` run wrote into ``out`` (its own name)."""
+    found = sorted(out.glob("posterior_*_user-*.csv"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 @pytest.fixture
 def toy_config(tmp_path: Path) -> Path:
     """Path of a toy calibration config in a temporary folder."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import user_posterior
 from typer.testing import CliRunner
 
 from blinasim.calibrate.config import load_config
@@ -123,10 +124,10 @@ def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
     assert "toy_c" in r.output
     assert "research model" in r.output.replace("\n", " ")
     assert (out / "report.html").exists()
-    r = CliRunner().invoke(app, ["calibrate", "show", str(out / "posterior_toy_v1.csv")])
+    r = CliRunner().invoke(app, ["calibrate", "show", str(user_posterior(out))])
     assert r.exit_code == 0, r.output
     assert "kmax_per_day" in r.output
-    r = CliRunner().invoke(app, ["calibrate", "check", str(out / "posterior_toy_v1.csv")])
+    r = CliRunner().invoke(app, ["calibrate", "check", str(user_posterior(out))])
     assert r.exit_code == 0, r.output
     assert "posterior is current" in r.output
     r = CliRunner().invoke(

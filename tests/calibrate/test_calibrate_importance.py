@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import user_posterior
 from scipy import stats
 
 from blinasim.calibrate.config import ImportanceSpec, load_config
@@ -358,10 +359,10 @@ def test_cli_two_stages_writes_diagnostics_and_shows(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["calibrate", "check", str(out), "--draws", "2"])
     assert r.exit_code == 0, r.output
     # a second invocation resumes both stages and re-writes the same posterior
-    before = (out / "posterior_toy_v1.csv").read_text()
+    before = user_posterior(out).read_text()
     r = CliRunner().invoke(app, [*args, "--no-checks"])
     assert r.exit_code == 0, r.output
-    assert (out / "posterior_toy_v1.csv").read_text() == before
+    assert user_posterior(out).read_text() == before
 
 
 @pytest.mark.slow
@@ -403,8 +404,8 @@ def test_sigkill_during_stage2_then_restart_matches_an_uninterrupted_run(tmp_pat
     assert 0 < at_kill < 320
     again = subprocess.run(args(cut), env=env, capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr.decode()
-    a = pd.read_csv(tmp_path / "ref" / "posterior_toy_v1.csv")
-    b = pd.read_csv(cut / "posterior_toy_v1.csv")
+    a = pd.read_csv(user_posterior(tmp_path / "ref"))
+    b = pd.read_csv(user_posterior(cut))
     pd.testing.assert_frame_equal(a, b)
     np.testing.assert_array_equal(
         load_importance(tmp_path / "ref" / CHECKPOINT_IS).log_weights,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import user_posterior
 
 from blinasim.calibrate.config import load_config
 from blinasim.calibrate.sampler import (
@@ -152,8 +153,8 @@ def test_sigkill_mid_run_then_restart_matches_an_uninterrupted_run(tmp_path: Pat
     assert 0 < steps_at_kill < 30
     again = subprocess.run(_args(config, cut), env=env, capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr.decode()
-    a = pd.read_csv(tmp_path / "ref" / "posterior_toy_v1.csv")
-    b = pd.read_csv(cut / "posterior_toy_v1.csv")
+    a = pd.read_csv(user_posterior(tmp_path / "ref"))
+    b = pd.read_csv(user_posterior(cut))
     pd.testing.assert_frame_equal(a, b)
     np.testing.assert_array_equal(
         load_chain(tmp_path / "ref" / CHECKPOINT).chain, load_chain(cut / CHECKPOINT).chain

@@ -3,14 +3,24 @@
 ``blinasim calibrate [--config FILE] [--workers K | --scheduler ADDR] [--out DIR]`` runs
 (or resumes) the calibration (stage 1: emcee; stage 2, if the config has an ``importance``
 section: importance sampling that reweights it), then writes the posterior ensemble
-(CSV + JSON) and the validation report (HTML + JSON) into ``--out``.
+(CSV + JSON, named ``posterior_<name>_v<version>_user-<run id>``, never the shipped
+posterior's name) and the validation report (HTML + JSON) into ``--out``.
 ``blinasim calibrate show`` summarizes a posterior (default: the shipped one).
+
+Checkpoints (``checkpoint_stage1.npz``, ``checkpoint_stage2.npz``) are plain ``.npz``
+archives, never pickles. One that is truncated or corrupt is reported in one line and its
+stage starts again; one of another config or model inputs is a one-line error (``--fresh``
+starts over, ``--fresh-stage2`` redoes stage 2 only). A folder holding another run's results
+is refused (``calibration_run.json`` says which run a folder holds). Ctrl-C or SIGTERM
+prints one line saying what is saved and exits with 130 / 143.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +28,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -30,6 +41,7 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 console = Console()
+err_console = Console(stderr=True)
 
 CURVE_YEARS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
 N_CURVE_DRAWS = 8
@@ -54,6 +66,119 @@ def _curves(cfg: Any, ens: Any, pool: Any) -> pd.DataFrame:
     return result
 
 
+RUN_FILE = "calibration_run.json"
+"""Which run an output folder holds (its id, config digest and model inputs)."""
+USER_SUFFIX = "_user-"
+
+
+def run_id(cfg: Any) -> str:
+    """Id of a calibration run: hash of its stage-1 config digest and model inputs.
+
+    Steps, draws and what is done after sampling are left out (as in the checkpoint keys),
+    so extending a run keeps its id, its folder and its file names.
+    """
+    import hashlib
+    import json
+
+    from blinasim.calibrate.checkpoints import input_hashes
+
+    doc = {"config": cfg.chain_digest(), "inputs": input_hashes(cfg.targets_file)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def user_posterior_stem(cfg: Any, rid: str) -> str:
+    """``posterior_<name>_v<version>_user-<run id>``: never the shipped posterior's name."""
+    return f"posterior_{cfg.name}_v{cfg.version}{USER_SUFFIX}{rid}"
+
+
+@dataclass
+class SavedState:
+    """What a calibration has checkpointed so far (the line printed on an interruption)."""
+
+    out: Path
+    stage: int = 0
+    done: int = 0
+    total: int = 0
+    stage2_total: int | None = None
+
+    def line(self) -> str:
+        """One line: what is saved where, and how to resume."""
+        from blinasim.calibrate.importance import CHECKPOINT_IS
+        from blinasim.calibrate.sampler import CHECKPOINT
+
+        again = "run the same command again to resume"
+        if self.stage == 0:
+            return "nothing saved yet (stage 1 had not checkpointed); run the same command again"
+        if self.stage == 1:
+            return (
+                f"stage 1 at step {self.done} of {self.total} saved in "
+                f"{self.out / CHECKPOINT}; {again}"
+            )
+        if self.stage == 2:
+            return (
+                f"stage 1 complete, stage 2 at draw {self.done} of {self.total} saved in "
+                f"{self.out / CHECKPOINT_IS}; {again}"
+            )
+        return (
+            f"both stages complete and saved in {self.out}; run the same command again to "
+            "write the posterior and report"
+        )
+
+
+def _check_folder(out_dir: Path, cfg: Any, rid: str, fresh: bool, con: Console) -> None:
+    """Refuse a folder holding another run's results; ``fresh`` clears this folder's run."""
+    from blinasim.calibrate.importance import CHECKPOINT_IS, LEGACY_CHECKPOINT_IS
+    from blinasim.calibrate.sampler import CHECKPOINT, LEGACY_CHECKPOINT
+    from blinasim.errors import InputError
+    from blinasim.io.checkpoint import read_json
+
+    marker = out_dir / RUN_FILE
+    if fresh:
+        names = [CHECKPOINT, CHECKPOINT_IS, LEGACY_CHECKPOINT, LEGACY_CHECKPOINT_IS, RUN_FILE]
+        names += ["report.json", "report.html"]
+        for name in names:
+            (out_dir / name).unlink(missing_ok=True)
+        for old in out_dir.glob(f"posterior_*{USER_SUFFIX}*"):
+            if old.suffix in (".csv", ".json"):
+                old.unlink()
+        return
+    if marker.exists():
+        try:
+            doc = read_json(marker)
+            saved_id = str(doc["run_id"]) if isinstance(doc, dict) else "?"
+            saved_digest = doc.get("config_sha256") if isinstance(doc, dict) else None
+        except (OSError, ValueError, KeyError):
+            saved_id, saved_digest = "unreadable", None
+        if saved_id != rid:
+            raise InputError(
+                "an output folder of this calibration (it holds another run: another config "
+                "or model inputs); use another --out, or --fresh to replace it",
+                file=out_dir,
+                field="--out",
+                got=saved_id,
+            )
+        if saved_digest is not None and saved_digest != cfg.digest():
+            con.print(
+                "note: this run's results will be replaced by those of its updated settings "
+                "(steps, draws or summaries); its checkpoints are reused"
+            )
+        return
+    report = out_dir / "report.json"
+    if report.exists():  # results of a version without the marker
+        try:
+            old_digest = read_json(report).get("posterior", {}).get("config_sha256")
+        except (OSError, ValueError, AttributeError):
+            old_digest = None
+        if old_digest != cfg.digest():
+            raise InputError(
+                "an output folder of this calibration (it holds another run's report); use "
+                "another --out, or --fresh to replace it",
+                file=out_dir,
+                field="--out",
+                got=str(old_digest)[:12],
+            )
+
+
 def run_calibration(
     config_path: Path | None,
     out_dir: Path,
@@ -61,28 +186,52 @@ def run_calibration(
     workers: int | None = None,
     scheduler: str | None = None,
     fresh: bool = False,
+    fresh_stage2: bool = False,
     checks: bool = True,
     con: Console | None = None,
+    saved: SavedState | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Run or resume a calibration and write its outputs; returns the written paths."""
+    """Run or resume a calibration and write its outputs; returns the written paths.
+
+    ``fresh`` starts over (this folder's checkpoints and results are deleted),
+    ``fresh_stage2`` redoes stage 2 only. ``saved`` is kept up to date with what is
+    checkpointed (for the line printed on an interruption); ``warn`` gets one-line warnings
+    (an unusable checkpoint).
+    """
     from blinasim.calibrate.config import load_config
     from blinasim.calibrate.importance import CHECKPOINT_IS, run_importance
     from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
-    from blinasim.calibrate.sampler import CHECKPOINT, make_pool, run_sampler
+    from blinasim.calibrate.sampler import make_pool, run_sampler
     from blinasim.calibrate.simulator import LogPosterior
+    from blinasim.io.checkpoint import atomic_write_json
+    from blinasim.io.outdir import prepare_out_dir
 
     con = con or console
+    saved = saved if saved is not None else SavedState(out_dir)
     t0 = time.perf_counter()
+    prepare_out_dir(out_dir)
     cfg = load_config(config_path)
     targets = cfg.load_targets().targets
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if fresh:
-        (out_dir / CHECKPOINT).unlink(missing_ok=True)
+    rid = run_id(cfg)
+    _check_folder(out_dir, cfg, rid, fresh, con)
+    if fresh_stage2:
         (out_dir / CHECKPOINT_IS).unlink(missing_ok=True)
+    atomic_write_json(
+        out_dir / RUN_FILE,
+        {
+            "run_id": rid,
+            "name": cfg.name,
+            "version": cfg.version,
+            "config_sha256": cfg.digest(),
+            "posterior": user_posterior_stem(cfg, rid) + ".csv",
+        },
+    )
     spec = cfg.importance
     stage2 = f", then {spec.draws} importance draws" if spec is not None else ""
     con.print(
-        f"calibration [bold]{cfg.name} v{cfg.version}[/]: {len(cfg.free_parameters)} free "
+        f"calibration [bold]{cfg.name} v{cfg.version}[/] (run {rid}): "
+        f"{len(cfg.free_parameters)} free "
         f"parameters, {len(cfg.fit)} targets fitted, {len(cfg.hold_out)} held out, "
         f"{cfg.sampler.walkers} walkers x {cfg.sampler.steps} steps{stage2}, "
         f"{cfg.simulation.n_patients:,} patients per evaluation"
@@ -106,10 +255,11 @@ def run_calibration(
             )
 
             def on_step(done: int, total: int, ch: Any) -> None:
+                saved.stage, saved.done, saved.total = 1, ch.steps, total
                 best = float(np.max(ch.log_prob[-1]))
                 bar.update(task, completed=done, best=f"{best:.2f}" if math.isfinite(best) else "-")
 
-            chain = run_sampler(cfg, out_dir, on_step=on_step, resume=True, pool=pool)
+            chain = run_sampler(cfg, out_dir, on_step=on_step, resume=True, pool=pool, warn=warn)
             t_stage1 = time.perf_counter() - t0
             run2 = None
             if spec is not None:
@@ -120,12 +270,14 @@ def run_calibration(
                 def on_batch(done: int, total: int, run: Any) -> None:
                     from blinasim.calibrate.importance import psis
 
+                    saved.stage, saved.done, saved.total = 2, min(run.draws, total), total
                     ess = psis(run.log_weights).ess if run.draws > 0 else math.nan
                     bar.update(
                         task2, completed=done, best=f"{ess:.0f}" if math.isfinite(ess) else "-"
                     )
 
-                run2 = run_importance(cfg, chain, out_dir, on_batch=on_batch, pool=pool)
+                run2 = run_importance(cfg, chain, out_dir, on_batch=on_batch, pool=pool, warn=warn)
+        saved.stage = 3
         t_sampler = time.perf_counter() - t0
         result = build_result(cfg, chain, targets, run2)
         curves = None
@@ -152,8 +304,10 @@ def run_calibration(
             )
             if cfg.simulation.simulator.endswith(":ModelSimulator"):
                 curves = _curves(cfg, result.ensemble, pool)
-    finally:
-        pool.close()
+    except BaseException:
+        pool.abort()  # Ctrl-C, SIGTERM or an error: do not wait for running evaluations
+        raise
+    pool.close()
     timing = {
         "sampler (this invocation)": t_sampler,
         "sampler (all invocations)": chain.elapsed_s,
@@ -167,10 +321,16 @@ def run_calibration(
             "stage 2 importance (all invocations)": run2.elapsed_s,
             "total (this invocation)": time.perf_counter() - t0,
         }
-    paths = write_outputs(result, out_dir, curves=curves, timing=timing)
+    paths = write_outputs(
+        result,
+        out_dir,
+        curves=curves,
+        timing=timing,
+        posterior_stem=user_posterior_stem(cfg, rid),
+    )
     _print_summary(con, result)
-    con.print(f"\nreport: [bold]{paths['html'].resolve()}[/]")
-    con.print(f"posterior: {paths['posterior'].resolve()}")
+    con.print(f"\nreport: [bold]{paths['html']}[/]")
+    con.print(f"posterior: {paths['posterior']}")
     con.print(f"[dim]{DISCLAIMER}[/]")
     return paths
 
@@ -225,7 +385,16 @@ def calibrate(
         Path, typer.Option("--out", "-o", help="Output folder (checkpoint, posterior, report).")
     ] = Path("results/calibration"),
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Ignore an existing checkpoint and start over.")
+        bool,
+        typer.Option(
+            "--fresh", help="Start over: delete this folder's checkpoints and results first."
+        ),
+    ] = False,
+    fresh_stage2: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-stage2", help="Redo stage 2 (importance sampling) only; keep stage 1."
+        ),
     ] = False,
     checks: Annotated[
         bool, typer.Option("--checks/--no-checks", help="Fresh-seed check and DFS curves.")
@@ -240,7 +409,24 @@ def calibrate(
         raise InputError(
             "either --workers or --scheduler, not both", field="--scheduler", got=scheduler
         )
-    run_calibration(config, out, workers=workers, scheduler=scheduler, fresh=fresh, checks=checks)
+    from blinasim.interrupt import resumable
+
+    def warn(msg: str) -> None:
+        err_console.print(escape(msg), highlight=False, soft_wrap=True)
+
+    saved = SavedState(out)
+    with resumable(saved.line):
+        run_calibration(
+            config,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            fresh=fresh,
+            fresh_stage2=fresh_stage2,
+            checks=checks,
+            saved=saved,
+            warn=warn,
+        )
 
 
 @app.command()
@@ -298,7 +484,11 @@ def check(
     from blinasim.calibrate.simulator import LogPosterior
 
     ens = load_posterior(path)
-    cfg = CalibrationConfig.model_validate(ens.meta["config"])
+    doc = dict(ens.meta["config"])
+    tf = doc.get("targets_file")
+    if tf and not Path(tf).is_absolute():  # written relative to the posterior's folder
+        doc["targets_file"] = str(Path(ens.origin).parent / tf)
+    cfg = CalibrationConfig.model_validate(doc)
     post = LogPosterior(cfg)
     worst = 0.0
     for i in range(min(draws, len(ens))):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,26 +411,58 @@ def warnings_for(table: pd.DataFrame) -> list[str]:
     return out
 
 
+def portable_config(config: Any, out_dir: str | Path, *, name_only: bool = False) -> Any:
+    """A config document without this machine's paths: the target file relative to ``out_dir``.
+
+    ``blinasim calibrate check`` resolves a relative ``targets_file`` against the folder of
+    the posterior (the sidecar keeps it usable when the folder moves with its inputs);
+    ``name_only`` keeps just the file name (the report).
+    """
+    if not isinstance(config, dict) or not config.get("targets_file"):
+        return config
+    p = Path(str(config["targets_file"]))
+    if name_only:
+        return {**config, "targets_file": p.name}
+    if not p.is_absolute():
+        return config
+    try:
+        rel = os.path.relpath(p, Path(out_dir).resolve())
+    except ValueError:  # pragma: no cover - another drive (Windows)
+        rel = p.name
+    return {**config, "targets_file": rel}
+
+
 def write_outputs(
     result: CalibrationResult,
     out_dir: str | Path,
     *,
     curves: pd.DataFrame | None = None,
     timing: dict[str, float] | None = None,
+    posterior_stem: str | None = None,
 ) -> dict[str, Path]:
-    """Posterior CSV + JSON, ``report.json`` and ``report.html`` in ``out_dir``."""
+    """Posterior CSV + JSON, ``report.json`` and ``report.html`` in ``out_dir``.
+
+    ``posterior_stem``: the posterior's file name without extension (default
+    ``posterior_<name>_v<version>``; ``blinasim calibrate`` gives user runs their own name).
+    No absolute path of this machine is written: the config's target file is given relative
+    to ``out_dir`` in the posterior's sidecar (``calibrate check`` finds it) and by its name
+    in the report.
+    """
     from blinasim.report.html import Section, render
 
     out = Path(out_dir)
-    paths = {"posterior": save_posterior(result.ensemble, out)}
+    meta = dict(result.ensemble.meta)
+    meta["config"] = portable_config(meta.get("config"), out)
+    ens = PosteriorEnsemble(draws=result.ensemble.draws, keys=result.ensemble.keys, meta=meta)
+    paths = {"posterior": save_posterior(ens, out, posterior_stem)}
     tab = result.predictions
     conv = result.convergence_warnings()
     warns = [f"convergence: {w}" for w in conv] + warnings_for(tab)
     d = result.diagnostics
     isd = result.importance
     doc = {
-        "config": result.config.model_dump(mode="json"),
-        "posterior": dict(result.ensemble.meta),
+        "config": portable_config(result.config.model_dump(mode="json"), out, name_only=True),
+        "posterior": {**meta, "config": portable_config(meta.get("config"), out, name_only=True)},
         "parameters": result.ensemble.summary().to_dict(orient="records"),
         "targets": tab.to_dict(orient="records"),
         "warnings": warns,
@@ -573,6 +606,7 @@ __all__ = [
     "CalibrationResult",
     "build_result",
     "fresh_seed_check",
+    "portable_config",
     "predictive_table",
     "warnings_for",
     "write_outputs",

@@ -89,12 +89,30 @@ def _packed(fn: Callable[[Any], Any]) -> tuple[str, bytes]:
     return hashlib.sha256(blob).hexdigest(), blob
 
 
+def _unwrap_emcee(fn: Any) -> Callable[[Any], Any] | None:
+    """``x -> fn.f(x, *fn.args, **fn.kwargs)`` for emcee's ``_FunctionWrapper``, else None."""
+    cls = type(fn)
+    if cls.__name__ != "_FunctionWrapper" or not cls.__module__.startswith("emcee"):
+        return None
+    f, args, kwargs = fn.f, tuple(fn.args or ()), dict(fn.kwargs or {})
+
+    def call(x: Any) -> Any:
+        return f(x, *args, **kwargs)
+
+    return call
+
+
 class SerialPool:
     """Evaluate in the calling process."""
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """``[fn(x) for x in items]``."""
-        return [fn(x) for x in items]
+        """``[fn(x) for x in items]``.
+
+        emcee wraps the log posterior in a function that prints a traceback for any
+        exception, Ctrl-C and SIGTERM included, before re-raising it: in this process the
+        wrapped function is called directly (same value), so an interruption is one line.
+        """
+        return [fn(x) for x in items] if (f := _unwrap_emcee(fn)) is None else [f(x) for x in items]
 
     def close(self) -> None:
         """Nothing to release."""
