@@ -118,6 +118,14 @@ def run_cmd(
             "parameters.yaml)."
         ),
     ] = "shipped",
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            help="Parameter file over the shipped parameters.yaml (check it with "
+            "'blinasim params validate FILE'); posterior draws still replace their parameters.",
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes.")] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
@@ -144,6 +152,7 @@ def run_cmd(
         seed=seed,
         protocol=protocol,
         posterior=posterior,
+        params=None if params is None else str(params),
     )
     with Progress(
         "[progress.description]{task.description}",

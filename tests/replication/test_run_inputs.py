@@ -227,3 +227,18 @@ def test_disk_full_is_one_line_and_resumes(reference, tmp_path, monkeypatch):
     assert (out / "summary.json").read_bytes() == (reference / "summary.json").read_bytes()
     assert (out / "adtte.parquet").read_bytes() == (reference / "adtte.parquet").read_bytes()
     assert pd.read_parquet(out / "estimates.parquet").shape[0] == 2
+
+
+def test_params_file_is_an_input(tmp_path):
+    from blinasim.replication.simulate import parameter_set
+
+    f = tmp_path / "p.yaml"
+    f.write_text("pk:\n  omega_cl: 0.5\n")
+    cfg = RunConfig(replicates=1, seed=3, posterior=None, params=str(f))
+    assert input_identity(cfg)["parameters"] != input_identity(CFG)["parameters"]
+    assert parameter_set(None, 0, str(f))["pk.omega_cl"].value == 0.5
+    drawn = parameter_set((("pk.omega_cl", 0.25),), 4, str(f))
+    assert drawn["pk.omega_cl"].value == 0.25  # a posterior draw replaces the file's value
+    f.write_text("pk:\n  omega_cll: 0.5\n")
+    with pytest.raises(InputError, match=r"p.yaml: pk.omega_cll: .*did you mean 'omega_cl'"):
+        run(cfg, tmp_path / "out", workers=1)

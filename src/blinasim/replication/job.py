@@ -25,7 +25,7 @@ import pandas as pd
 
 from blinasim._version import __version__
 from blinasim.analysis.run import write_json
-from blinasim.config import ParameterSet
+from blinasim.config import ParameterSet, load_parameter_file
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
 from blinasim.interrupt import resumable
@@ -60,6 +60,9 @@ class RunConfig:
     # package; the path of a posterior CSV written by `blinasim calibrate`; or None / "none":
     # the point values of parameters.yaml (no parameter uncertainty).
     posterior: str | None = "shipped"
+    # a parameter file replacing the shipped parameters.yaml (validated in full; the
+    # posterior's draws still replace its free parameters)
+    params: str | None = None
 
     def digest(self) -> str:
         """Hash of the run's inputs by *content* (see :func:`input_identity`)."""
@@ -84,6 +87,10 @@ def _posterior_path(cfg: RunConfig) -> Path | None:
     return p
 
 
+def _parameters(cfg: RunConfig) -> ParameterSet:
+    return ParameterSet.load() if cfg.params is None else load_parameter_file(cfg.params)
+
+
 def input_identity(cfg: RunConfig) -> dict[str, str]:
     """SHA-256 of every input's contents, and of them all together (``digest``).
 
@@ -99,7 +106,7 @@ def input_identity(cfg: RunConfig) -> dict[str, str]:
     parts = {
         "design": _sha(design.model_dump_json()),
         "protocol": _sha(protocol),
-        "parameters": _sha(json.dumps(ParameterSet.load().table(), sort_keys=True, default=str)),
+        "parameters": _sha(json.dumps(_parameters(cfg).table(), sort_keys=True, default=str)),
         "posterior": "none",
         "seed": str(cfg.seed),
         "version": __version__,
@@ -161,9 +168,13 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
             replicate=r,
             values=values[r % len(values)],
             draw=draws[r % len(draws)],
+            params_file=cfg.params,
         )
         for r in range(cfg.replicates)
     ]
+    if cfg.params is not None:
+        _parameters(cfg)  # a bad file is one line before any simulation
+        status += f"; parameters from {Path(cfg.params).name} over parameters.yaml"
     return tasks, status
 
 
@@ -189,9 +200,17 @@ OUTPUT_FILES = (
     "estimates.parquet",
 )
 KIND = "aall1731-replication"
-# the report pools the patients of at most this many replicates (its figures are the
-# model's expected curves; summary.json uses every replicate)
-REPORT_POOL = 200
+# The report pools the patients of at most this many replicates: its figures are the
+# model's expected curves (50 trials are ~72,000 randomized children), summary.json uses
+# every replicate, and the memory of a run must not grow with its number of replicates.
+REPORT_POOL = 50
+# the columns the report reads (the rest stay on disk)
+PATIENT_COLS = (
+    "replicate", "arm", "stratum", "age_years", "sex", "genetics", "cns_status",
+    "day8_pb_flow", "eoi_flow", "eoi_hts", "eoi_hts_indeterminate", "eoc_flow",
+    "dfs_days", "dfs_event", "dfs_cause",
+)  # fmt: skip
+ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
 
 
 def _claim(out: Path, identity: dict[str, str], *, fresh: bool) -> Path:
@@ -330,10 +349,17 @@ def run(
         )
         if report:
             pooled = order[:REPORT_POOL]
+            os_rows = [
+                a[a["PARAMCD"] == "OS"]
+                for a in (store.table(r, "adtte", columns=list(ADTTE_COLS)) for r in pooled)
+            ]
             write_report(
                 result,
-                patients=pd.concat([store.table(r, "patients") for r in pooled], ignore_index=True),
-                adtte=pd.concat([store.table(r, "adtte") for r in pooled], ignore_index=True),
+                patients=pd.concat(
+                    [store.table(r, "patients", columns=list(PATIENT_COLS)) for r in pooled],
+                    ignore_index=True,
+                ),
+                adtte=pd.concat(os_rows, ignore_index=True),
                 consorts=[markers[r]["consort"] for r in order],
             )
             files["report"] = "report.html"

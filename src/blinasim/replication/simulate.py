@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blinasim.config import ParameterSet
+from blinasim.config import ParameterSet, load_parameter_file
 from blinasim.trial.design import TrialDesign, load_design
 from blinasim.trial.mechanistic import MechanisticOutcomes, check_protocol_placement
 from blinasim.trial.run import run_trial
@@ -39,6 +39,9 @@ class ReplicateTask:
     replicate: int
     values: tuple[tuple[str, float], ...] | None
     draw: int
+    # a user parameter file (`blinasim run --params`): its values replace the shipped ones,
+    # and a posterior draw's values replace those
+    params_file: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,13 +75,19 @@ def design_for(design: str, protocol: str | None) -> TrialDesign:
     return d
 
 
-def parameter_set(values: tuple[tuple[str, float], ...] | None, draw: int) -> ParameterSet | None:
-    """The default parameters with a posterior draw's values (None: defaults)."""
-    if values is None:
+def parameter_set(
+    values: tuple[tuple[str, float], ...] | None, draw: int, params_file: str | None = None
+) -> ParameterSet | None:
+    """The parameters (shipped, or ``params_file``) with a posterior draw's values.
+
+    None when neither is given: the model's defaults.
+    """
+    if values is None and params_file is None:
         return None
-    return ParameterSet.load().with_values(
-        dict(values), source=f"calibrated: posterior draw {draw}"
-    )
+    base = ParameterSet.load() if params_file is None else load_parameter_file(params_file)
+    if values is None:
+        return base
+    return base.with_values(dict(values), source=f"calibrated: posterior draw {draw}")
 
 
 def _site_cause(site: pd.Series, dfs_desc: pd.Series, event: np.ndarray) -> np.ndarray:
@@ -97,7 +106,7 @@ def _site_cause(site: pd.Series, dfs_desc: pd.Series, event: np.ndarray) -> np.n
 def run_replicate(task: ReplicateTask) -> ReplicateOutput:
     """Run one replicate and collect what the report needs (module-level: picklable)."""
     design = design_for(task.design, task.protocol)
-    params = parameter_set(task.values, task.draw)
+    params = parameter_set(task.values, task.draw, task.params_file)
     source = MechanisticOutcomes(design, params=params)
     res = run_trial(design, seed=task.seed, replicate=task.replicate, source=source)
     adtte = res.adtte.copy()
