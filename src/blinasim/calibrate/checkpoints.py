@@ -145,7 +145,8 @@ def read_checkpoint(path: str | Path, kind: str) -> Checkpoint:
     Never unpickles: ``allow_pickle=False`` refuses pickles and object arrays.
     """
     try:
-        with np.load(Path(path), allow_pickle=False) as z:
+        # our own handle: np.load leaks the one it opens when the archive is truncated
+        with Path(path).open("rb") as fh, np.load(fh, allow_pickle=False) as z:
             names = list(z.files)
             if HEADER not in names:
                 raise CheckpointError("not a blinasim calibration checkpoint (no header)")

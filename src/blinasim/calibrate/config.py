@@ -151,10 +151,13 @@ class CalibrationConfig(_Frozen):
 
         Leaves out the number of steps, the burn-in, the checkpoint interval and what is
         done after sampling (stage 2 included), so a run can be extended or re-summarized
-        from its checkpoint.
+        from its checkpoint. Leaves out where the target file is: a checkpoint is keyed by
+        its *contents* (:func:`blinasim.calibrate.checkpoints.input_hashes`), so moving a
+        project folder keeps its checkpoints and editing the targets does not.
         """
         doc = self.model_dump(mode="json")
         doc.pop("importance", None)
+        doc.pop("targets_file", None)
         if doc["sampler"].get("moves") == "stretch":
             doc["sampler"].pop("moves")
         for k in ("steps", "burn_in", "checkpoint_every"):
