@@ -347,6 +347,7 @@ def test_another_runs_folder_is_refused_then_fresh_replaces_it(
     assert len(r.stderr.strip().splitlines()) == 1
     assert "Traceback" not in r.stderr
     assert "another --out" in r.stderr
+    assert "made with another config" in r.stderr
     assert "--fresh" in r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched
     r = _run(_cli(other, out, "--fresh"))

@@ -95,7 +95,7 @@ def identity_difference(saved: Mapping[str, Any], now: Mapping[str, Any]) -> str
     """Which part of two identities differs (``None``: the same), for a one-line error."""
     if saved == now:
         return None
-    s_in, n_in = saved.get("inputs", {}), now.get("inputs", {})
+    s_in, n_in = saved.get("inputs") or {}, now.get("inputs") or {}
     for key, label in INPUT_LABEL.items():
         if isinstance(s_in, Mapping) and s_in.get(key) != n_in.get(key):
             return f"{label} changed since it was made"

@@ -127,6 +127,7 @@ class SavedState:
 
 def _check_folder(out_dir: Path, cfg: Any, rid: str, fresh: bool, con: Console) -> None:
     """Refuse a folder holding another run's results; ``fresh`` clears this folder's run."""
+    from blinasim.calibrate.checkpoints import identity_difference, input_hashes
     from blinasim.calibrate.importance import CHECKPOINT_IS, LEGACY_CHECKPOINT_IS
     from blinasim.calibrate.sampler import CHECKPOINT, LEGACY_CHECKPOINT
     from blinasim.errors import InputError
@@ -145,14 +146,17 @@ def _check_folder(out_dir: Path, cfg: Any, rid: str, fresh: bool, con: Console) 
     if marker.exists():
         try:
             doc = read_json(marker)
-            saved_id = str(doc["run_id"]) if isinstance(doc, dict) else "?"
-            saved_digest = doc.get("config_sha256") if isinstance(doc, dict) else None
-        except (OSError, ValueError, KeyError):
-            saved_id, saved_digest = "unreadable", None
+            saved_id = str(doc["run_id"])
+            saved_digest = doc.get("config_sha256")
+            saved = {"config": doc.get("chain_digest"), "inputs": doc.get("inputs")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            saved_id, saved_digest, saved = "unreadable", None, {}
         if saved_id != rid:
+            now = {"config": cfg.chain_digest(), "inputs": input_hashes(cfg.targets_file)}
+            why = identity_difference(saved, now) or "another config or model inputs"
             raise InputError(
-                "an output folder of this calibration (it holds another run: another config "
-                "or model inputs); use another --out, or --fresh to replace it",
+                f"an output folder of this calibration (it holds another run: {why}); use "
+                "another --out, or --fresh to replace it",
                 file=out_dir,
                 field="--out",
                 got=saved_id,
@@ -160,7 +164,8 @@ def _check_folder(out_dir: Path, cfg: Any, rid: str, fresh: bool, con: Console) 
         if saved_digest is not None and saved_digest != cfg.digest():
             con.print(
                 "note: this run's results will be replaced by those of its updated settings "
-                "(steps, draws or summaries); its checkpoints are reused"
+                "(steps, draws or summaries); its checkpoints are reused",
+                soft_wrap=True,
             )
         return
     report = out_dir / "report.json"
@@ -199,6 +204,7 @@ def run_calibration(
     checkpointed (for the line printed on an interruption); ``warn`` gets one-line warnings
     (an unusable checkpoint).
     """
+    from blinasim.calibrate.checkpoints import input_hashes
     from blinasim.calibrate.config import load_config
     from blinasim.calibrate.importance import CHECKPOINT_IS, run_importance
     from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
@@ -221,6 +227,8 @@ def run_calibration(
         out_dir / RUN_FILE,
         {
             "run_id": rid,
+            "chain_digest": cfg.chain_digest(),
+            "inputs": input_hashes(cfg.targets_file),
             "name": cfg.name,
             "version": cfg.version,
             "config_sha256": cfg.digest(),

@@ -576,7 +576,7 @@ def run_importance(
             why = identity_difference(saved, identity)
             if why is not None:
                 raise InputError(
-                    f"a stage-2 checkpoint of the same config and stage 1 (this one was "
+                    f"a stage-2 checkpoint of the same config and stage 1 (this one: "
                     f"{why}; use --fresh-stage2 to redo stage 2, or --fresh)",
                     file=ck,
                     field="importance",

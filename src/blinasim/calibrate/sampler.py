@@ -360,7 +360,7 @@ def run_sampler(
             why = identity_difference(saved, identity)
             if why is not None:
                 raise InputError(
-                    f"a checkpoint made with the same config and model inputs (this one was "
+                    f"a checkpoint made with the same config and model inputs (this one: "
                     f"{why}; use --fresh to start over)",
                     file=ck,
                     field="config",
