@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from blinasim.analysis.core import DAYS_PER_YEAR
-from blinasim.analysis.outputs import claim_out_dir, shown_path, timestamped, write_run_manifest
+from blinasim.analysis.outputs import (
+    claim_out_dir,
+    plain_interrupts,
+    shown_path,
+    timestamped,
+    write_run_manifest,
+)
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
@@ -205,7 +211,7 @@ def run_comparison(
             "may be incomplete); run the same command again"
         )
 
-    with resumable(saved):
+    with resumable(saved), plain_interrupts():
         cmp = compare_protocols(protocols, n=n, seed=seed, params=params)
         report = write_comparison(cmp, folder, inputs=inputs)
     return cmp, report

@@ -12,7 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from blinasim.analysis.outputs import claim_out_dir, plain_interrupts, shown_path
 from blinasim.errors import InputError
+from blinasim.interrupt import resumable
+from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
 from blinasim.trial.design import TrialDesign, load_design, resolve_design_path, shipped_designs
 
@@ -89,7 +92,39 @@ def boundaries(design: DesignArg) -> None:
 
 
 def _out_dir(out: Path | None, design: TrialDesign, kind: str, seed: int) -> Path:
-    return out if out is not None else Path("results") / f"{design.name}-{kind}-seed{seed}"
+    """The output folder, checked before any work.
+
+    One line for a file, /dev/null, a read-only folder or another run's results; the
+    default is fixed per design and seed so that the same command again resumes.
+    """
+    folder = out if out is not None else Path("results") / f"{design.name}-{kind}-seed{seed}"
+    return claim_out_dir(
+        folder,
+        kind=f"trial.{kind}",
+        match={"seed": seed, "design_hash": design.design_hash()},
+        refuse_unmarked=kind == "run",
+    )
+
+
+def _check_options(
+    *,
+    seed: int,
+    n: int | None = None,
+    block_size: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> None:
+    """One line for an option that cannot work, before any file is touched."""
+    if seed < 0:
+        raise InputError("a non-negative integer seed", field="--seed", got=seed)
+    if n is not None and n < 1:
+        raise InputError("at least 1 simulated trial", field="--n", got=n)
+    if block_size is not None and block_size < 1:
+        raise InputError("at least 1 replicate per block", field="--block-size", got=block_size)
+    if workers is not None and workers < 1:
+        raise InputError("at least 1 worker process", field="--workers", got=workers)
+    if workers is not None and scheduler is not None:
+        raise InputError("either --workers or --scheduler, not both", field="--scheduler")
 
 
 @app.command()
@@ -101,12 +136,13 @@ def run(
     """Simulate one trial: looks, decision, CONSORT counts, estimates, ADaM ADTTE."""
     from blinasim.trial.run import run_trial
 
+    _check_options(seed=seed)
     path = resolve_design_path(design)
     d = load_design(path)
+    folder = _out_dir(out, d, "run", seed)
     t0 = time.perf_counter()
     res = run_trial(d, seed=seed)
     elapsed = time.perf_counter() - t0
-    folder = _out_dir(out, d, "run", seed)
     files = write_tables(
         folder,
         {
@@ -124,7 +160,7 @@ def run(
         seed=seed,
         files=files,
         timings={"run_trial": elapsed},
-        extra={"decision": res.decision, "design_file": str(path)},
+        extra={"decision": res.decision, "design_file": shown_path(path)},
     )
     looks = Table(title=f"{d.name}, seed {seed}: {res.decision}")
     for col in ("look", "date", "events", "randomized", "z", "bound", "decision"):
@@ -184,21 +220,37 @@ def replicate(
     from blinasim.trial.replicate import bind_checkpoint
     from blinasim.trial.replicate import replicate as run_replicates
 
-    if workers is not None and scheduler is not None:
-        raise InputError("either --workers or --scheduler, not both", field="--scheduler")
+    _check_options(seed=seed, n=n, block_size=block_size, workers=workers, scheduler=scheduler)
     path = resolve_design_path(design)
     d = load_design(path)
     folder = _out_dir(out, d, "replicate", seed)
     ck = checkpoint_dir if checkpoint_dir is not None else folder / "checkpoints"
+    prepare_out_dir(ck, field="--checkpoint-dir")
     bind_checkpoint(ck, d, seed, block_size)  # a folder of another run: fail before starting
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
+    done = [0]
+
+    def progress(n_done: int, _total: int) -> None:
+        done[0] = n_done
+        bar.update(task, completed=n_done)
+
+    def saved() -> str:
+        return (
+            f"{done[0]} of {n} simulated trials saved in {ck} (checkpoints of "
+            f"{block_size}); run the same command again to resume"
+        )
+
+    with (
+        resumable(saved),
+        plain_interrupts(),
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as bar,
+    ):
         task = bar.add_task(f"{d.name}", total=n)
         oc = run_replicates(
             d,
@@ -208,7 +260,7 @@ def replicate(
             scheduler=scheduler,
             checkpoint_dir=ck,
             block_size=block_size,
-            progress=lambda done, total: bar.update(task, completed=done),
+            progress=progress,
         )
     files = write_tables(
         folder,
@@ -231,8 +283,8 @@ def replicate(
             "block_size": block_size,
             "workers": workers,
             "scheduler": scheduler,
-            "design_file": str(path),
-            "checkpoint_dir": str(ck),
+            "design_file": shown_path(path),
+            "checkpoint_dir": shown_path(ck),
         },
     )
     table = Table(title=f"{d.name}: {n} simulated trials, seed {seed}")
