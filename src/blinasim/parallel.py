@@ -180,16 +180,34 @@ def map_tasks(
     """Run ``fn`` on every task; call ``on_result(i, result)`` as each finishes.
 
     ``fn`` and the tasks must be picklable (a module-level function) for the process pool
-    and Dask. Returns the results in task order.
+    and Dask. Returns the results in task order (all of them in memory at once: for many
+    large results use :func:`stream_tasks`).
     """
-    n = len(tasks)
-    results: list[Any] = [None] * n
+    results: list[Any] = [None] * len(tasks)
 
     def done(i: int, r: R) -> None:
         results[i] = r
         if on_result is not None:
             on_result(i, r)
 
+    stream_tasks(fn, tasks, done, workers=workers, scheduler=scheduler)
+    return results
+
+
+def stream_tasks(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    on_result: Callable[[int, R], None],
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+) -> None:
+    """Run ``fn`` on every task and hand each result to ``on_result(i, result)``, keeping none.
+
+    Memory holds only the results in flight, whatever the number of tasks (a long run
+    writes each result to disk in ``on_result`` and drops it).
+    """
+    n = len(tasks)
     if scheduler is not None:
         client, own = _dask_client(scheduler)
         try:
@@ -197,33 +215,35 @@ def map_tasks(
 
             futs = client.map(_single_threaded, [fn] * n, list(tasks), pure=False)
             index = {f.key: i for i, f in enumerate(futs)}
-            for fut in as_completed(futs):  # type: ignore[no-untyped-call]
-                done(index[fut.key], fut.result())
+            finished = as_completed(futs)  # type: ignore[no-untyped-call]
+            del futs  # the cluster may drop each result once it is handed over
+            for fut in finished:
+                on_result(index[fut.key], fut.result())
+                fut.release()
         finally:
             if own:
                 client.close()
-        return results
+        return
     k = default_workers() if workers is None else workers
     if k < 1:
         raise InputError("workers >= 1", field="workers", got=workers)
     if k == 1 or n <= 1:
         for i, t in enumerate(tasks):
-            done(i, fn(t))
-        return results
+            on_result(i, fn(t))
+        return
     pool = process_pool(min(k, n), fn)
     try:
         pending: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                done(pending.pop(f), f.result())
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                on_result(pending.pop(f), f.result())
     except BaseException:
         # Ctrl-C, SIGTERM or a failed task: drop queued tasks, do not wait for running ones
         pool.shutdown(wait=False, cancel_futures=True)
         _kill_workers(pool)
         raise
     pool.shutdown(wait=True)
-    return results
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
@@ -236,4 +256,4 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
 
 
-__all__ = ["default_workers", "map_tasks", "process_pool"]
+__all__ = ["default_workers", "map_tasks", "process_pool", "stream_tasks"]

@@ -65,7 +65,7 @@ def test_other_protocol_contents_in_the_same_folder_are_refused(tmp_path, monkey
     out = tmp_path / "out"
     cfg = RunConfig(replicates=1, seed=3, posterior=None, protocol=str(proto))
     # bind the folder without simulating (the check happens before any simulation)
-    monkeypatch.setattr(job, "map_tasks", lambda *a, **k: (_ for _ in ()).throw(RuntimeError))
+    monkeypatch.setattr(job, "stream_tasks", lambda *a, **k: (_ for _ in ()).throw(RuntimeError))
     with pytest.raises(RuntimeError):
         run(cfg, out, workers=1)
     proto.write_text(proto.read_text().replace("dose: 15", "dose: 10", 1))

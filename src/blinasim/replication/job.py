@@ -32,7 +32,7 @@ from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_json, read_json
 from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
-from blinasim.parallel import map_tasks
+from blinasim.parallel import stream_tasks
 from blinasim.protocol import load_protocol
 from blinasim.replication.report import write_report
 from blinasim.replication.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
@@ -323,9 +323,7 @@ def run(
         )
 
     with resumable(saved), _disk_errors(saved):
-        map_tasks(
-            simulate_and_estimate, todo, workers=workers, scheduler=scheduler, on_result=finished
-        )
+        stream_tasks(simulate_and_estimate, todo, finished, workers=workers, scheduler=scheduler)
         t_sim = time.perf_counter() - t0
         order = [t.replicate for t in tasks]
         estimates = tuple(markers[r]["estimates"] for r in order)
