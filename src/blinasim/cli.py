@@ -223,9 +223,9 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``blinasim`` script."""
-    _register()
     handle_sigterm()
     try:
+        _register()
         app(args=argv)
     except BlinasimError as exc:
         err_console.print(
