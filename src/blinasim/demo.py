@@ -69,7 +69,7 @@ def run_demo(console: Console, out_dir: Path | None = None) -> Path:
     """Run the demonstration and return the report path."""
     out = out_dir or Path("results") / "demo"
     console.print("[bold]blinasim demo[/]: survival statistics on the bundled veteran trial")
-    run = analyze_example(out)
+    run = analyze_example(out, field="demo output folder")
     print_run(console, run)
     report = out / "report.html"
     console.print(f"\nreport: [bold]{escape(str(report))}[/]")

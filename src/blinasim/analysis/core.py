@@ -12,6 +12,7 @@ log-rank test without events carry ``not estimable: <why>`` instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,8 @@ class Estimate:
         """``"85.1% to 90.2%"``, or the reason there is none."""
         if self.note:
             return self.flag()
+        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
+            return "–"  # e.g. S = 1 with no events: no Greenwood interval
         return f"{self.lower:{fmt}}{sep}{self.upper:{fmt}}"
 
     def as_dict(self) -> dict[str, Any]:

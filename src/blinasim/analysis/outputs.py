@@ -50,7 +50,7 @@ def timestamped(prefix: str) -> Path:
 
 def _describe(doc: Mapping[str, Any]) -> str:
     kind = doc.get("kind", "unknown")
-    return f"results of a '{kind}' run"
+    return f"results of a run of kind '{kind}'"
 
 
 def claim_out_dir(
@@ -60,6 +60,7 @@ def claim_out_dir(
     match: Mapping[str, Any],
     field: str = "--out",
     refuse_unmarked: bool = True,
+    hint: str | None = None,
 ) -> Path:
     """Create ``path`` for results of ``kind``, or raise a one-line :class:`InputError`.
 
@@ -67,8 +68,10 @@ def claim_out_dir(
     key of ``match``. Results without a manifest count as another run's unless
     ``refuse_unmarked`` is False (a job that resumes from its own checkpoints, a fixed
     folder such as ``results/demo`` that earlier versions wrote without a manifest).
+    ``hint`` ends the message (default: use another ``field``).
     """
     p = prepare_out_dir(path, field=field)
+    hint = hint or f"use another {field}"
     man = p / MANIFEST
     if man.is_file():
         try:
@@ -77,14 +80,14 @@ def claim_out_dir(
             doc = None
         if not isinstance(doc, dict):
             raise InputError(
-                "a folder for new results (use another --out)",
+                f"a folder for new results ({hint})",
                 file=p,
                 field=field,
                 got="an unreadable manifest.json",
             )
         if doc.get("kind") != kind:
             raise InputError(
-                f"a folder for {kind} results (use another --out)",
+                f"a folder for {kind} results ({hint})",
                 file=p,
                 field=field,
                 got=_describe(doc),
@@ -92,7 +95,7 @@ def claim_out_dir(
         for key, want in match.items():
             if _plain(doc.get(key)) != _plain(want):
                 raise InputError(
-                    f"a folder of a {kind} run with the same {key} (use another --out)",
+                    f"a folder of a {kind} run with the same {key} ({hint})",
                     file=p,
                     field=field,
                     got=f"{key} {_plain(doc.get(key))!r}",
@@ -101,7 +104,7 @@ def claim_out_dir(
     found = [name for name in RESULT_FILES if refuse_unmarked and (p / name).exists()]
     if found:
         raise InputError(
-            "a folder for new results (use another --out)",
+            f"a folder for new results ({hint})",
             file=p,
             field=field,
             got=f"another run's {found[0]}",

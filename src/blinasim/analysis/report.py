@@ -52,9 +52,12 @@ def km_figure(
                 at_risk_time=d["AVAL"].to_numpy(dtype=np.float64),
             )
         )
-    lo = min(
-        float(np.nanmin(c.lower)) if c.lower is not None and len(c.lower) else 1.0 for c in curves
-    )
+    lows = [
+        float(np.min(c.lower[np.isfinite(c.lower)]))
+        for c in curves
+        if c.lower is not None and np.isfinite(c.lower).any()
+    ]
+    lo = min(lows, default=1.0)
     ymin = max(0.0, np.floor((lo - 0.05) * 10) / 10)
     return figures.step_plot(
         curves,

@@ -485,10 +485,15 @@ def analyze_file(
     return write_outputs(run, folder, title=f"Time-to-event analysis: {path.name}", inputs=inputs)
 
 
-def analyze_example(out_dir: str | Path) -> AnalysisRun:
+def analyze_example(out_dir: str | Path, *, field: str = "--out") -> AnalysisRun:
     """The bundled veteran trial, analysed and reported (the statistics demonstration)."""
     folder = claim_out_dir(
-        out_dir, kind="analysis", match={"inputs": {"source": VETERAN}}, refuse_unmarked=False
+        out_dir,
+        kind="analysis",
+        match={"inputs": {"source": VETERAN}},
+        refuse_unmarked=False,
+        field=field,
+        hint=f"move it away, or use another {field}" if field == "--out" else "move it away",
     )
     df = validate_adtte(veteran_adtte(), file="veteran (bundled)")
     run = analyze_table(
