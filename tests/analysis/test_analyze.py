@@ -83,14 +83,22 @@ def test_example_writes_report(tmp_path):
     run = analyze_example(tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["endpoints"]["OS"]["n"] == {"standard": 69, "test": 68}
+    assert summary["reference_arm"]["arm"] == "standard"
     html = (tmp_path / "report.html").read_text()
     assert "not medical advice" in html
+    # R's veteran trial is real data: the statement says so, not "simulations"
+    assert "Analysis of the data in survival::veteran" in html
+    assert "predictions are simulations" not in html
     assert run.out_dir == tmp_path
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "blinasim", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "blinasim", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -103,12 +111,12 @@ def test_cli_analyze_round_trip_and_errors(tmp_path):
     assert s["endpoints"]["OS"]["hazard_ratio"]["estimate"] == pytest.approx(R_HR[0], rel=1e-6)
     bad = tmp_path / "bad.csv"
     veteran_adtte().assign(CNSR=2).to_csv(bad, index=False)
-    out = cli("analyze", str(bad))
+    out = cli("analyze", str(bad), cwd=tmp_path)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "CNSR (rows 1, 2, 3, 4, 5 and 132 more): expected CNSR 0 (event) or 1" in " ".join(
         out.stderr.split()
     )
-    out = cli("analyze", str(f), "--param", "DFS")
+    out = cli("analyze", str(f), "--param", "DFS", cwd=tmp_path)
     assert out.returncode == 2
     assert "PARAMCD DFS" in out.stderr

@@ -95,7 +95,7 @@ def claim_out_dir(
         for key, want in match.items():
             if _plain(doc.get(key)) != _plain(want):
                 raise InputError(
-                    f"a folder of a {kind} run with the same {key} ({hint})",
+                    f"a folder of an earlier {kind} run with the same {key} ({hint})",
                     file=p,
                     field=field,
                     got=f"{key} {_plain(doc.get(key))!r}",

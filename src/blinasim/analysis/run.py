@@ -31,7 +31,7 @@ from blinasim.analysis.outputs import (
 from blinasim.analysis.read import check_table_path, read_table, validate_adtte
 from blinasim.analysis.report import endpoint_name, endpoint_sections, pooled_sections
 from blinasim.disclaimer import DISCLAIMER, real_data_statement
-from blinasim.errors import InputError
+from blinasim.errors import BlinasimError, InputError
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.report.html import Section, render
 
@@ -470,18 +470,24 @@ def analyze_file(
         "tau_years": tau_years,
         "control": control,
     }
+    created = not folder.exists()
     claim_out_dir(folder, kind="analysis", match={"inputs": inputs})
-    raw = read_table(path)
-    df = validate_adtte(raw, file=source)
-    run = analyze_table(
-        df,
-        source=source,
-        params=params,
-        milestone_years=milestone_years,
-        tau_years=tau_years,
-        control=control,
-        origin=data_origin(path, list(raw.columns)),
-    )
+    try:
+        raw = read_table(path)
+        df = validate_adtte(raw, file=source)
+        run = analyze_table(
+            df,
+            source=source,
+            params=params,
+            milestone_years=milestone_years,
+            tau_years=tau_years,
+            control=control,
+            origin=data_origin(path, list(raw.columns)),
+        )
+    except BlinasimError:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()  # a bad file leaves no empty results folder behind
+        raise
     return write_outputs(run, folder, title=f"Time-to-event analysis: {path.name}", inputs=inputs)
 
 

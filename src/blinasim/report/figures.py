@@ -70,6 +70,15 @@ def literal(*texts: Text | None) -> None:
             t.set_usetex(False)
 
 
+def tick_text(label: str) -> str:
+    r"""``label`` escaped for a tick label, drawn literally.
+
+    Matplotlib re-creates tick texts when it draws, so ``parse_math`` set on them does not
+    stick; an escaped ``\$`` is drawn as ``$`` and never starts mathtext.
+    """
+    return label.replace("$", "\\$")
+
+
 def _literal_legend(leg: Legend | None) -> None:
     if leg is not None:
         literal(*leg.get_texts(), leg.get_title())
@@ -207,7 +216,7 @@ def step_plot(
                     )
             ax_tab.set_ylim(-0.6, len(rows) - 0.4)
             ax_tab.set_yticks(range(len(rows)))
-            literal(*ax_tab.set_yticklabels([c.label for c in reversed(rows)], fontsize=7.5))
+            ax_tab.set_yticklabels([tick_text(c.label) for c in reversed(rows)], fontsize=7.5)
             ax_tab.tick_params(axis="y", length=0, pad=16)
             ax_tab.tick_params(axis="x", length=0, labelbottom=False)
             ax_tab.set_title("Number at risk", loc="left", fontsize=8, fontweight="normal")
@@ -425,7 +434,7 @@ def timeline_plot(
                         parse_math=False,
                     )
         ax.set_yticks(range(len(arms)))
-        literal(*ax.set_yticklabels(list(reversed(list(arms)))))
+        ax.set_yticklabels([tick_text(a) for a in reversed(list(arms))])
         literal(ax.set_xlabel("Weeks from diagnosis"), ax.set_title(title, loc="left"))
         handles = [mpl.patches.Patch(color=c, label=k.replace("_", " ")) for k, c in kinds.items()]
         _literal_legend(
