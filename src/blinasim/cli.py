@@ -96,7 +96,7 @@ def analyze(
     print_run(console, run)
     assert run.out_dir is not None
     console.print(f"\nreport: [bold]{escape(str(run.out_dir / 'report.html'))}[/]")
-    console.print(f"[dim]{escape(run.statement)}[/]")
+    console.print(f"[dim]{escape(run.statement)}[/]", soft_wrap=True)
 
 
 @app.command("run")

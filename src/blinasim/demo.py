@@ -74,5 +74,5 @@ def run_demo(console: Console, out_dir: Path | None = None) -> Path:
     report = out / "report.html"
     console.print(f"\nreport: [bold]{escape(str(report))}[/]")
     console.print(f"summary: {escape(str(out / 'summary.json'))}")
-    console.print(f"[dim]{escape(run.statement)}[/]")
+    console.print(f"[dim]{escape(run.statement)}[/]", soft_wrap=True)
     return report
