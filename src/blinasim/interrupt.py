@@ -57,6 +57,17 @@ def resumable(saved: Callable[[], str]) -> Iterator[None]:
         raise Interrupted(f"interrupted: {saved()}", 130) from None
     except Terminated:
         raise Interrupted(f"terminated: {saved()}", 143) from None
+    except SystemError as exc:
+        # a signal handler that raised while compiled (numba) code ran surfaces as a chain of
+        # "SystemError: ... returned a result with an exception set" around the interrupt
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, KeyboardInterrupt):
+                raise Interrupted(f"interrupted: {saved()}", 130) from None
+            if isinstance(cause, Terminated):
+                raise Interrupted(f"terminated: {saved()}", 143) from None
+            cause = cause.__cause__ or cause.__context__
+        raise
 
 
 __all__ = ["Interrupted", "Terminated", "handle_sigterm", "resumable"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -118,12 +119,25 @@ def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - not POSIX
 
 
+# After workers are terminated (an interrupted run), multiprocessing's resource tracker
+# unlinks the pool's named semaphores itself, and says so with a multi-line UserWarning
+# that would follow the run's one-line message. The tracker is started with the
+# interpreter's -W options, so this filter reaches it and nothing else changes.
+_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+
+def _quiet_resource_tracker() -> None:
+    if _TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_QUIET)
+
+
 def process_pool(workers: int, fn: Callable[..., Any] | None = None) -> ProcessPoolExecutor:
     """A process pool of ``workers`` one-thread workers that die with this process.
 
     ``fn``'s module is preloaded by the fork server (see :func:`_mp_context`).
     """
     ctx = _mp_context(fn) if fn is not None else multiprocessing.get_context("spawn")
+    _quiet_resource_tracker()
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
@@ -240,20 +254,28 @@ def stream_tasks(
                 on_result(pending.pop(f), f.result())
     except BaseException:
         # Ctrl-C, SIGTERM or a failed task: drop queued tasks, do not wait for running ones
-        pool.shutdown(wait=False, cancel_futures=True)
-        _kill_workers(pool)
+        abort_pool(pool)
         raise
     pool.shutdown(wait=True)
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes (after an interruption: their work is lost)."""
-    procs = getattr(pool, "_processes", None) or {}
-    for p in list(procs.values()):
+def abort_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once (after an interruption): drop queued tasks, terminate workers.
+
+    The workers are listed before the shutdown, which forgets them (``_processes`` becomes
+    None): terminating them afterwards found nothing, and a Ctrl-C sent to the whole
+    process group could leave the run hanging at exit with its workers spinning.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
         if p.is_alive():
             p.terminate()
-    for p in list(procs.values()):
+    for p in procs:
         p.join(timeout=5)
+    # now the manager thread sees the dead workers and releases the queues' semaphores
+    # (else the resource tracker warns of leaked semaphores at exit)
+    pool.shutdown(wait=True)
 
 
-__all__ = ["default_workers", "map_tasks", "process_pool", "stream_tasks"]
+__all__ = ["abort_pool", "default_workers", "map_tasks", "process_pool", "stream_tasks"]

@@ -12,15 +12,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from blinasim._version import __version__
 from blinasim.errors import InputError
-from blinasim.interrupt import Terminated
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.io.outdir import prepare_out_dir
 
@@ -131,24 +129,4 @@ def write_run_manifest(
     return atomic_write_bytes(folder / MANIFEST, text.encode("utf-8"))
 
 
-@contextmanager
-def plain_interrupts() -> Iterator[None]:
-    """Re-raise a Ctrl-C / SIGTERM that compiled code wrapped in ``SystemError``.
-
-    A signal handler that raises while a numba kernel runs surfaces as a chain of
-    ``SystemError: ... returned a result with an exception set`` whose root cause is the
-    ``KeyboardInterrupt`` or :class:`~blinasim.interrupt.Terminated`; use this inside
-    :func:`~blinasim.interrupt.resumable` so that the job still ends with its one line.
-    """
-    try:
-        yield
-    except SystemError as exc:
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, KeyboardInterrupt | Terminated):
-                raise cause from None
-            cause = cause.__cause__ or cause.__context__
-        raise
-
-
-__all__ = ["claim_out_dir", "plain_interrupts", "shown_path", "timestamped", "write_run_manifest"]
+__all__ = ["claim_out_dir", "shown_path", "timestamped", "write_run_manifest"]

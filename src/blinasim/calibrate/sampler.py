@@ -53,7 +53,7 @@ from blinasim.calibrate.checkpoints import (
 from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
-from blinasim.parallel import _kill_workers, _single_threaded, process_pool
+from blinasim.parallel import _single_threaded, abort_pool, process_pool
 
 FloatArray = NDArray[np.float64]
 CHECKPOINT = "checkpoint_stage1.npz"
@@ -144,8 +144,7 @@ class ProcessPool:
 
     def abort(self) -> None:
         """Stop at once (after an interruption): drop queued work, terminate the workers."""
-        self._ex.shutdown(wait=False, cancel_futures=True)
-        _kill_workers(self._ex)
+        abort_pool(self._ex)
 
 
 class DaskPool:

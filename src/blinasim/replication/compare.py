@@ -26,7 +26,6 @@ import pandas as pd
 from blinasim.analysis.core import DAYS_PER_YEAR
 from blinasim.analysis.outputs import (
     claim_out_dir,
-    plain_interrupts,
     shown_path,
     timestamped,
     write_run_manifest,
@@ -211,7 +210,7 @@ def run_comparison(
             "may be incomplete); run the same command again"
         )
 
-    with resumable(saved), plain_interrupts():
+    with resumable(saved):
         cmp = compare_protocols(protocols, n=n, seed=seed, params=params)
         report = write_comparison(cmp, folder, inputs=inputs)
     return cmp, report

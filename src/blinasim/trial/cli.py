@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from blinasim.analysis.outputs import claim_out_dir, plain_interrupts, shown_path
+from blinasim.analysis.outputs import claim_out_dir, shown_path
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
 from blinasim.io.outdir import prepare_out_dir
@@ -241,7 +241,6 @@ def replicate(
 
     with (
         resumable(saved),
-        plain_interrupts(),
         Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
