@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blinasim import rng
-from blinasim.trial.design import DAYS_PER_MONTH, Accrual
+from blinasim.trial.design import Accrual
+from blinasim.trial.units import DAYS_PER_MONTH
 
 FloatArray = NDArray[np.float64]
 

@@ -4,7 +4,9 @@ A design file describes a two-arm randomized trial: accrual over calendar time, 
 enrolled and when each stratum is randomized, the allocation and its stratified permuted
 blocks, loss to follow-up, where the outcomes come from (a parametric model per arm and
 stratum, or the mechanistic model of :mod:`blinasim.model`), the interim and final
-analyses, the group-sequential boundaries and what happens at an early stop.
+analyses, the group-sequential boundaries and what happens at an early stop. The outcome
+part of the schema (survival laws, parametric and mechanistic sources) is in
+:mod:`blinasim.trial.laws`, the units in :mod:`blinasim.trial.units`.
 
 Times in the file carry their unit in the field name (``_days``, ``_months``,
 ``_years``); internally everything is days (a year is 365.25 days, a month 1/12 of it).
@@ -19,36 +21,39 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from blinasim.config import load_yaml_mapping
 from blinasim.errors import InputError
-
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+from blinasim.trial.laws import (
+    Exponential,
+    FrozenModel,
+    MechanisticSource,
+    MixtureCure,
+    OutcomeModel,
+    ParametricSource,
+    PiecewiseExponential,
+    SourceSpec,
+    Weibull,
+)
+from blinasim.trial.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 # ---------------------------------------------------------------------------------------
 # Accrual
 
 
-class AccrualPeriod(_Frozen):
+class AccrualPeriod(FrozenModel):
     """A period of constant enrolment rate; the last period may be open-ended."""
 
     rate_per_month: float = Field(gt=0, description="enrolled patients per month")
     months: float | None = Field(default=None, gt=0, description="length (None: open-ended)")
 
 
-class Accrual(_Frozen):
+class Accrual(FrozenModel):
     """Enrolment over calendar time, closed at a target or a date."""
 
     start_date: dt.date
@@ -73,7 +78,7 @@ class Accrual(_Frozen):
 # Population: risk groups, strata and randomization points
 
 
-class RiskGroup(_Frozen):
+class RiskGroup(FrozenModel):
     """A risk group among enrolled patients; randomized ones form a stratum."""
 
     name: str = Field(min_length=1)
@@ -88,7 +93,7 @@ class RiskGroup(_Frozen):
     randomization_point: str | None = Field(default=None, description="e.g. end of induction")
 
 
-class Population(_Frozen):
+class Population(FrozenModel):
     """Who is enrolled (parametric source): risk-group mix and randomization points.
 
     With the mechanistic source the risk groups and randomization days come from the
@@ -120,14 +125,14 @@ class Population(_Frozen):
 # Allocation
 
 
-class Arm(_Frozen):
+class Arm(FrozenModel):
     """A trial arm: a short id (used in the outcome models) and a label (ADaM TRT01P)."""
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
     label: str = Field(min_length=1)
 
 
-class Allocation(_Frozen):
+class Allocation(FrozenModel):
     """Two arms, control first; stratified permuted blocks."""
 
     control: Arm
@@ -150,141 +155,10 @@ class Allocation(_Frozen):
 
 
 # ---------------------------------------------------------------------------------------
-# Outcome models (parametric)
-
-
-class Exponential(_Frozen):
-    """Constant hazard, by rate, median or survival at a time."""
-
-    dist: Literal["exponential"]
-    hazard_per_year: float | None = Field(default=None, gt=0)
-    median_years: float | None = Field(default=None, gt=0)
-    survival: float | None = Field(default=None, gt=0, lt=1)
-    at_years: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _one(self) -> Exponential:
-        given = [
-            self.hazard_per_year is not None,
-            self.median_years is not None,
-            self.survival is not None and self.at_years is not None,
-        ]
-        if sum(given) != 1 or ((self.survival is None) != (self.at_years is None)):
-            raise ValueError(
-                "exactly one of hazard_per_year, median_years, or survival with at_years"
-            )
-        return self
-
-    def rate_per_day(self) -> float:
-        """Hazard per day."""
-        if self.hazard_per_year is not None:
-            return self.hazard_per_year / DAYS_PER_YEAR
-        if self.median_years is not None:
-            return math.log(2.0) / (self.median_years * DAYS_PER_YEAR)
-        assert self.survival is not None
-        assert self.at_years is not None
-        return -math.log(self.survival) / (self.at_years * DAYS_PER_YEAR)
-
-
-class PiecewiseExponential(_Frozen):
-    """Hazard constant between breaks: ``len(hazards) == len(breaks) + 1``."""
-
-    dist: Literal["piecewise_exponential"]
-    breaks_years: list[float] = Field(min_length=1)
-    hazards_per_year: list[float] = Field(min_length=2)
-
-    @model_validator(mode="after")
-    def _shape(self) -> PiecewiseExponential:
-        b = self.breaks_years
-        if any(x <= 0 for x in b) or any(y <= x for x, y in itertools.pairwise(b)):
-            raise ValueError("positive increasing breaks_years")
-        if len(self.hazards_per_year) != len(b) + 1:
-            raise ValueError("one more hazards_per_year entry than breaks_years")
-        if any(h < 0 for h in self.hazards_per_year):
-            raise ValueError("hazards >= 0")
-        return self
-
-
-class Weibull(_Frozen):
-    """``S(t) = exp(-(t / scale)^shape)``."""
-
-    dist: Literal["weibull"]
-    shape: float = Field(gt=0)
-    scale_years: float = Field(gt=0)
-
-
-class MixtureCure(_Frozen):
-    """``S(t) = cure + (1 - cure) S_u(t)``; cured patients never have the event."""
-
-    dist: Literal["mixture_cure"]
-    cure_fraction: float = Field(ge=0, lt=1)
-    uncured: Exponential | PiecewiseExponential | Weibull = Field(discriminator="dist")
-
-
-BaseModelSpec = Annotated[
-    Exponential | PiecewiseExponential | Weibull | MixtureCure, Field(discriminator="dist")
-]
-
-
-class OutcomeModel(_Frozen):
-    """DFS model of one arm in one stratum: a survival law, or a hazard ratio vs control.
-
-    ``hazard_ratio`` (experimental arm only) makes ``S_exp(t) = S_ctrl(t)^HR`` with the
-    control law of the same stratum. Death after a DFS event: with probability
-    ``death_after_event`` the patient dies, exponentially with ``median_death_years``.
-    """
-
-    arm: str
-    stratum: str | None = Field(default=None, description="None: every stratum")
-    dfs: BaseModelSpec | None = None
-    hazard_ratio: float | None = Field(default=None, gt=0)
-    death_after_event: float = Field(default=0.0, ge=0, le=1)
-    median_death_years: float = Field(default=1.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one(self) -> OutcomeModel:
-        if (self.dfs is None) == (self.hazard_ratio is None):
-            raise ValueError("exactly one of dfs and hazard_ratio")
-        return self
-
-
-class ParametricSource(_Frozen):
-    """Event times drawn from parametric laws per arm and stratum."""
-
-    source: Literal["parametric"]
-    models: list[OutcomeModel] = Field(min_length=1)
-    assumption: str | None = None
-
-
-class MechanisticSource(_Frozen):
-    """Event times from :func:`blinasim.model.simulate` on virtual cohorts.
-
-    ``arms`` maps each trial arm id to the protocol arm of each stratum (AALL1731:
-    chemotherapy = arm A in SR-Average, arm C in SR-High). Each trial draws its own
-    children (``sample_cohort``) and runs them through the model, unless ``bank_size`` is
-    set: then one bank of that many simulated children is made per seed and every trial
-    resamples its enrollees from it (much faster for many replicates; the bank's own
-    sampling error is then shared by all trials).
-    """
-
-    source: Literal["mechanistic"]
-    protocol: str = Field(min_length=1)
-    arms: dict[str, dict[str, str]] = Field(
-        description="trial arm id -> stratum -> protocol arm name"
-    )
-    parameters: str | None = Field(default=None, description="parameter file (default shipped)")
-    bank_size: int | None = Field(default=None, ge=1000)
-    assumption: str | None = None
-
-
-OutcomeSource = Annotated[ParametricSource | MechanisticSource, Field(discriminator="source")]
-
-
-# ---------------------------------------------------------------------------------------
 # Analyses and monitoring
 
 
-class Analysis(_Frozen):
+class Analysis(FrozenModel):
     """One look: at a number of DFS events, a fraction of the final events, or a date."""
 
     name: str = Field(min_length=1)
@@ -299,14 +173,14 @@ class Analysis(_Frozen):
         return self
 
 
-class Futility(_Frozen):
+class Futility(FrozenModel):
     """Futility bounds on the z-scale, one per interim look."""
 
     bounds_z: list[float] = Field(min_length=1)
     binding: bool = False
 
 
-class Monitoring(_Frozen):
+class Monitoring(FrozenModel):
     """Group-sequential boundaries of the primary test."""
 
     spending: Literal["asOF", "asP", "asHSD", "asKD", "OF", "P", "WT"] = "asOF"
@@ -319,7 +193,7 @@ class Monitoring(_Frozen):
     assumption: str | None = None
 
 
-class Crossover(_Frozen):
+class Crossover(FrozenModel):
     """At an efficacy stop, control patients within a window after randomization cross over.
 
     AALL1731: chemotherapy-arm patients not yet in maintenance were offered
@@ -332,7 +206,7 @@ class Crossover(_Frozen):
     )
 
 
-class EarlyStop(_Frozen):
+class EarlyStop(FrozenModel):
     """What happens when a look stops the trial."""
 
     stop_randomization: bool = True
@@ -342,7 +216,7 @@ class EarlyStop(_Frozen):
     )
 
 
-class Primary(_Frozen):
+class Primary(FrozenModel):
     """Primary analysis."""
 
     endpoint: Literal["DFS"] = "DFS"
@@ -351,13 +225,13 @@ class Primary(_Frozen):
     rmst_tau_years: float | None = Field(default=None, gt=0)
 
 
-class LossToFollowUp(_Frozen):
+class LossToFollowUp(FrozenModel):
     """Exponential loss to follow-up after randomization."""
 
     rate_per_year: float = Field(default=0.0, ge=0)
 
 
-class TrialDesign(_Frozen):
+class TrialDesign(FrozenModel):
     """A complete two-arm trial design."""
 
     name: str = Field(min_length=1)
@@ -366,7 +240,7 @@ class TrialDesign(_Frozen):
     accrual: Accrual
     population: Population
     allocation: Allocation
-    outcomes: OutcomeSource
+    outcomes: SourceSpec
     loss_to_follow_up: LossToFollowUp = LossToFollowUp()
     analyses: list[Analysis] = Field(min_length=1)
     monitoring: Monitoring = Monitoring()
