@@ -156,24 +156,23 @@ def test_workers_exit_when_the_main_process_is_killed(tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_resume_is_byte_identical(tmp_path):
-    reps = 6
+    """kill -9 three times, each at a random moment after a random number of saved trials."""
+    reps = 12
     ref = tmp_path / "ref"
     done = subprocess.run(_cmd(ref, reps, 1), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "killed"
     rnd = random.Random(20261201)
-    kills = 0
-    for _ in range(4):
+    for target in sorted(rnd.sample(range(0, reps - 1), 3)):
         proc = _start(_cmd(out, reps, 2), capture=False)
-        time.sleep(rnd.uniform(1.0, 7.0))
-        if proc.poll() is not None:
-            break
+        # kill at a random moment once `target` trials are saved (0: during start-up)
+        assert _wait_for(lambda t=target, p=proc: p.poll() is None and _done(out) >= t, 300)
+        time.sleep(rnd.uniform(0.0, 0.8))
+        assert proc.poll() is None, "the run finished before it could be killed"
         family = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         proc.kill()
         proc.wait(timeout=30)
-        kills += 1
         assert _wait_for(lambda family=family: not _alive(family), 20)
-    assert kills >= 2
     final = subprocess.run(_cmd(out, reps, 2), capture_output=True, text=True, timeout=900)
     assert final.returncode == 0, final.stderr[-2000:]
     assert "Traceback" not in final.stderr
