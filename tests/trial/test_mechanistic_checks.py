@@ -9,11 +9,11 @@ import pytest
 
 from blinasim.config import ParameterSet
 from blinasim.errors import ProtocolError
+from blinasim.jobs.simulate import design_for
 from blinasim.protocol import load_protocol, load_protocol_text
-from blinasim.replication.simulate import design_for
-from blinasim.trial import mechanistic
 from blinasim.trial.design import design_from_dict, load_design
-from blinasim.trial.mechanistic import (
+from blinasim.trial.sources import mechanistic
+from blinasim.trial.sources.mechanistic import (
     MechanisticOutcomes,
     check_protocol_placement,
     content_digest,

@@ -18,8 +18,8 @@ from blinasim.trial.design import (
     Weibull,
     design_from_dict,
 )
-from blinasim.trial.outcomes import ParametricOutcomes, inverse_survival, survival
 from blinasim.trial.randomization import block_assignments
+from blinasim.trial.sources.parametric import ParametricOutcomes, inverse_survival, survival
 
 from .conftest import small_doc
 

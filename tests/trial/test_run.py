@@ -13,7 +13,6 @@ from blinasim.analysis.read import validate_adtte
 from blinasim.io.adam import ADTTE_COLUMNS
 from blinasim.stats import kaplan_meier
 from blinasim.trial.design import design_from_dict
-from blinasim.trial.outcomes import outcome_source
 from blinasim.trial.run import (
     BoundaryCache,
     PatientBlock,
@@ -23,6 +22,7 @@ from blinasim.trial.run import (
     simulate_patients,
     stack_patients,
 )
+from blinasim.trial.sources import outcome_source
 
 from .conftest import small_doc
 

@@ -11,15 +11,16 @@ from blinasim.trial.monitoring import (
     group_sequential_design,
     spending_function,
 )
-from blinasim.trial.outcomes import (
+from blinasim.trial.replicate import OperatingCharacteristics, replicate
+from blinasim.trial.run import Consort, Estimates, LookResult, TrialResult, run_trial
+from blinasim.trial.sources import (
     Enrollees,
     EventTimes,
+    MechanisticOutcomes,
     OutcomeSource,
     ParametricOutcomes,
     outcome_source,
 )
-from blinasim.trial.replicate import OperatingCharacteristics, replicate
-from blinasim.trial.run import Consort, Estimates, LookResult, TrialResult, run_trial
 
 __all__ = [
     "Consort",
@@ -29,6 +30,7 @@ __all__ = [
     "ExitProbabilities",
     "GroupSequentialDesign",
     "LookResult",
+    "MechanisticOutcomes",
     "OperatingCharacteristics",
     "OutcomeSource",
     "ParametricOutcomes",

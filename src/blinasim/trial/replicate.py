@@ -32,7 +32,6 @@ from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes, atomic_write_json, read_json
 from blinasim.parallel import map_tasks
 from blinasim.trial.design import DAYS_PER_YEAR, TrialDesign
-from blinasim.trial.outcomes import outcome_source
 from blinasim.trial.run import (
     DECISION_EFFICACY,
     DECISION_FUTILITY,
@@ -42,6 +41,7 @@ from blinasim.trial.run import (
     evaluate_block,
     simulate_block,
 )
+from blinasim.trial.sources import outcome_source
 
 FloatArray = NDArray[np.float64]
 

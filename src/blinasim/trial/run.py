@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from blinasim import rng
 from blinasim.stats import (
     kaplan_meier,
     km_survival_at_batched,
@@ -35,22 +34,20 @@ from blinasim.stats.cox import cox_ph
 from blinasim.trial.accrual import cumulative_intensity, enrollment_days, inverse_intensity
 from blinasim.trial.design import DAYS_PER_YEAR, TrialDesign
 from blinasim.trial.monitoring import GroupSequentialDesign, group_sequential_design
-from blinasim.trial.outcomes import (
+from blinasim.trial.randomization import stratified_assignments, stratified_assignments_many
+from blinasim.trial.sources import OutcomeSource, ParametricOutcomes, outcome_source
+from blinasim.trial.sources.base import (
     CAUSE_LABELS,
     PATIENT_DRAWS,
-    PATIENT_STREAM,
     U_ACCRUAL,
     U_DFS,
     U_LTFU,
     U_REACH,
     U_RISK,
     Enrollees,
-    OutcomeSource,
-    ParametricOutcomes,
-    outcome_source,
-    risk_groups_from_uniforms,
+    patient_uniforms,
 )
-from blinasim.trial.randomization import stratified_assignments, stratified_assignments_many
+from blinasim.trial.sources.parametric import risk_groups_from_uniforms
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -139,7 +136,7 @@ def simulate_patients(
         stop = float((acc.stop_date - acc.start_date).days)
     while True:
         # per-patient uniforms: accrual gap, loss to follow-up (columns of PATIENT_STREAM)
-        u = rng.uniforms(seed, PATIENT_STREAM, 0, n, replicate, k=PATIENT_DRAWS)
+        u = patient_uniforms(seed, replicate, n)
         days = enrollment_days(acc, n, seed=seed, replicate=replicate, uniforms=u[:, U_ACCRUAL])
         enr = source.enroll(n, seed=seed, replicate=replicate)
         if acc.target_randomized is not None:
@@ -418,7 +415,7 @@ def _simulate_block_parametric(
     n = _initial_enrollees(design)
     reps = list(replicates)
     b = len(reps)
-    u = np.stack([rng.uniforms(seed, PATIENT_STREAM, 0, n, r, k=PATIENT_DRAWS) for r in reps])
+    u = np.stack([patient_uniforms(seed, r, n) for r in reps])
     _, stratum_all, delay = risk_groups_from_uniforms(
         design.population, u[:, :, U_RISK : U_REACH + 1]
     )

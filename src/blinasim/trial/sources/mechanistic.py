@@ -33,11 +33,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blinasim import rng
+from blinasim.cohort import screen_cohort
 from blinasim.config import ParameterSet
 from blinasim.errors import ProtocolError
-from blinasim.model.engine import Outcomes
-from blinasim.trial.design import DAYS_PER_YEAR, MechanisticSource, TrialDesign
-from blinasim.trial.outcomes import (
+from blinasim.model.engine import Outcomes, simulate
+from blinasim.protocol.loader import load_protocol
+from blinasim.protocol.schema import STRATA
+from blinasim.trial.design import MechanisticSource, TrialDesign
+from blinasim.trial.sources.base import (
     CAUSE_DEATH,
     CAUSE_NONE,
     CAUSE_RELAPSE,
@@ -45,6 +48,7 @@ from blinasim.trial.outcomes import (
     Enrollees,
     EventTimes,
 )
+from blinasim.trial.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -73,9 +77,6 @@ def simulate_children(
     n: int, seed: int, protocol: Any, params: ParameterSet | None, horizon_days: float
 ) -> tuple[pd.DataFrame, Outcomes]:
     """The first ``n`` eligible children of root ``seed`` and their model outcomes."""
-    from blinasim.cohort import screen_cohort
-    from blinasim.model.engine import simulate
-
     cohort = screen_cohort(n, seed=seed, params=params).patients
     return cohort, simulate(cohort, protocol, params=params, seed=seed, horizon_days=horizon_days)
 
@@ -142,9 +143,6 @@ def check_protocol_placement(design: TrialDesign, protocol: Any = None) -> None:
     protocol with more variants than the design has arms (``aall1731_three_cycles``: B3 and
     B5 beside A and B) is refused, naming the arms: ``blinasim compare`` runs such variants.
     """
-    from blinasim.protocol.loader import load_protocol
-    from blinasim.protocol.schema import STRATA
-
     src = design.outcomes
     if not isinstance(src, MechanisticSource):
         return
@@ -198,8 +196,6 @@ class MechanisticOutcomes:
     """Outcome source backed by the mechanistic patient model."""
 
     def __init__(self, design: TrialDesign, params: Any = None) -> None:
-        from blinasim.protocol.loader import load_protocol
-
         src = design.outcomes
         if not isinstance(src, MechanisticSource):
             raise TypeError("MechanisticOutcomes needs a design with a mechanistic source")

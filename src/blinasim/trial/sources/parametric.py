@@ -1,17 +1,9 @@
-"""Outcome sources: where a randomized patient's event times come from.
-
-An *outcome source* answers two questions for one simulated trial (one replicate):
-
-* :meth:`OutcomeSource.enroll` -- for the first ``n`` enrolled patients: risk group,
-  whether the patient reaches randomization, the stratum and the randomization point
-  (days from enrolment, i.e. from diagnosis);
-* :meth:`OutcomeSource.outcomes` -- for randomized patients (enrolment index, stratum,
-  arm): DFS and death times in days from randomization (``inf``: no event), and the cause
-  of the DFS event.
+"""The parametric outcome source: event times from the laws of a design file.
 
 :class:`ParametricOutcomes` draws them from the laws of the design file (exponential,
 piecewise exponential, Weibull, mixture cure, or a hazard ratio against the control law of
-the same stratum). Every draw is a per-patient uniform transformed by an inverse survival
+the same stratum). Every draw is a per-patient uniform
+(:func:`~blinasim.trial.sources.base.patient_uniforms`) transformed by an inverse survival
 function, keyed by replicate and enrolment index: the same patient gets the same uniform
 in either arm (common random numbers), whatever the cohort size or number of workers.
 """
@@ -20,101 +12,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from blinasim import rng
 from blinasim.trial.design import (
-    DAYS_PER_YEAR,
-    Exponential,
-    MixtureCure,
     OutcomeModel,
     ParametricSource,
-    PiecewiseExponential,
     Population,
     TrialDesign,
-    Weibull,
 )
+from blinasim.trial.laws import Exponential, MixtureCure, PiecewiseExponential, Weibull
+from blinasim.trial.sources.base import (
+    CAUSE_EVENT,
+    CAUSE_NONE,
+    U_DFS,
+    U_REACH,
+    U_RISK,
+    Enrollees,
+    EventTimes,
+    patient_uniforms,
+)
+from blinasim.trial.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
-
-PATIENT_STREAM = "trial.patient"
-"""The per-patient uniforms of a trial, one row per enrollee (keyed by replicate)."""
-PATIENT_DRAWS = 7
-"""Columns: accrual gap, loss to follow-up, risk group, reaching randomization, DFS,
-death after the event, time from the event to death."""
-U_ACCRUAL, U_LTFU, U_RISK, U_REACH, U_DFS, U_DEATH, U_DEATH_DELAY = range(PATIENT_DRAWS)
-
-CAUSE_NONE = 0
-CAUSE_RELAPSE = 1
-CAUSE_DEATH = 2
-CAUSE_SECOND_MALIGNANCY = 3
-CAUSE_EVENT = 4
-CAUSE_LABELS = {
-    CAUSE_NONE: "",
-    CAUSE_RELAPSE: "RELAPSE",
-    CAUSE_DEATH: "DEATH IN REMISSION",
-    CAUSE_SECOND_MALIGNANCY: "SECOND MALIGNANCY",
-    CAUSE_EVENT: "DFS EVENT",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Enrollees:
-    """The first ``n`` enrolled patients of one trial, in order of enrolment.
-
-    ``risk_group`` indexes ``risk_group_names``; ``stratum`` indexes the randomized strata
-    (``-1``: not randomized); ``randomization_delay`` is in days from enrolment (NaN when
-    not randomized); ``screened[i]`` (optional) is the number of children screened up to
-    and including enrollee ``i``.
-    """
-
-    risk_group_names: tuple[str, ...]
-    risk_group: IntArray
-    stratum: IntArray
-    randomization_delay: FloatArray
-    screened: IntArray | None = None
-
-    @property
-    def randomizable(self) -> BoolArray:
-        """Patients who reach the randomization point."""
-        return np.asarray(self.stratum >= 0)
-
-
-@dataclasses.dataclass(frozen=True)
-class EventTimes:
-    """Event times of randomized patients, days from randomization (``inf``: none)."""
-
-    dfs: FloatArray
-    dfs_cause: IntArray
-    death: FloatArray
-
-
-class OutcomeSource(Protocol):
-    """What the trial engine needs from an outcome model."""
-
-    strata: tuple[str, ...]
-
-    def enroll(self, n: int, *, seed: int, replicate: int) -> Enrollees:
-        """Risk group and randomization point of the first ``n`` enrolled patients."""
-        ...
-
-    def outcomes(
-        self,
-        patient: IntArray,
-        stratum: IntArray,
-        arm: IntArray,
-        *,
-        seed: int,
-        replicate: int,
-    ) -> EventTimes:
-        """Event times from randomization of the given randomized patients."""
-        ...
-
 
 # ---------------------------------------------------------------------------------------
 # Inverse survival functions (days)
@@ -206,7 +128,7 @@ def risk_groups_from_uniforms(
 
 def enroll_population(population: Population, n: int, *, seed: int, replicate: int) -> Enrollees:
     """Risk groups and randomization points of ``n`` enrollees from the design's mix."""
-    u = rng.uniforms(seed, PATIENT_STREAM, 0, n, replicate, k=PATIENT_DRAWS)
+    u = patient_uniforms(seed, replicate, n)
     rg, stratum, delay = risk_groups_from_uniforms(population, u[:, U_RISK : U_REACH + 1])
     return Enrollees(
         risk_group_names=tuple(g.name for g in population.risk_groups),
@@ -295,33 +217,17 @@ class ParametricOutcomes:
     ) -> EventTimes:
         """DFS (inverse CDF of the cell's law) and death after a DFS event."""
         n_max = int(patient.max()) + 1 if patient.size else 0
-        u = rng.uniforms(seed, PATIENT_STREAM, 0, n_max, replicate, k=PATIENT_DRAWS)[patient]
+        u = patient_uniforms(seed, replicate, n_max)[patient]
         dfs, death = self.times_from_uniforms(u[:, U_DFS:], stratum, arm)
         cause = np.where(np.isfinite(dfs), CAUSE_EVENT, CAUSE_NONE).astype(np.int64)
         return EventTimes(dfs=dfs, dfs_cause=cause, death=death)
 
 
-def outcome_source(design: TrialDesign, params: object = None) -> OutcomeSource:
-    """The outcome source of a design (parametric, or the mechanistic model adapter).
-
-    ``params`` (a :class:`blinasim.config.ParameterSet`) overrides the mechanistic
-    model's parameters; parametric designs ignore it.
-    """
-    if isinstance(design.outcomes, ParametricSource):
-        return ParametricOutcomes(design)
-    from blinasim.trial.mechanistic import MechanisticOutcomes
-
-    return MechanisticOutcomes(design, params=params)
-
-
 __all__ = [
-    "CAUSE_LABELS",
-    "Enrollees",
-    "EventTimes",
-    "OutcomeSource",
+    "BaseLaw",
     "ParametricOutcomes",
     "enroll_population",
     "inverse_survival",
-    "outcome_source",
+    "risk_groups_from_uniforms",
     "survival",
 ]
