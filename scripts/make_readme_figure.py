@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from blinasim.replication.job import RunConfig, run
-from blinasim.replication.report import _published_points, km_curves
-from blinasim.report import figures
+from blinasim.jobs.run import RunConfig, run
+from blinasim.reports import figures
+from blinasim.reports.run import _published_points, km_curves
 
 REPO = Path(__file__).resolve().parents[1]
 

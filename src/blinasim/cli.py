@@ -143,8 +143,8 @@ def run_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from blinasim.replication.job import RunConfig, run
-    from blinasim.replication.text import print_summary
+    from blinasim.jobs.run import RunConfig, run
+    from blinasim.jobs.text import print_summary
 
     cfg = RunConfig(
         trial=trial,
@@ -189,7 +189,7 @@ def compare(
     """Run the same virtual children through protocol variants (common random numbers)."""
     from rich.table import Table
 
-    from blinasim.replication.compare import run_comparison
+    from blinasim.jobs.scenarios import run_comparison
 
     cmp, report = run_comparison([base, *(protocol or [])], n=n, seed=seed, out=out)
     t = Table(title=f"{n:,} virtual children, seed {seed}", title_justify="left")

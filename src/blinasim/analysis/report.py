@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from blinasim.analysis.core import DAYS_PER_YEAR, EndpointAnalysis, Estimate
-from blinasim.report import figures
-from blinasim.report.html import Section
+from blinasim.reports import figures
+from blinasim.reports.html import Section
 from blinasim.stats import kaplan_meier
 
 if TYPE_CHECKING:

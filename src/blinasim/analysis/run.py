@@ -33,7 +33,7 @@ from blinasim.analysis.report import endpoint_name, endpoint_sections, pooled_se
 from blinasim.disclaimer import DISCLAIMER, real_data_statement
 from blinasim.errors import BlinasimError, InputError
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.report.html import Section, render
+from blinasim.reports.html import Section, render
 
 ENDPOINT_ORDER = ("DFS", "EFS", "OS")
 

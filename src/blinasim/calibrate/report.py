@@ -294,7 +294,7 @@ def fresh_seed_check(
 def _figures(result: CalibrationResult) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
-    from blinasim.report.figures import PALETTE, style
+    from blinasim.reports.figures import PALETTE, style
 
     figs: dict[str, Any] = {}
     tab = result.predictions
@@ -357,7 +357,7 @@ def _curve_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Any:
     """DFS by year from randomization per arm (ensemble mean and 95% band), published 3-y."""
     import matplotlib.pyplot as plt
 
-    from blinasim.report.figures import color_for, style
+    from blinasim.reports.figures import color_for, style
 
     pub = table.set_index("target")
     ids = {"all": "all", "SR-Average": "avg", "SR-High": "high"}
@@ -448,7 +448,7 @@ def write_outputs(
     to ``out_dir`` in the posterior's sidecar (``calibrate check`` finds it) and by its name
     in the report.
     """
-    from blinasim.report.html import Section, render
+    from blinasim.reports.html import Section, render
 
     out = Path(out_dir)
     meta = dict(result.ensemble.meta)

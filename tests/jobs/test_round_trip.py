@@ -4,8 +4,8 @@ import pyreadstat
 import pytest
 
 from blinasim.analysis.run import analyze_file
-from blinasim.replication.simulate import ReplicateTask, run_replicate
-from blinasim.replication.summary import replicate_estimates
+from blinasim.jobs.simulate import ReplicateTask, run_replicate
+from blinasim.jobs.summary import replicate_estimates
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import blinasim.replication.compare as compare_mod
+import blinasim.jobs.scenarios as compare_mod
 from blinasim.cli import main
 from blinasim.errors import InputError
 from blinasim.interrupt import Interrupted, Terminated
-from blinasim.replication.compare import run_comparison
+from blinasim.jobs.scenarios import run_comparison
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from blinasim.io.checkpoint import FILE_MODE, atomic_write_bytes, atomic_write_json
-from blinasim.replication.simulate import ReplicateOutput
+from blinasim.jobs.simulate import ReplicateOutput
 
 TABLES = ("adtte", "patients", "looks")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from blinasim.errors import InputError
-from blinasim.replication.job import RunConfig, run
+from blinasim.jobs.run import RunConfig, run
 
 CFG = RunConfig(replicates=2, seed=11, posterior=None)
 

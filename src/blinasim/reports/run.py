@@ -12,15 +12,15 @@ from matplotlib.figure import Figure
 from blinasim.analysis.core import DAYS_PER_YEAR
 from blinasim.config import ParameterSet
 from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.jobs.simulate import CAUSES
+from blinasim.jobs.summary import ARMS, MILESTONE_DAYS, STRATA
 from blinasim.protocol import load_protocol
-from blinasim.replication.simulate import CAUSES
-from blinasim.replication.summary import ARMS, MILESTONE_DAYS, STRATA
-from blinasim.report import figures
-from blinasim.report.html import Section, render
+from blinasim.reports import figures
+from blinasim.reports.html import Section, render
 from blinasim.stats import cox_ph, cumulative_incidence, kaplan_meier
 
 if TYPE_CHECKING:
-    from blinasim.replication.job import RunResult
+    from blinasim.jobs.run import RunResult
 
 GRID_DAYS = np.linspace(0.0, 5 * DAYS_PER_YEAR, 121)
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from blinasim.disclaimer import DISCLAIMER
 
 if TYPE_CHECKING:
-    from blinasim.replication.job import RunResult
+    from blinasim.jobs.run import RunResult
 
 
 def print_summary(console: Console, result: RunResult) -> None:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from blinasim._version import __version__
 from blinasim.disclaimer import DISCLAIMER
-from blinasim.report.figures import to_png_base64
+from blinasim.reports.figures import to_png_base64
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def render(
     :func:`blinasim.disclaimer.real_data_statement` for an analysis of real data.
     """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resources.files("blinasim.report") / "templates")),
+        loader=jinja2.FileSystemLoader(str(resources.files("blinasim.reports") / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from blinasim.analysis.core import DAYS_PER_YEAR, analyze_endpoint
 from blinasim.analysis.read import validate_adtte
-from blinasim.replication.simulate import AE_EVENTS, CAUSES, ReplicateOutput
+from blinasim.jobs.simulate import AE_EVENTS, CAUSES, ReplicateOutput
 from blinasim.stats import cumulative_incidence
 
 ARMS = ("blinatumomab", "chemotherapy")

@@ -174,7 +174,7 @@ def test_checks_catch_a_broken_page(tmp_path: Path, browser: Browser) -> None:
 
 def test_aall1731_report_renders_offline_in_chromium(tmp_path: Path, browser: Browser) -> None:
     """The main job's report (``blinasim run aall1731``) as a user opens it."""
-    from blinasim.replication.job import RunConfig, run
+    from blinasim.jobs.run import RunConfig, run
 
     result = run(RunConfig(replicates=1, seed=3, posterior=None), tmp_path / "run", workers=1)
     report = result.out_dir / "report.html"

@@ -10,7 +10,7 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 
-from blinasim.report import figures
+from blinasim.reports import figures
 
 ODD = ["$\\alpha$ arm", "cost $5", "$x^$", "\\frac{1}{0}$", "$$", "a_b$^{c"]
 
@@ -79,7 +79,7 @@ def test_usetex_in_the_user_rc_is_not_used() -> None:
 def test_import_changes_no_backend_and_no_pyplot() -> None:
     code = (
         "import sys, matplotlib; matplotlib.use('svg'); "
-        "import blinasim.report.figures as f, blinasim.analysis.run, blinasim.report.html; "
+        "import blinasim.reports.figures as f, blinasim.analysis.run, blinasim.reports.html; "
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend(); "
         "assert 'matplotlib.pyplot' not in sys.modules; "
         "import numpy as np; "

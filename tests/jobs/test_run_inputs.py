@@ -9,9 +9,9 @@ import pytest
 
 from blinasim.calibrate.ensemble import DEFAULT_NAME, shipped_dir
 from blinasim.errors import InputError, OutputError
+from blinasim.jobs import run as job
+from blinasim.jobs.run import RunConfig, input_identity, run
 from blinasim.protocol.loader import shipped_protocols
-from blinasim.replication import job
-from blinasim.replication.job import RunConfig, input_identity, run
 
 CFG = RunConfig(replicates=2, seed=11, posterior=None)
 
@@ -202,7 +202,7 @@ def test_disk_full_is_one_line_and_resumes(reference, tmp_path, monkeypatch):
     """An injected ENOSPC on the second checkpoint write: one line, then a clean resume."""
     import errno
 
-    from blinasim.replication import store
+    from blinasim.jobs import store
 
     real = store.atomic_write_bytes
     calls = {"n": 0}
@@ -230,7 +230,7 @@ def test_disk_full_is_one_line_and_resumes(reference, tmp_path, monkeypatch):
 
 
 def test_params_file_is_an_input(tmp_path):
-    from blinasim.replication.simulate import parameter_set
+    from blinasim.jobs.simulate import parameter_set
 
     f = tmp_path / "p.yaml"
     f.write_text("pk:\n  omega_cl: 0.5\n")

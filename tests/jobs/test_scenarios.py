@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from blinasim.errors import InputError
-from blinasim.replication.compare import compare_protocols, write_comparison
+from blinasim.jobs.scenarios import compare_protocols, write_comparison
 
 VARIANT = Path(
     str(

@@ -32,17 +32,17 @@ from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_json, read_json
 from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
-from blinasim.parallel import stream_tasks
-from blinasim.protocol import load_protocol
-from blinasim.replication.report import write_report
-from blinasim.replication.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
-from blinasim.replication.store import TABLES, ReplicateStore
-from blinasim.replication.summary import (
+from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
+from blinasim.jobs.store import TABLES, ReplicateStore
+from blinasim.jobs.summary import (
     estimates_frame,
     published_block,
     replicate_estimates,
     summarize,
 )
+from blinasim.parallel import stream_tasks
+from blinasim.protocol import load_protocol
+from blinasim.reports.run import write_report
 from blinasim.trial.design import MechanisticSource
 
 TRIALS = {"aall1731": "aall1731"}

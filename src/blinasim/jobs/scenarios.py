@@ -35,8 +35,8 @@ from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.report import figures
-from blinasim.report.html import Section, render
+from blinasim.reports import figures
+from blinasim.reports.html import Section, render
 from blinasim.stats import kaplan_meier
 
 

@@ -3,8 +3,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from blinasim.report import figures
-from blinasim.report.html import Section, render
+from blinasim.reports import figures
+from blinasim.reports.html import Section, render
 
 
 def test_report_is_self_contained_and_says_not_medical_advice():
