@@ -178,6 +178,36 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
     return tasks, status
 
 
+def parameters_frame(tasks: list[ReplicateTask]) -> pd.DataFrame:
+    """The parameter values each replicate ran with (one row per replicate).
+
+    Columns ``replicate``, ``draw`` and one per posterior parameter (none without a
+    posterior: every replicate then ran the parameter file's point values).
+    """
+    rows = [{"replicate": t.replicate, "draw": t.draw, **dict(t.values or ())} for t in tasks]
+    return pd.DataFrame(rows)
+
+
+def trials_frame(markers: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per simulated trial: decision, data cut and flattened CONSORT counts."""
+    rows = []
+    for m in markers:
+        row: dict[str, Any] = {
+            "replicate": m["replicate"],
+            "draw": m["draw"],
+            "decision": m["decision"],
+            "stopped_early": m["stopped_early"],
+            "data_cut": m["data_cut"],
+        }
+        for k, v in m["consort"].items():
+            if isinstance(v, dict):
+                row.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+            else:
+                row[k] = v
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def simulate_and_estimate(task: ReplicateTask) -> tuple[ReplicateOutput, dict[str, Any]]:
     """Run one replicate and its headline analysis (in the worker: module-level, picklable)."""
     out = run_replicate(task)
@@ -191,6 +221,8 @@ def default_out_dir(trial: str) -> Path:
 
 # the files a run writes in its folder (``--fresh`` removes these and nothing else)
 OUTPUT_FILES = (
+    "parameters.parquet",
+    "trials.parquet",
     "summary.json",
     "manifest.json",
     "report.html",
@@ -340,7 +372,16 @@ def run(
         for name in TABLES:
             store.concat(order, name, out / f"{name}.parquet")
             files[name] = f"{name}.parquet"
-        files.update(write_tables(out, {"estimates": estimates_frame(estimates)}))
+        files.update(
+            write_tables(
+                out,
+                {
+                    "estimates": estimates_frame(estimates),
+                    "parameters": parameters_frame(tasks),
+                    "trials": trials_frame([markers[r] for r in order]),
+                },
+            )
+        )
         t_an = time.perf_counter() - t0 - t_sim
         result = RunResult(
             out, summary, estimates, status, {"simulate_s": t_sim, "analyse_s": t_an}
