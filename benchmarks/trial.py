@@ -1,4 +1,4 @@
-"""Time blinasim.trial.replicate against rpact::getSimulationSurvival, in one run.
+"""Time blinasim.trial.operating.replicate against rpact::getSimulationSurvival, in one run.
 
     .venv/bin/python benchmarks/trial.py            # 10,000 replicates each, 2 workers
     .venv/bin/python benchmarks/trial.py --quick    # 1,000 replicates each
@@ -27,6 +27,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from blinasim.trial.design import load_design
+from blinasim.trial.operating import replicate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,9 +74,6 @@ def time_rpact(n: int) -> dict[str, float] | None:
 
 
 def time_blinasim(design_name: str, n: int, workers: int, bank_size: int | None = None):
-    from blinasim.trial.design import load_design
-    from blinasim.trial.replicate import replicate
-
     d = load_design(design_name)
     if bank_size is not None:
         d = d.model_copy(

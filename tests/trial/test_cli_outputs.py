@@ -20,8 +20,8 @@ from blinasim.interrupt import Terminated
 
 from .conftest import small_doc
 
-# the package re-exports the function ``replicate``, which hides the submodule attribute
-replicate_mod = importlib.import_module("blinasim.trial.replicate")
+# the CLI calls ``operating.replicate`` through the module, so patching the module works
+operating = importlib.import_module("blinasim.trial.operating")
 
 
 def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -131,7 +131,7 @@ def test_interrupted_replicate_says_what_is_saved(
         progress(20, 50)
         raise exc()
 
-    monkeypatch.setattr(replicate_mod, "replicate", stop)
+    monkeypatch.setattr(operating, "replicate", stop)
     got, _out, err = call(
         capsys, "replicate", design, "--n", "50", "--block-size", "10", "--out", "o"
     )

@@ -7,7 +7,7 @@ import pytest
 
 from blinasim.analysis.read import validate_adtte
 from blinasim.trial.design import design_from_dict, load_design
-from blinasim.trial.replicate import replicate
+from blinasim.trial.operating import replicate
 from blinasim.trial.run import run_trial
 from blinasim.trial.sources.mechanistic import MechanisticOutcomes
 

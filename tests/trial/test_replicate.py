@@ -15,7 +15,7 @@ import pytest
 
 from blinasim.errors import InputError
 from blinasim.trial.design import design_from_dict
-from blinasim.trial.replicate import replicate
+from blinasim.trial.operating import replicate
 from blinasim.trial.run import run_trial
 
 from .conftest import small_doc
@@ -127,7 +127,7 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from trial.conftest import small_doc
     from blinasim.trial.design import design_from_dict
-    from blinasim.trial.replicate import replicate
+    from blinasim.trial.operating import replicate
     d = design_from_dict(small_doc())
     replicate(d, {n}, seed=7, workers=1, block_size={block}, checkpoint_dir=sys.argv[1],
               progress=lambda done, n: time.sleep({pause}))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blinasim.trial.replicate import replicate
+from blinasim.trial.operating import replicate
 
 from .conftest import rpact_design
 

@@ -13,15 +13,14 @@ from blinasim.analysis.read import validate_adtte
 from blinasim.io.adam import ADTTE_COLUMNS
 from blinasim.stats import kaplan_meier
 from blinasim.trial.design import design_from_dict
-from blinasim.trial.run import (
-    BoundaryCache,
+from blinasim.trial.looks import BoundaryCache, evaluate_block
+from blinasim.trial.patients import (
     PatientBlock,
-    evaluate_block,
-    run_trial,
     simulate_block,
     simulate_patients,
     stack_patients,
 )
+from blinasim.trial.run import run_trial
 from blinasim.trial.sources import outcome_source
 
 from .conftest import small_doc

@@ -180,6 +180,29 @@ def _milestone(km: KaplanMeier, t: float, last_followup: float) -> Estimate:
     return Estimate(s, float(at.std_err[0]), float(at.lower[0]), float(at.upper[0]))
 
 
+def rmst_horizon(time: np.ndarray, group: np.ndarray, tau_days: float) -> float:
+    """The RMST horizon: ``tau_days`` cut to the shorter arm's last follow-up.
+
+    The one definition of the horizon (survRM2's default, which refuses a tau past the
+    shorter arm's last time): every RMST difference of the package uses it. ``group`` is
+    0 (control) or 1 (treatment); both must be present.
+    """
+    last = min(float(time[group == g].max()) for g in (0, 1))
+    return min(tau_days, last)
+
+
+def rmst_difference(
+    time: np.ndarray, event: np.ndarray, group: np.ndarray, tau_days: float
+) -> tuple[float, Estimate]:
+    """Horizon (:func:`rmst_horizon`) and RMST difference, treatment (1) minus control (0)."""
+    tau = rmst_horizon(time, group, tau_days)
+    rm = rmst(time, event, tau, group=group)
+    assert rm.difference is not None  # two groups
+    return tau, Estimate(
+        rm.difference.estimate, rm.difference.std_err, rm.difference.lower, rm.difference.upper
+    )
+
+
 def analyze_endpoint(
     df: pd.DataFrame,
     *,
@@ -250,12 +273,8 @@ def analyze_endpoint(
             float(cox.hr[0]), float(cox.se[0]), float(cox.hr_lower[0]), float(cox.hr_upper[0])
         )
         hr_p = float(cox.p[0])
-    last = min(float(time[trt == g].max()) for g in (0, 1))
-    tau = min(tau_days if tau_days is not None else milestone_days, last)
-    rm = rmst(time, event, tau, group=trt)
-    assert rm.difference is not None  # two groups
-    rdiff = Estimate(
-        rm.difference.estimate, rm.difference.std_err, rm.difference.lower, rm.difference.upper
+    tau, rdiff = rmst_difference(
+        time, event, trt, tau_days if tau_days is not None else milestone_days
     )
 
     by_stratum: dict[str, dict[str, Estimate]] = {}

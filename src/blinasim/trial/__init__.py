@@ -1,9 +1,17 @@
 """Trial engine: trial designs as data, group-sequential monitoring, simulation, replication.
 
+Layers, bottom to top: ``units``, ``laws`` and ``design`` (the design file schema);
+``accrual``, ``randomization``, ``monitoring`` (boundaries); ``sources`` (where event
+times come from: ``base``, ``parametric``, ``mechanistic``); ``patients`` (the patients
+of simulated trials); ``looks`` (schedule, decisions, crossover, batched report);
+``estimates`` and ``result`` (what one trial produces); ``run`` (one trial) and
+``operating`` (operating characteristics of many); ``cli``.
+
 A research model, not medical advice.
 """
 
 from blinasim.trial.design import TrialDesign, design_from_dict, load_design, shipped_designs
+from blinasim.trial.estimates import Estimates
 from blinasim.trial.monitoring import (
     ExitProbabilities,
     GroupSequentialDesign,
@@ -11,8 +19,9 @@ from blinasim.trial.monitoring import (
     group_sequential_design,
     spending_function,
 )
-from blinasim.trial.replicate import OperatingCharacteristics, replicate
-from blinasim.trial.run import Consort, Estimates, LookResult, TrialResult, run_trial
+from blinasim.trial.operating import OperatingCharacteristics, replicate
+from blinasim.trial.result import Consort, LookResult, TrialResult
+from blinasim.trial.run import run_trial
 from blinasim.trial.sources import (
     Enrollees,
     EventTimes,

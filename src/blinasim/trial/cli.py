@@ -1,4 +1,8 @@
-"""``blinasim trial ...``: list designs, show boundaries, run one trial, replicate many."""
+"""``blinasim trial ...``: list designs, show boundaries, run one trial, replicate many.
+
+``blinasim trial replicate`` runs :func:`blinasim.trial.operating.replicate` (the
+operating characteristics of a design); the command keeps its name.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from blinasim.analysis.outputs import claim_out_dir, shown_path
+from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
 from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
+from blinasim.trial import operating
 from blinasim.trial.design import TrialDesign, load_design, resolve_design_path, shipped_designs
+from blinasim.trial.looks import BoundaryCache
+from blinasim.trial.monitoring import z_to_hazard_ratio
+from blinasim.trial.run import run_trial
 
 app = typer.Typer(
     help="Randomized trials: designs as data, group-sequential monitoring, one simulated "
@@ -34,8 +43,6 @@ DesignArg = Annotated[
 
 
 def _disclaimer() -> None:
-    from blinasim.cli import DISCLAIMER
-
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 
@@ -61,9 +68,6 @@ def list_designs() -> None:
 @app.command()
 def boundaries(design: DesignArg) -> None:
     """Show the planned group-sequential boundaries of a design."""
-    from blinasim.trial.monitoring import z_to_hazard_ratio
-    from blinasim.trial.run import BoundaryCache
-
     d = load_design(design)
     gs = BoundaryCache(d).planned_design
     planned = d.planned_events()
@@ -134,8 +138,6 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Output folder (Parquet + manifest).")] = None,
 ) -> None:
     """Simulate one trial: looks, decision, CONSORT counts, estimates, ADaM ADTTE."""
-    from blinasim.trial.run import run_trial
-
     _check_options(seed=seed)
     path = resolve_design_path(design)
     d = load_design(path)
@@ -217,16 +219,14 @@ def replicate(
     block_size: Annotated[int, typer.Option(help="Replicates per block.")] = 100,
 ) -> None:
     """Simulate many trials: power / type I error, stopping probabilities, sample size."""
-    from blinasim.trial.replicate import bind_checkpoint
-    from blinasim.trial.replicate import replicate as run_replicates
-
     _check_options(seed=seed, n=n, block_size=block_size, workers=workers, scheduler=scheduler)
     path = resolve_design_path(design)
     d = load_design(path)
     folder = _out_dir(out, d, "replicate", seed)
     ck = checkpoint_dir if checkpoint_dir is not None else folder / "checkpoints"
     prepare_out_dir(ck, field="--checkpoint-dir")
-    bind_checkpoint(ck, d, seed, block_size)  # a folder of another run: fail before starting
+    # a folder of another run: fail before starting
+    operating.bind_checkpoint(ck, d, seed, block_size)
     done = [0]
 
     def progress(n_done: int, _total: int) -> None:
@@ -251,7 +251,7 @@ def replicate(
         ) as bar,
     ):
         task = bar.add_task(f"{d.name}", total=n)
-        oc = run_replicates(
+        oc = operating.replicate(
             d,
             n,
             seed=seed,

@@ -1,6 +1,8 @@
-"""Many simulated trials: operating characteristics, in blocks, with checkpoints.
+"""Operating characteristics of a design: many simulated trials, in blocks, with checkpoints.
 
-Replicate ``r`` of a run with root ``seed`` is the trial of :func:`run_trial` with
+This is the trial engine's own replication (``blinasim trial replicate``), not a job of
+:mod:`blinasim.jobs`. Replicate ``r`` of a run with root ``seed`` is the trial of
+:func:`~blinasim.trial.run.run_trial` with
 ``seed=seed, replicate=r``: its random numbers are keyed by ``r`` (never by the worker or
 the block), so 1 worker, K workers and a Dask cluster give identical numbers. Trials are
 simulated and analysed in blocks of ``block_size`` replicates with the batched
@@ -31,17 +33,18 @@ from blinasim._version import __version__
 from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes, atomic_write_json, read_json
 from blinasim.parallel import map_tasks
-from blinasim.trial.design import DAYS_PER_YEAR, TrialDesign
-from blinasim.trial.run import (
+from blinasim.trial.design import TrialDesign
+from blinasim.trial.looks import (
     DECISION_EFFICACY,
     DECISION_FUTILITY,
     DECISION_HARM,
     BlockOutcome,
     BoundaryCache,
     evaluate_block,
-    simulate_block,
 )
+from blinasim.trial.patients import simulate_block
 from blinasim.trial.sources import outcome_source
+from blinasim.trial.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 
