@@ -7,10 +7,11 @@ from blinasim.errors import ParameterError
 
 GOOD = """
 pk:
-  cl_adult_l_per_h: {value: 2.22, unit: L/h, source: "Clements 2020", prior: {dist: lognormal, median: 2.22, sd_log: 0.2}}
-  bsa_exponent_cl: {value: 0.61, unit: "1", source: "assumption: derived from the 63% figure"}
+  cl_adult_l_per_h: {value: 2.22, unit: L/h, provenance: published, source: "Clements 2020", prior: {dist: lognormal, median: 2.22, sd_log: 0.2}}
+  bsa_exponent_cl: {value: 0.61, unit: "1", provenance: assumption, source: "assumption: derived from the 63% figure"}
 leukemia:
-  resistant_growth_factor: {value: 1.2, unit: "1", source: "calibrated: AALL1731 DFS"}
+  resistant_growth_factor:
+    {value: 1.2, unit: "1", provenance: calibrated, source: "calibrated: AALL1731 DFS"}
 """
 
 
@@ -60,6 +61,19 @@ def test_overrides(tmp_path):
     ps = ParameterSet.load(write(tmp_path, GOOD)).with_values({"pk.bsa_exponent_cl": 0.7})
     assert ps.value("pk.bsa_exponent_cl") == 0.7
     assert ps["pk.bsa_exponent_cl"].provenance == "calibrated"
+    draw = ps.with_values({"pk.bsa_exponent_cl": 0.8}, source="calibrated: posterior draw 3")
+    assert draw["pk.bsa_exponent_cl"].provenance == "calibrated"
+    hand = ps.with_values({"pk.bsa_exponent_cl": 0.8}, source="assumption: a test")
+    assert hand["pk.bsa_exponent_cl"].provenance == "assumption"
+    given = ps.with_values(
+        {"pk.bsa_exponent_cl": 0.8}, source="Clements 2020", provenance="published"
+    )
+    assert given["pk.bsa_exponent_cl"].provenance == "published"
+    # the provenance is never guessed from a source's wording
+    with pytest.raises(ValueError, match="start it with"):
+        ps.with_values({"pk.bsa_exponent_cl": 0.8}, source="assumed: by hand")
+    with pytest.raises(ValueError, match="a published source is a citation"):
+        ps.with_values({"pk.bsa_exponent_cl": 0.8}, source="assumed: x", provenance="published")
     with pytest.raises(ParameterError, match=r"pk\.nope"):
         ps.with_values({"pk.nope": 1})
 
@@ -69,29 +83,51 @@ def test_overrides(tmp_path):
     [
         (
             "pk:\n  v_adult_l: {value: 1, unit: x}\n",
-            r"pk\.v_adult_l\.source: expected field required",
+            r"pk\.v_adult_l\.provenance: expected field required",
         ),
         (
-            "pk:\n  v_adult_l: {value: 1, unit: x, source: abc, extra: 1}\n",
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: published, source: abc, extra: 1}\n",
             r"pk\.v_adult_l\.extra: expected extra",
         ),
         (
-            "pk:\n  v_adult_l: {value: 1, unit: x, source: abc, prior: {dist: normal, mean: 0, sd: -1}}\n",
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: published, source: abc, prior: {dist: normal, mean: 0, sd: -1}}\n",
             r"pk\.v_adult_l\.prior",
         ),
-        ("pk:\n  a: {value: 1, unit: x, source: abc}\n", r"pk\.a: expected a parameter of pk"),
-        ("pkk:\n  a: {value: 1, unit: x, source: abc}\n", r"pkk: expected a known section"),
         (
-            "pk:\n  v_adult_l:\n    deeper: {value: 1, unit: x, source: abc}\n",
-            r"pk\.v_adult_l\.deeper: expected a parameter \(value, unit, source\), not a section",
+            "pk:\n  a: {value: 1, unit: x, provenance: published, source: abc}\n",
+            r"pk\.a: expected a parameter of pk",
         ),
         (
-            "pk:\n  v_adult_l: {value: .inf, unit: L, source: abc}\n",
+            "pkk:\n  a: {value: 1, unit: x, provenance: published, source: abc}\n",
+            r"pkk: expected a known section",
+        ),
+        (
+            "pk:\n  v_adult_l:\n    deeper: {value: 1, unit: x, provenance: published, source: abc}\n",
+            r"pk\.v_adult_l\.deeper: expected a parameter \(value, unit, provenance, source\), not a section",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: .inf, unit: L, provenance: published, source: abc}\n",
             r"pk\.v_adult_l: expected a finite",
         ),
         (
-            "pk:\n  v_adult_l: {value: -1, unit: L, source: abc}\n",
+            "pk:\n  v_adult_l: {value: -1, unit: L, provenance: published, source: abc}\n",
             r"pk\.v_adult_l: expected a number >= 0",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: guessed, source: abc}\n",
+            r"pk\.v_adult_l\.provenance: expected input should be 'published', 'assumption'",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: published, source: 'assumed: 1'}\n",
+            r"pk\.v_adult_l: expected .*a published source is a citation",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: assumption, source: Smith 2020}\n",
+            r"pk\.v_adult_l: expected .*an assumption source starts with 'assumption:",
+        ),
+        (
+            "pk:\n  v_adult_l: {value: 1, unit: x, provenance: calibrated, source: 'calibrated:'}\n",
+            r"pk\.v_adult_l: expected .*must say against what",
         ),
         ("pk: [1, 2]\n", r"pk: expected a mapping"),
         ("pk: {a: {value: 1\n", r"line \d+: expected valid YAML"),
@@ -117,3 +153,27 @@ def test_error_messages_stay_on_one_line_whatever_the_input():
     assert "\n" not in str(err)
     assert "\r" not in str(err)
     assert str(err).startswith("x.yaml: arms.\\n: expected a name")
+
+
+def test_shipped_provenance_is_a_checked_field():
+    """Every shipped parameter says published, assumption or calibrated, in agreement with
+    its source; only the shipped posterior's free parameters are calibrated."""
+    from blinasim.calibrate.ensemble import load_posterior
+
+    ps = ParameterSet.load()
+    ens = load_posterior()
+    free = set(ens.keys)
+    assert free == set(ens.meta["config"]["free_parameters"])
+    calibrated = {k for k, p in ps.params.items() if p.provenance == "calibrated"}
+    # hand-set or closed-form values are assumptions that say so (no sensitivity analysis
+    # is documented for any of them)
+    assert calibrated == free
+    for key, p in ps.params.items():
+        if p.provenance != "published":
+            assert p.source.startswith(f"{p.provenance}: "), key
+        else:
+            assert not p.source.lower().startswith(("assum", "calibrat")), key
+    assert ps["pk.omega_cl"].provenance == "assumption"  # solved from the label's Css
+    assert ps["toxicity.fn_hazard_per_day_consolidation"].provenance == "assumption"
+    assert ps["risk_groups.neutral_hts_negative_stratum"].provenance == "assumption"
+    assert ps["pk.cl_adult_l_per_h"].provenance == "published"

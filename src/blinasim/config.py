@@ -1,10 +1,15 @@
 """Model parameters as data with provenance: loading and validating ``parameters.yaml``.
 
-The file is a tree of sections. A *leaf* is a mapping with at least ``value``, ``unit`` and
-``source`` (a citation, or a text starting with ``assumption`` or ``calibrated``), and
-optionally ``prior`` (the uncertainty distribution used by calibration and by
-probabilistic runs) and ``note``. Any other mapping is a section. Unknown keys in a leaf
-are errors, never ignored.
+The file is a tree of sections. A *leaf* is a mapping with at least ``value``, ``unit``,
+``provenance`` and ``source``, and optionally ``prior`` (the uncertainty distribution used
+by calibration and by probabilistic runs) and ``note``. Any other mapping is a section.
+Unknown keys in a leaf are errors, never ignored.
+
+``provenance`` is a field, never read from the text of ``source`` (:func:`check_source`):
+``published`` (``source`` is a citation, and must not read like an assumption), ``assumption``
+(``source`` reads ``assumption: <why>``) or ``calibrated`` (``source`` reads ``calibrated:
+<against what>``; the project labels a parameter ``calibrated`` only if it is a free
+parameter of the shipped posterior or has a documented sensitivity analysis).
 
 Consumers read a section into a frozen dataclass with :meth:`ParameterSet.section`, which
 insists that the file and the dataclass have exactly the same keys. The known sections and
@@ -40,6 +45,33 @@ T = TypeVar("T")
 
 Scalar = float | int | bool | str
 LeafValue = Scalar | list[Scalar] | dict[str, Scalar]
+Provenance = Literal["published", "assumption", "calibrated"]
+PROVENANCES: tuple[Provenance, ...] = ("published", "assumption", "calibrated")
+
+
+def check_source(provenance: str, source: str) -> None:
+    """The ``source`` text must agree with the ``provenance`` field (ValueError if not).
+
+    ``assumption`` and ``calibrated`` sources read ``assumption: <why>`` / ``calibrated:
+    <against what>`` (at least three characters of it); a ``published`` source (a
+    citation) must not start with ``assum`` or ``calibrat``. Shared with parameter files.
+    """
+    text = " ".join(source.split())
+    low = text.lower()
+    if provenance == "published":
+        if low.startswith(("assum", "calibrat")):
+            raise ValueError(
+                f"a published source is a citation; this one reads {text[:24]!r}: "
+                "set provenance to assumption or calibrated"
+            )
+        return
+    prefix = f"{provenance}:"
+    article = "an" if provenance == "assumption" else "a"
+    what = "why" if provenance == "assumption" else "against what"
+    if not low.startswith(prefix):
+        raise ValueError(f"{article} {provenance} source starts with '{prefix} <{what}>'")
+    if len(text[len(prefix) :].strip()) < 3:
+        raise ValueError(f"{article} {provenance} source must say {what} after '{prefix}'")
 
 
 class _Frozen(BaseModel):
@@ -107,23 +139,19 @@ Prior = Annotated[
 
 
 class Parameter(_Frozen):
-    """One model parameter: value, unit, provenance and uncertainty."""
+    """One model parameter: value, unit, provenance (a field) and uncertainty."""
 
     value: LeafValue
     unit: str = Field(min_length=1)
+    provenance: Provenance
     source: str = Field(min_length=3)
     prior: Prior | None = None
     note: str | None = None
 
-    @property
-    def provenance(self) -> Literal["published", "assumption", "calibrated"]:
-        """Where the value comes from: a citation, an assumption, or a calibration."""
-        s = self.source.strip().lower()
-        if s.startswith("assumption"):
-            return "assumption"
-        if s.startswith("calibrated"):
-            return "calibrated"
-        return "published"
+    @model_validator(mode="after")
+    def _source_agrees(self) -> Parameter:
+        check_source(self.provenance, self.source)
+        return self
 
 
 def default_parameters_path() -> Path:
@@ -147,7 +175,10 @@ def _walk(node: Mapping[str, Any], prefix: str, file: str, out: dict[str, Parame
         path = f"{prefix}.{key}" if prefix else key
         if not isinstance(child, Mapping):
             raise ParameterError(
-                "a mapping with value, unit and source", file=file, field=path, got=child
+                "a mapping with value, unit, provenance and source",
+                file=file,
+                field=path,
+                got=child,
             )
         if _is_leaf(child):
             try:
@@ -219,13 +250,33 @@ class ParameterSet:
         return [k for k in self.params if k.startswith(pre)]
 
     def with_values(
-        self, overrides: Mapping[str, LeafValue], *, source: str = "calibrated"
+        self,
+        overrides: Mapping[str, LeafValue],
+        *,
+        source: str = "calibrated: values given in code",
+        provenance: Provenance | None = None,
     ) -> ParameterSet:
-        """A copy with some values replaced; an unknown key is an error."""
+        """A copy with some values replaced; an unknown key is an error.
+
+        ``provenance`` defaults to the ``<provenance>:`` that ``source`` must then start with
+        (``"calibrated: posterior draw 3"``, ``"assumption: test"``); either way the pair is
+        checked as in a file (:func:`check_source`).
+        """
+        if provenance is None:
+            head = source.split(":", 1)[0].strip()
+            if head not in ("assumption", "calibrated"):
+                raise ValueError(
+                    f"source {source!r}: start it with 'assumption:' or 'calibrated:', "
+                    "or give provenance"
+                )
+            provenance = "assumption" if head == "assumption" else "calibrated"
+        check_source(provenance, source)
         new = dict(self.params)
         for key, val in overrides.items():
             old = self[key]
-            new[key] = old.model_copy(update={"value": val, "source": source})
+            new[key] = old.model_copy(
+                update={"value": val, "source": source, "provenance": provenance}
+            )
         return ParameterSet(params=new, origin=self.origin)
 
     def section(self, section: str, cls: type[T]) -> T:
@@ -325,7 +376,7 @@ def _check_known(key: str, file: str) -> None:
         )
     if len(parts) > 2:
         raise ParameterError(
-            "a parameter (value, unit, source), not a section",
+            "a parameter (value, unit, provenance, source), not a section",
             file=file,
             field=f"{section}.{name}.{parts[2]}",
             got="unknown key",
@@ -429,9 +480,10 @@ def load_parameter_file(path: str | Path) -> ParameterSet:
 
     The file holds any subset of the parameters of ``parameters.yaml`` (the others keep
     their shipped values), grouped by section as there. A parameter is either a full leaf
-    (``{value, unit, source}`` and optionally ``prior``, ``note``; ``unit`` must be the
-    shipped unit) or a bare value (then the shipped unit and prior are kept and the source
-    reads ``assumption: set in FILE``). Refused, each with one :class:`ParameterError` line
+    (``{value, unit, provenance, source}`` and optionally ``prior``, ``note``; ``unit`` must
+    be the shipped unit) or a bare value (then the shipped unit and prior are kept, the
+    provenance is ``assumption`` and the source reads ``assumption: set in FILE``).
+    Refused, each with one :class:`ParameterError` line
     naming the file and the dotted path: a missing or unreadable file, bad YAML, an unknown
     section or key (at any depth), a value of the wrong type or shape, a non-finite number, a
     value outside its unit's range, or values the model's consumers reject.
@@ -490,7 +542,13 @@ def load_parameter_file(path: str | Path) -> ParameterSet:
                 value: object = node["value"]
             else:
                 value = node
-                par = ref.model_copy(update={"value": node, "source": f"assumption: set in {file}"})
+                par = ref.model_copy(
+                    update={
+                        "value": node,
+                        "provenance": "assumption",
+                        "source": f"assumption: set in {file}",
+                    }
+                )
             _check_type(key, value, ref.value, file)
             _check_range(key, par.value, ref.unit, file)
             new[key] = par

@@ -39,7 +39,8 @@ def test_partial_file_overrides_the_shipped_values(tmp_path: Path) -> None:
     p = _write(
         tmp_path,
         "pk:\n  omega_cl: 0.3\n"
-        "chemo:\n  kill_maintenance_per_day: {value: 0.02, unit: 1/day, source: 'assumption: t'}\n",
+        "chemo:\n  kill_maintenance_per_day: {value: 0.02, unit: 1/day,"
+        " provenance: assumption, source: 'assumption: test'}\n",
     )
     ps = load_parameter_file(p)
     shipped = ParameterSet.load()
@@ -63,11 +64,12 @@ def test_a_full_copy_of_the_shipped_file_loads(tmp_path: Path) -> None:
         ("pkk:\n  omega_cl: 0.3\n", r"pkk: expected a known section .*did you mean 'pk'"),
         ("pk:\n  omega_cll: 0.3\n", r"pk\.omega_cll: expected a parameter of pk .*'omega_cl'"),
         (
-            "pk:\n  sub:\n    omega_cl: {value: 1, unit: x, source: abc}\n",
+            "pk:\n  sub:\n    omega_cl: {value: 1, unit: x, provenance: published, source: abc}\n",
             r"pk\.sub: expected a parameter of pk",
         ),
         (
-            "pk:\n  omega_cl: {value: 0.3, unit: SD of log CL, source: 'assumption: x', extra: 1}\n",
+            "pk:\n  omega_cl: {value: 0.3, unit: SD of log CL, provenance: assumption,"
+            " source: 'assumption: xyz', extra: 1}\n",
             r"pk\.omega_cl\.extra: expected extra",
         ),
         ("pk:\n  omega_cl: high\n", r"pk\.omega_cl: expected a number, got 'high'"),
@@ -77,7 +79,7 @@ def test_a_full_copy_of_the_shipped_file_loads(tmp_path: Path) -> None:
         ("pk:\n  omega_cl: .nan\n", r"pk\.omega_cl: expected a finite number"),
         ("pk:\n  omega_cl: .inf\n", r"pk\.omega_cl: expected a finite number"),
         (
-            "pk:\n  omega_cl: {value: 0.3, unit: L/h, source: 'assumption: x'}\n",
+            "pk:\n  omega_cl: {value: 0.3, unit: L/h, provenance: assumption, source: 'assumption: xyz'}\n",
             r"pk\.omega_cl\.unit: expected the unit of pk\.omega_cl",
         ),
         (
@@ -109,7 +111,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_unknown_section_in_a_full_parameter_file_is_refused(tmp_path: Path) -> None:
     text = default_parameters_path().read_text(encoding="utf-8")
-    extra = "\nnew_section:\n  x: {value: 1, unit: '1', source: 'assumption: x'}\n"
+    extra = "\nnew_section:\n  x: {value: 1, unit: '1', provenance: assumption, source: 'assumption: xyz'}\n"
     with pytest.raises(ParameterError, match=r"new_section: expected a known section"):
         ParameterSet.load(_write(tmp_path, text + extra))
 
@@ -169,7 +171,9 @@ def user_docs(draw: st.DrawFn) -> dict[object, object]:
             body[key] = draw(junk)
         elif mode == "leaf":
             new = dict(leaf)
-            new[draw(st.sampled_from(["value", "unit", "source", "prior", "other"]))] = draw(junk)
+            new[
+                draw(st.sampled_from(["value", "unit", "provenance", "source", "prior", "other"]))
+            ] = draw(junk)
             body[key] = new
         elif mode == "badkey":
             body[draw(st.text(min_size=1, max_size=8))] = leaf["value"]

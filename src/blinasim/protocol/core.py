@@ -16,14 +16,28 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blinasim.config import check_source
+
 
 def _provenance(source: str) -> Literal["published", "assumption", "calibrated"]:
-    s = source.strip().lower()
-    if s.startswith("assumption"):
-        return "assumption"
-    if s.startswith("calibrated"):
-        return "calibrated"
-    return "published"
+    """Provenance of a protocol value from its ``source``, by a fixed, checked rule.
+
+    Protocol files give one ``source`` per phase and dose, not a separate field: a source
+    that starts with the label ``assumption:`` (then a reason) is an ``assumption``, one
+    that starts with ``calibrated:`` (then against what) is ``calibrated``, and any other is
+    a citation, ``published``. Nothing is guessed from the wording: a source that reads like
+    an assumption without the label (``"assumed: ..."``, ``"Assumption - ..."``) or a label
+    without a reason is a ValueError (:func:`blinasim.config.check_source`, the rule
+    parameter files use to check their ``provenance`` field).
+    """
+    head = source.strip().split(":", 1)[0].strip().lower() if ":" in source else ""
+    prov: Literal["published", "assumption", "calibrated"] = "published"
+    if head == "assumption":
+        prov = "assumption"
+    elif head == "calibrated":
+        prov = "calibrated"
+    check_source(prov, source)
+    return prov
 
 
 @dataclasses.dataclass(frozen=True)
