@@ -1,8 +1,14 @@
 """The calibration config: which targets, which free parameters, how many patients, sampler.
 
 Loaded from YAML (default: ``data/calibration/aall1731.yaml``) into a frozen pydantic model;
-a bad file raises a one-line :class:`~blinasim.errors.InputError`. Every target of the
-target file is either used in the fit (``fit``) or held out for validation (``hold_out``).
+a bad file raises a one-line :class:`~blinasim.errors.InputError`.
+
+Which targets are fitted is their ``role`` in the target file (:mod:`blinasim.targets`), not
+a list of the config's own: a config without ``fit`` / ``hold_out`` fits the ``fitted``
+targets and compares every other target that has a simulated counterpart (``summary``),
+both in file order (:meth:`CalibrationConfig.by_role`). A config that lists them (e.g. the
+sidecar of a posterior) is checked against the roles: ``fit`` must be exactly the
+``fitted`` targets, and ``fit`` + ``hold_out`` every target with a ``summary``.
 """
 
 from __future__ import annotations
@@ -108,8 +114,11 @@ class CalibrationConfig(_Frozen):
     version: int = Field(ge=1)
     seed: int = Field(ge=0)
     targets_file: str | None = None
-    fit: tuple[str, ...] = Field(min_length=1)
+    fit: tuple[str, ...] = ()
+    """Ids of the fitted targets, in the likelihood's order; empty: by role (filled in by
+    :func:`load_config`). Part of :meth:`digest`, so filled in exactly as it was listed."""
     hold_out: tuple[str, ...] = ()
+    """Ids of the other targets the report compares (every role but ``fitted``)."""
     discrepancy_sd: dict[str, float] = Field(default_factory=dict)
     free_parameters: tuple[str, ...] = Field(min_length=1)
     simulation: SimulationSpec = SimulationSpec()
@@ -123,6 +132,8 @@ class CalibrationConfig(_Frozen):
 
     @model_validator(mode="after")
     def _lists(self) -> CalibrationConfig:
+        if self.hold_out and not self.fit:
+            raise ValueError("list both fit and hold_out, or neither (targets chosen by role)")
         both = set(self.fit) & set(self.hold_out)
         if both:
             raise ValueError(f"target {sorted(both)[0]!r} both in fit and hold_out")
@@ -167,20 +178,63 @@ class CalibrationConfig(_Frozen):
         text = json.dumps(doc, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def by_role(self) -> CalibrationConfig:
+        """The config with ``fit`` / ``hold_out`` filled in from the targets' roles.
+
+        A config that lists them is returned unchanged (after :meth:`load_targets` checks
+        them against the roles).
+        """
+        ts = self.load_targets()
+        if self.fit:
+            return self
+        fit = tuple(t.id for t in ts.targets if t.role == "fitted")
+        rest = tuple(t.id for t in ts.targets if t.role != "fitted")
+        return self.model_copy(update={"fit": fit, "hold_out": rest})
+
     def load_targets(self) -> TargetSet:
-        """The target file, checked against ``fit`` / ``hold_out``."""
+        """The targets this calibration compares, in file order, checked against the roles.
+
+        Every target with a simulated counterpart (``summary``): the ``fitted`` ones (the
+        likelihood's) and the others (held out, derived, closed form: compared in the
+        report). Listed ``fit`` / ``hold_out`` must agree with the roles.
+        """
         ts = load_targets(self.targets_file)
         ids = set(ts.ids())
-        listed = list(self.fit) + list(self.hold_out) + list(self.discrepancy_sd)
-        for i in listed:
+        compared = tuple(t for t in ts.targets if t.summary is not None)
+        fitted = [t.id for t in compared if t.role == "fitted"]
+        for i in list(self.fit) + list(self.hold_out) + list(self.discrepancy_sd):
             if i not in ids:
                 raise InputError(f"a target id of {ts.origin}", field="fit/hold_out", got=i)
-        missing = [i for i in ts.ids() if i not in set(self.fit) | set(self.hold_out)]
-        if missing:
-            raise InputError(
-                "every target listed in fit or hold_out", field="hold_out", got=missing[0]
-            )
-        return ts
+        if self.fit:
+            for i in self.fit:
+                if ts.get(i).role != "fitted":
+                    raise InputError(
+                        f"only targets with role fitted in {ts.origin} (this one: "
+                        f"{ts.get(i).role})",
+                        field="fit",
+                        got=i,
+                    )
+            missing = [i for i in fitted if i not in set(self.fit)]
+            if missing:
+                raise InputError(
+                    f"every target with role fitted in {ts.origin}", field="fit", got=missing[0]
+                )
+            for i in self.hold_out:
+                if ts.get(i).summary is None:
+                    raise InputError(
+                        "a target with a summary (simulated counterpart)",
+                        field="hold_out",
+                        got=i,
+                    )
+            listed = set(self.fit) | set(self.hold_out)
+            unlisted = [t.id for t in compared if t.id not in listed]
+            if unlisted:
+                raise InputError(
+                    "every target with a summary listed in fit or hold_out",
+                    field="hold_out",
+                    got=unlisted[0],
+                )
+        return TargetSet(ts.trial, ts.version, compared, ts.origin)
 
 
 def default_config_path() -> Path:
@@ -201,8 +255,7 @@ def load_config(path: str | Path | None = None) -> CalibrationConfig:
         raise InputError(msg, file=p, field=loc or "<top>") from None
     if cfg.targets_file is not None and not Path(cfg.targets_file).is_absolute():
         cfg = cfg.model_copy(update={"targets_file": str(p.parent / cfg.targets_file)})
-    cfg.load_targets()
-    return cfg
+    return cfg.by_role()
 
 
 __all__ = [

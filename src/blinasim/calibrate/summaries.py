@@ -339,6 +339,8 @@ def summarize(
     out: dict[str, SummaryValue] = {}
     for t in targets:
         s = t.summary
+        if s is None:  # no simulated counterpart: not compared by the calibration
+            continue
         st = s.statistic
         if st == "dfs":
             v = _dfs(f, s)
