@@ -9,6 +9,10 @@ never on the global numpy state.
 Per-patient draws are made in fixed blocks of :data:`PATIENT_BLOCK` patients: patient *i*
 gets the same numbers whatever the cohort size, chunk size or number of workers, which
 gives reproducibility across workers and common random numbers across arms.
+
+Every stream is declared once in :data:`STREAMS` with what it decides; reading an
+undeclared name is an error, and a test checks that each stream is read from one module
+only (two modules reading one stream would correlate decisions that must be independent).
 """
 
 from __future__ import annotations
@@ -23,6 +27,63 @@ PATIENT_BLOCK = 4096
 """Patients per random block; changing it changes every simulated number."""
 
 
+STREAMS: dict[str, str] = {
+    # the virtual cohort (cohort/sample.py)
+    "cohort.age": "age at diagnosis",
+    "cohort.sex": "sex",
+    "cohort.wbc": "white-cell count at diagnosis",
+    "cohort.genetics": "genetic subtype",
+    "cohort.cns": "CNS status",
+    "cohort.testicular": "testicular disease",
+    "cohort.down_syndrome": "Down syndrome",
+    "cohort.height_weight": "height and weight percentiles (body surface area)",
+    # the patient model (model/)
+    "leukemia.burden": "leukemic burden at diagnosis",
+    "leukemia.growth": "net growth rate of the leukemia",
+    "leukemia.sensitivity": "chemotherapy sensitivity of the bulk clone",
+    "leukemia.resistance": "chemotherapy resistance factor of the resistant clone",
+    "leukemia.resistant_fraction": "size of the chemo-resistant subclone",
+    "leukemia.cd19neg_fraction": "size of the CD19-negative subclone",
+    "leukemia.cns_seed": "CNS seeding",
+    "leukemia.resistant_growth": "growth of the resistant clone",
+    "leukemia.cns_kill": "kill of CNS disease by CNS-directed therapy",
+    "leukemia.extinction": "chance extinction of each clone",
+    "blinatumomab.tcell_fitness": "T-cell fitness (blinatumomab effect)",
+    "pk.eta_cl": "between-patient variability of blinatumomab clearance",
+    "mrd.assay": "MRD assay sampling (day 8, end of induction, end of consolidation)",
+    "toxicity.*": "each adverse event in each phase: toxicity.<event>.<phase>",
+    "competing.death_in_remission": "death in remission",
+    "competing.second_malignancy": "second malignant neoplasm",
+    "after_relapse.death": "death after relapse",
+    "after_relapse.death_after_smn": "death after a second malignancy",
+    # the trial engine (trial/)
+    "trial.accrual": "enrollment times",
+    "trial.randomization": "permuted blocks of the stratified randomization",
+    "trial.patient": "per-patient trial draws (loss to follow-up, parametric outcomes)",
+    "trial.model": "root seed of the model simulation of one trial's children",
+    "trial.bank": "which banked child each enrollee is",
+    "trial.bank.model": "root seed of the bank of simulated children",
+    # calibration (calibrate/)
+    "calibrate.init": "initial positions of the emcee walkers",
+    "calibrate.ensemble": "emcee's moves",
+    "calibrate.importance.*": "importance-sampling proposal draws and resampling, per round",
+    "calibrate.virtual.*": "virtual children of the calibration's summary statistics",
+    "calibrate.posterior_draws": "which posterior draws are shipped",
+    "calibrate.predictive": "posterior-predictive simulation in the calibration report",
+    # examples, toy simulators and tests
+    "example.*": "streams of examples and toy simulators (never of the model)",
+    "test.*": "streams of the test suite (never of the model)",
+}
+"""Every random stream, declared once: name (or ``prefix.*`` family) -> what it decides."""
+
+
+def declared(name: str) -> bool:
+    """True if ``name`` is a stream of :data:`STREAMS` (itself or in a ``prefix.*`` family)."""
+    if name in STREAMS:
+        return True
+    return any(k.endswith(".*") and name.startswith(k[:-1]) for k in STREAMS)
+
+
 def name_key(name: str) -> int:
     """Stable 63-bit integer key of a stream name (BLAKE2b, independent of PYTHONHASHSEED)."""
     if not name:
@@ -35,6 +96,8 @@ def seed_sequence(seed: int, name: str, *keys: int) -> np.random.SeedSequence:
     """The seed sequence of stream ``name`` with integer ``keys`` under root ``seed``."""
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    if not declared(name):
+        raise ValueError(f"undeclared random stream {name!r}: declare it in blinasim.rng.STREAMS")
     if any(k < 0 for k in keys):
         raise ValueError(f"stream keys must be non-negative, got {keys}")
     return np.random.SeedSequence(entropy=seed, spawn_key=(name_key(name), *keys))

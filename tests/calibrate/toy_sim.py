@@ -29,7 +29,7 @@ class ToySimulator:
         if delay:
             time.sleep(delay)  # lets the resume test kill a run mid-way
         a, b = values[A], values[B]
-        noise = rng.normals(self.seed, "toy.noise", 0, 3) / math.sqrt(self.n)
+        noise = rng.normals(self.seed, "example.toy.noise", 0, 3) / math.sqrt(self.n)
         pa = 0.5 + a + 0.1 * noise[0]
         pb = 0.5 * b + 0.1 * noise[1]
         pc = a + 0.1 * b + 0.1 * noise[2]
