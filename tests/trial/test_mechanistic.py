@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from blinasim.analysis.read import validate_adtte
+from blinasim.config import ParameterSet
 from blinasim.trial.design import design_from_dict, load_design
 from blinasim.trial.operating import replicate
 from blinasim.trial.run import run_trial
@@ -74,9 +75,15 @@ def test_bank_mode_is_blocking_invariant(block: int) -> None:
 
 
 def test_explicit_parameters_are_used() -> None:
-    from blinasim.config import ParameterSet
-
+    """Parameters that differ from the shipped ones change the trial; equal ones do not."""
     d = _small()
-    a = run_trial(d, seed=2)
-    b = run_trial(d, seed=2, params=ParameterSet.load())
-    assert a.adtte.equals(b.adtte)
+    base = ParameterSet.load()
+    k = base.value("chemo.kill_maintenance_per_day")
+    weak = base.with_values({"chemo.kill_maintenance_per_day": 0.25 * k})
+    default = run_trial(d, seed=2)
+    assert run_trial(d, seed=2, params=base).adtte.equals(default.adtte)
+    changed = run_trial(d, seed=2, params=weak)
+    assert not changed.adtte.equals(default.adtte)
+
+    # weaker maintenance chemotherapy: relapses come sooner, so the event-driven looks too
+    assert changed.data_cut < default.data_cut

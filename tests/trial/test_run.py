@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from blinasim.analysis.core import analyze_endpoint
 from blinasim.analysis.read import validate_adtte
 from blinasim.io.adam import ADTTE_COLUMNS
 from blinasim.stats import kaplan_meier
@@ -22,6 +23,7 @@ from blinasim.trial.patients import (
 )
 from blinasim.trial.run import run_trial
 from blinasim.trial.sources import outcome_source
+from blinasim.trial.units import DAYS_PER_YEAR
 
 from .conftest import small_doc
 
@@ -135,3 +137,52 @@ def test_looks_by_date_and_information_fraction() -> None:
     assert first.critical_value == pytest.approx(gs.critical_values[0])
     if len(r.looks) > 1:
         assert r.looks[1].events == 60
+
+
+def _early_stop_design():
+    doc = small_doc()
+    doc["outcomes"]["models"][2]["hazard_ratio"] = 0.15  # overwhelming benefit: stop at look 1
+    doc["accrual"]["target_randomized"] = 2000
+    return design_from_dict(doc)
+
+
+def test_trial_rmst_is_the_analysis_rmst(result) -> None:
+    """One RMST definition: the trial's estimate is analyze_endpoint's on its ADTTE."""
+    an = analyze_endpoint(
+        validate_adtte(result.adtte),
+        paramcd="DFS",
+        milestone_days=3 * DAYS_PER_YEAR,
+        control="Arm A",
+    )
+    e = result.estimates
+    assert e.rmst_tau_years * DAYS_PER_YEAR == pytest.approx(an.tau_days, rel=1e-12)
+    assert e.rmst_difference_days == pytest.approx(an.rmst_difference.estimate, rel=1e-12)
+    assert e.rmst_difference_se == pytest.approx(an.rmst_difference.se, rel=1e-12)
+    assert result.data_cut == e.data_cut
+
+
+def test_rmst_horizon_is_the_shorter_arms_last_follow_up() -> None:
+    """A short trial and a long tau: tau stops at the shorter arm's last follow-up.
+
+    (Before the one definition, the trial cut tau at the overall maximum time instead.)
+    """
+    doc = _early_stop_design().model_dump(mode="json")
+    doc["primary"]["rmst_tau_years"] = 10.0
+    r = run_trial(design_from_dict(doc), seed=3)
+    dfs = r.adtte[r.adtte["PARAMCD"] == "DFS"]
+    last = dfs.groupby("TRT01P")["AVAL"].max()
+    tau = r.estimates.rmst_tau_years * DAYS_PER_YEAR
+    assert tau == pytest.approx(last.min(), rel=1e-12)
+    assert tau < last.max()
+    assert np.isfinite(r.estimates.rmst_difference_days)
+
+
+def test_crossover_is_the_same_in_the_batched_and_the_one_trial_path() -> None:
+    d = _early_stop_design()
+    src = outcome_source(d)
+    block = evaluate_block(d, simulate_block(d, src, seed=3, replicates=range(3)), BoundaryCache(d))
+    for r in range(3):
+        one = run_trial(d, seed=3, replicate=r)
+        assert one.stopped_early == bool(block.early_stop[r])
+        assert one.consort.crossed_over == int(block.crossed_over[r])
+    assert block.crossed_over.sum() > 0
