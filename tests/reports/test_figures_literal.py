@@ -10,7 +10,7 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 
-from blinasim.reports import figures
+from blinasim.reports import diagrams, figures
 
 ODD = ["$\\alpha$ arm", "cost $5", "$x^$", "\\frac{1}{0}$", "$$", "a_b$^{c"]
 
@@ -57,11 +57,11 @@ def test_dollar_labels_in_every_figure_kind() -> None:
             ],
             title=label,
         ),
-        "consort": figures.consort_diagram([(f"{label} | b", [f"{label} | n=2"])], title=label),
+        "consort": diagrams.consort_diagram([(f"{label} | b", [f"{label} | n=2"])], title=label),
         "histogram": figures.histogram_log10(
             {label: [1e-5, 1e-3]}, title=label, xlabel=label, thresholds={label: 1e-4}
         ),
-        "timeline": figures.timeline_plot({label: [(label, label, 0, 60)]}, title=label),
+        "timeline": diagrams.timeline_plot({label: [(label, label, 0, 60)]}, title=label),
     }
     for name, f in figs.items():
         assert drawn(f, label) >= 2, name

@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from blinasim.reports import figures
+from blinasim.reports import diagrams, figures
 from blinasim.reports.html import Section, render
 
 
@@ -58,13 +58,13 @@ def test_other_figures_render():
             ],
             title="HR",
         ),
-        figures.consort_diagram(
+        diagrams.consort_diagram(
             [("Enrolled", ["n=100"]), ("A | B", ["n=50 | n=50"])], title="CONSORT"
         ),
         figures.histogram_log10(
             {"EOI": [0, 1e-5, 1e-3, 0.02]}, title="MRD", xlabel="MRD", thresholds={"flow": 1e-4}
         ),
-        figures.timeline_plot(
+        diagrams.timeline_plot(
             {"A": [("Induction", "induction", 0, 28), ("Maint", "maintenance", 28, 700)]}, title="T"
         ),
     ]

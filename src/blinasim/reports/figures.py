@@ -79,7 +79,8 @@ def tick_text(label: str) -> str:
     return label.replace("$", "\\$")
 
 
-def _literal_legend(leg: Legend | None) -> None:
+def literal_legend(leg: Legend | None) -> None:
+    """Draw a legend's texts and title literally (no mathtext)."""
     if leg is not None:
         literal(*leg.get_texts(), leg.get_title())
 
@@ -187,8 +188,10 @@ def step_plot(
         ax.set_ylim(*ylim)
         literal(ax.set_ylabel(ylabel), ax.set_title(title, loc="left"))
         if percent:
-            ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
-        _literal_legend(ax.legend(loc="lower left" if start_value == 1.0 else "upper left"))
+            percent_axis(ax.yaxis)
+        if start_value == 1.0 and ylim[0] > 0:
+            axis_break(ax)
+        literal_legend(ax.legend(loc="lower left" if start_value == 1.0 else "upper left"))
         literal(ax.set_xlabel(xlabel))
         if ax_tab is not None:
             ticks = [float(x) for x in ax.get_xticks() if 0 <= x <= tmax + 1e-9]
@@ -226,6 +229,28 @@ def step_plot(
     return fig
 
 
+def percent_axis(axis: Any) -> None:
+    """Percent ticks at round steps (1, 2, 5 or 10 of a decade), decimals only when needed.
+
+    A fixed ``decimals=0`` formatter with ticks every 2.5% reads 0, 2, 5, 8, 10%.
+    """
+    axis.set_major_locator(mpl.ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(mpl.ticker.FuncFormatter(percent_text))
+
+
+def percent_text(x: float, _pos: object = None) -> str:
+    """A proportion as a percent tick label with no trailing zeros: 0.95 -> ``95%``."""
+    return f"{x * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def axis_break(ax: Any) -> None:
+    """Two short slashes on the bottom of the y axis: the axis does not start at zero."""
+    kw: dict[str, Any] = {"transform": ax.transAxes, "clip_on": False}
+    ax.plot([0, 0], [0.035, 0.06], color="white", lw=2.5, zorder=6, **kw)
+    for y in (0.03, 0.055):
+        ax.plot([-0.015, 0.015], [y - 0.012, y + 0.012], color="#333333", lw=0.9, zorder=7, **kw)
+
+
 @dataclass(frozen=True)
 class ForestRow:
     """One subgroup of a forest plot: hazard ratio with its interval and the patients."""
@@ -239,8 +264,20 @@ class ForestRow:
     header: bool = False
 
 
-def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard ratio") -> Figure:
-    """Hazard ratios by subgroup on a log axis, with n/events and the estimate as text."""
+def forest_plot(
+    rows: Sequence[ForestRow],
+    *,
+    title: str,
+    xlabel: str = "Hazard ratio",
+    favours: str = "blinatumomab",
+    trials: int = 1,
+) -> Figure:
+    """Hazard ratios by subgroup on a log axis, with n/events and the estimate as text.
+
+    ``trials`` > 1: the rows pool that many simulated trials, and n and events are shown
+    per trial (the mean), not as patients of one trial.
+    """
+    per = max(trials, 1)
     with style():
         fig = Figure(figsize=(6.4, 0.9 + 0.28 * len(rows)))
         ax = fig.add_subplot(1, 1, 1)
@@ -256,7 +293,9 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
                 continue
             if np.isfinite([r.estimate, r.lower, r.upper]).all() and r.estimate > 0:
                 ax.plot([r.lower, r.upper], [yi, yi], color="#333333", lw=1.1)
-                ax.plot([r.estimate], [yi], "s", color=PALETTE[0], ms=4 + min(r.n, 2000) / 400)
+                ax.plot(
+                    [r.estimate], [yi], "s", color=PALETTE[0], ms=4 + min(r.n / per, 2000) / 400
+                )
                 txt = f"{r.estimate:.2f} ({r.lower:.2f}-{r.upper:.2f})"
             else:
                 txt = "not estimable"
@@ -264,7 +303,9 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
             ax.text(
                 lo / 1.15,
                 yi,
-                f"{r.label}  n={r.n:,}, events={r.events:,}",
+                f"{r.label}  n={r.n:,}, events={r.events:,}"
+                if per == 1
+                else f"{r.label}  n={r.n / per:,.0f}, events={r.events / per:,.1f}",
                 va="center",
                 ha="right",
                 fontsize=7.5,
@@ -280,70 +321,16 @@ def forest_plot(rows: Sequence[ForestRow], *, title: str, xlabel: str = "Hazard 
         ax.set_yticks([])
         ax.set_ylim(-0.7, len(rows) - 0.3)
         literal(
-            ax.set_xlabel(xlabel + "  (< 1 favours blinatumomab)"),
+            ax.set_xlabel(
+                xlabel
+                + f"  (< 1 favours {favours})"
+                + ("" if per == 1 else f"; n and events: mean per trial over {per} trials")
+            ),
             ax.set_title(title, loc="left"),
         )
         ax.spines["left"].set_visible(False)
         ax.grid(axis="y", visible=False)
     return fig
-
-
-def consort_diagram(boxes: Sequence[tuple[str, Sequence[str]]], *, title: str) -> Figure:
-    """A vertical CONSORT-style flow: each box a heading and lines, linked by arrows.
-
-    A heading containing ``" | "`` is split into side-by-side boxes (e.g. the two arms).
-    """
-    with style():
-        fig = Figure(figsize=(6.4, 1.2 + 1.05 * len(boxes)))
-        ax = fig.add_subplot(1, 1, 1)
-        ax.set_axis_off()
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, len(boxes))
-        for i, (head, lines) in enumerate(boxes):
-            yc = len(boxes) - i - 0.5
-            heads = head.split(" | ")
-            groups = _split_lines(lines, len(heads))
-            width = 0.9 / len(heads)
-            for j, (h, ls) in enumerate(zip(heads, groups, strict=True)):
-                xc = 0.05 + width * (j + 0.5)
-                text = h + ("\n" + "\n".join(ls) if ls else "")
-                ax.text(
-                    xc,
-                    yc,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=7.5,
-                    parse_math=False,
-                    bbox={"boxstyle": "round,pad=0.4", "fc": "#f4f7fb", "ec": "#4a6a8a", "lw": 0.8},
-                )
-                if i + 1 < len(boxes):
-                    ax.annotate(
-                        "",
-                        xy=(
-                            xc if len(heads) == len(boxes[i + 1][0].split(" | ")) else 0.5,
-                            yc - 0.62,
-                        ),
-                        xytext=(xc, yc - 0.38),
-                        arrowprops={"arrowstyle": "->", "color": "#4a6a8a", "lw": 0.8},
-                    )
-        literal(ax.set_title(title, loc="left"))
-    return fig
-
-
-def _split_lines(lines: Sequence[str], k: int) -> list[list[str]]:
-    if k == 1:
-        return [list(lines)]
-    out: list[list[str]] = [[] for _ in range(k)]
-    for line in lines:
-        if " | " in line:
-            parts = line.split(" | ")
-            for j in range(k):
-                out[j].append(parts[j] if j < len(parts) else "")
-        else:
-            for j in range(k):
-                out[j].append(line)
-    return out
 
 
 def histogram_log10(
@@ -377,15 +364,19 @@ def histogram_log10(
                 color=color_for(label, i),
                 label=f"{label} (undetectable {neg:.0%})",
             )
+        top = ax.get_ylim()[1] * 1.22  # headroom: the threshold labels sit above the bars
+        ax.set_ylim(0, top)
         for name, thr in (thresholds or {}).items():
             ax.axvline(np.log10(thr), color="#555555", ls=":", lw=0.9)
             ax.text(
                 np.log10(thr),
-                ax.get_ylim()[1] * 0.95,
+                top * 0.99,
                 f" {name}",
                 fontsize=7,
                 va="top",
+                ha="left",
                 parse_math=False,
+                bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.85},
             )
         literal(
             ax.set_xlabel(xlabel),
@@ -393,54 +384,10 @@ def histogram_log10(
             ax.set_title(title, loc="left"),
         )
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda x, _: f"$10^{{{int(x)}}}$"))
-        _literal_legend(ax.legend(loc="upper right"))
-    return fig
-
-
-def timeline_plot(
-    arms: Mapping[str, Sequence[tuple[str, str, float, float]]],
-    *,
-    title: str,
-    kind_colors: Mapping[str, str] | None = None,
-) -> Figure:
-    """Gantt chart of protocol arms: per arm, ``(phase name, kind, start day, end day)``."""
-    colors = dict(kind_colors or {})
-    with style():
-        fig = Figure(figsize=(7.2, 0.8 + 0.55 * len(arms)))
-        ax = fig.add_subplot(1, 1, 1)
-        kinds: dict[str, str] = {}
-        for yi, (_arm, phases) in enumerate(reversed(list(arms.items()))):
-            for name, kind, start, end in phases:
-                col = colors.get(kind) or kinds.get(kind) or PALETTE[len(kinds) % len(PALETTE)]
-                kinds.setdefault(kind, col)
-                ax.barh(
-                    yi,
-                    (end - start) / 7.0,
-                    left=start / 7.0,
-                    color=col,
-                    height=0.6,
-                    edgecolor="white",
-                    lw=0.5,
-                )
-                if (end - start) >= 42:
-                    ax.text(
-                        (start + end) / 14.0,
-                        yi,
-                        name,
-                        ha="center",
-                        va="center",
-                        fontsize=6.5,
-                        color="white",
-                        parse_math=False,
-                    )
-        ax.set_yticks(range(len(arms)))
-        ax.set_yticklabels([tick_text(a) for a in reversed(list(arms))])
-        literal(ax.set_xlabel("Weeks from diagnosis"), ax.set_title(title, loc="left"))
-        handles = [mpl.patches.Patch(color=c, label=k.replace("_", " ")) for k, c in kinds.items()]
-        _literal_legend(
-            ax.legend(handles=handles, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+        # below the axes: inside, it covered the threshold labels and the day-8 peak
+        literal_legend(
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=7.5)
         )
-        ax.grid(axis="y", visible=False)
     return fig
 
 

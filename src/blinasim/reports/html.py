@@ -54,9 +54,17 @@ class Section:
         return self
 
     def table(
-        self, df: pd.DataFrame, caption: str = "", *, flag_column: str | None = None
+        self,
+        df: pd.DataFrame,
+        caption: str = "",
+        *,
+        flag_column: str | None = None,
+        wrap: bool = False,
     ) -> Section:
-        """Append a table; rows whose ``flag_column`` is truthy are highlighted."""
+        """Append a table; rows whose ``flag_column`` is truthy are highlighted.
+
+        ``wrap``: cells wrap (long text such as sources); otherwise numbers stay on one line.
+        """
         shown = df.drop(columns=[flag_column]) if flag_column else df
         flags = list(df[flag_column].astype(bool)) if flag_column else [False] * len(df)
         head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
@@ -65,7 +73,11 @@ class Section:
             cls = ' class="flag"' if flagged else ""
             cells = "".join(f"<td{cls}>{escape(_fmt(v))}</td>" for v in row)
             body.append(f"<tr>{cells}</tr>")
-        html = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        cls_table = ' class="wrap"' if wrap else ""
+        html = (
+            f"<table{cls_table}><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>"
+        )
         self.blocks.append(Block(kind="table", html=html, caption=caption))
         return self
 

@@ -1,399 +1,247 @@
-"""The HTML report of an AALL1731 in-silico replication (self-contained, opens from disk)."""
+"""The HTML report of a ``blinasim run`` (AALL1731 in silico), from its results folder only.
+
+Reads ``summary.json`` (every replicate's estimates, the published figures with their roles,
+the run's configuration), ``trials.parquet`` (decision, data cut and CONSORT counts of every
+trial), ``parameters.parquet`` (the posterior draw each replicate ran), ``looks.parquet`` and,
+for the figures, the rows of the first :data:`POOL` replicates of ``patients.parquet`` and
+``adtte.parquet`` (only the columns drawn: memory does not grow with the replicates).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from blinasim.analysis.core import DAYS_PER_YEAR
-from blinasim.config import ParameterSet
+from blinasim.config import ParameterSet, load_parameter_file
+from blinasim.errors import BlinasimError
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.jobs.simulate import CAUSES
-from blinasim.jobs.summary import ARMS, MILESTONE_DAYS, STRATA
 from blinasim.protocol import load_protocol
-from blinasim.reports import figures
+from blinasim.reports import curves, diagrams, figures, run_tables, tables
+from blinasim.reports.folder import RUN, ResultsFolder
 from blinasim.reports.html import Section, render
-from blinasim.stats import cox_ph, cumulative_incidence, kaplan_meier
+from blinasim.reports.run_tables import ARMS, CAUSES, STRATA
 
-if TYPE_CHECKING:
-    from blinasim.jobs.run import RunResult
+# The figures pool the patients of at most this many replicates (the first ones): they are
+# the model's expected curves (50 trials are ~72,000 randomized children); summary.json
+# uses every replicate.
+POOL = 50
+PATIENT_COLS = (
+    "replicate", "arm", "stratum", "age_years", "sex", "genetics", "cns_status",
+    "day8_pb_flow", "eoi_flow", "eoi_hts", "eoi_hts_indeterminate", "eoc_flow",
+    "dfs_days", "dfs_event", "dfs_cause",
+)  # fmt: skip
+ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
+XMAX_YEARS = 5.0
 
-GRID_DAYS = np.linspace(0.0, 5 * DAYS_PER_YEAR, 121)
 
-
-def km_curves(data: pd.DataFrame, n_rep: int, *, time: str, event: str) -> list[figures.StepCurve]:
-    """Pooled KM per arm with a 95% predictive band from the per-replicate curves."""
-    curves = []
-    for arm in ARMS:
-        d = data[data["arm"] == arm]
-        if d.empty:
-            continue
-        t = d[time].to_numpy(dtype=float)
-        e = d[event].to_numpy(dtype=np.int64)
-        km = kaplan_meier(t, e)
-        lower = upper = None
-        if n_rep > 1:
-            per = []
-            for _, g in d.groupby("replicate"):
-                per.append(
-                    kaplan_meier(g[time].to_numpy(float), g[event].to_numpy(np.int64))
-                    .at(GRID_DAYS)
-                    .survival
-                )
-            q = np.quantile(np.vstack(per), [0.025, 0.975], axis=0)
-            lo_band, hi_band = q[0], q[1]
-            idx = np.clip(
-                np.searchsorted(GRID_DAYS, km.time, side="right") - 1, 0, len(GRID_DAYS) - 1
-            )
-            lower, upper = lo_band[idx], hi_band[idx]
-        else:
-            lower, upper = km.lower, km.upper
-        curves.append(
-            figures.StepCurve(
-                label=arm,
-                time=km.time,
-                value=km.survival,
-                lower=lower,
-                upper=upper,
-                at_risk_time=t,
-                at_risk_weight=1.0 / n_rep,
-            )
+def _parameters(cfg: dict[str, Any], inputs: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """The parameter table of the run's parameter file, and a note if it is not the one."""
+    try:
+        params = (
+            ParameterSet.load() if not cfg.get("params") else load_parameter_file(cfg["params"])
         )
-    return curves
-
-
-def _published_points(pub: dict[str, Any] | None) -> dict[str, tuple[float, float, float]]:
-    if not pub:
-        return {}
-    return {arm: (MILESTONE_DAYS, v["estimate"], v["se"]) for arm, v in pub.items()}
-
-
-def _fmt_est(d: dict[str, float]) -> str:
-    lo, hi = d.get("lower"), d.get("upper")
-    if lo is None or hi is None:
-        return f"{d['estimate']:.1%}"
-    return f"{d['estimate']:.1%} ({lo:.1%} to {hi:.1%})"
-
-
-def comparison_table(summary: dict[str, Any]) -> pd.DataFrame:
-    """Simulated (95% predictive interval) versus published, flagged when outside."""
-    pub = summary["published"]
-    rows = []
-
-    def add(
-        what: str, sim: dict[str, float] | None, p_est: float | None, p_se: float | None
-    ) -> None:
-        if sim is None:
-            return
-        inside = None
-        if p_est is not None and "lower" in sim:
-            inside = sim["lower"] <= p_est <= sim["upper"]
-        rows.append(
-            {
-                "quantity": what,
-                "simulated (95% interval)": _fmt_est(sim),
-                "published": "–"
-                if p_est is None
-                else (f"{p_est:.1%}" + (f" ± {p_se:.1%}" if p_se else "")),
-                "published inside interval": "–" if inside is None else ("yes" if inside else "NO"),
-                "_flag": inside is False,
-            }
+    except (BlinasimError, OSError) as exc:
+        return [], f"The parameter file could not be read ({exc}): no parameter table."
+    table = params.table()
+    digest = hashlib.sha256(
+        json.dumps(table, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+    if inputs.get("parameters") and inputs["parameters"] != digest:
+        return table, (
+            "The parameter file has changed since this run: sources and units below are "
+            "today's; the values that ran are the run's (posterior table)."
         )
-
-    for arm in ARMS:
-        p = pub["dfs_3y"].get(arm)
-        add(f"3-year DFS, {arm}", summary["dfs_3y"].get(arm), p and p["estimate"], p and p["se"])
-    for s in STRATA:
-        for arm in ARMS:
-            p = pub["dfs_3y_by_stratum"].get(s, {}).get(arm)
-            add(
-                f"3-year DFS, {s}, {arm}",
-                summary["dfs_3y_by_stratum"].get(s, {}).get(arm),
-                p and p["estimate"],
-                p and p["se"],
-            )
-    for arm in ARMS:
-        add(f"3-year OS, {arm}", summary["os_3y"].get(arm), None, None)
-    for arm in ARMS:
-        for ev, p in pub["ae_grade3plus"].get(arm, {}).items():
-            sim = summary["ae_grade3plus"].get(arm, {}).get(ev)
-            rows.append(
-                {
-                    "quantity": f"grade ≥ 3 {ev.replace('_', ' ')}, {arm}",
-                    "simulated (95% interval)": "–" if sim is None else f"{sim:.1%}",
-                    "published": f"{p['proportion']:.1%} ({p['events']}/{p['n']})",
-                    "published inside interval": "–",
-                    "_flag": False,
-                }
-            )
-    return pd.DataFrame(rows)
+    return table, ""
 
 
-def forest_rows(p: pd.DataFrame) -> list[figures.ForestRow]:
-    """Stratified-Cox HR (blinatumomab vs chemotherapy) by subgroup, pooled replicates."""
-    p = p.assign(
-        age_group=np.where(p["age_years"] < 6, "1 to < 6 years", "6 to < 10 years"),
-        eoi_mrd=np.select(
-            [p["eoi_hts_indeterminate"], p["eoi_hts"] > 0, p["eoi_hts"] <= 0],
-            ["HTS indeterminate", "HTS detectable", "HTS undetectable"],
-            default="not done",
-        ),
+def _survival_figure(
+    data: pd.DataFrame, *, title: str, ylabel: str, time: str, event: str, pub: Any
+) -> tuple[Any, str]:
+    cs = curves.km_curves(
+        data, group="arm", time=time, event=event, order=ARMS, replicate="replicate",
+        band="predictive",
+    )  # fmt: skip
+    floor = curves.survival_floor(cs, xmax_days=XMAX_YEARS * curves.DAYS_PER_YEAR)
+    marks = {
+        arm: (3 * curves.DAYS_PER_YEAR, p["estimate"], p["se"])
+        for arm, p in (pub or {}).items()
+        if p and not tables.is_missing(p.get("estimate")) and p.get("se")
+    }
+    fig = figures.step_plot(
+        cs,
+        title=title,
+        ylabel=ylabel,
+        ylim=(floor, 1.0),
+        xmax=XMAX_YEARS,
+        xlabel="Years since randomization",
+        published=marks,
     )
-    groups = [
-        ("All randomized", None, None),
-        ("Stratum", "stratum", list(STRATA)),
-        ("Genetics", "genetics", ["favorable", "neutral", "unfavorable"]),
-        ("Sex", "sex", ["F", "M"]),
-        ("Age", "age_group", ["1 to < 6 years", "6 to < 10 years"]),
-        (
-            "End-of-induction MRD",
-            "eoi_mrd",
-            ["HTS undetectable", "HTS detectable", "HTS indeterminate"],
-        ),
-        ("CNS status", "cns_status", ["CNS1", "CNS2"]),
+    cut = f" The y axis starts at {floor:.0%} (marked //)." if floor > 0 else ""
+    return fig, cut
+
+
+def _protocol_section(protocol_name: str) -> Section:
+    try:
+        protocol = load_protocol(protocol_name)
+    except (BlinasimError, OSError) as exc:
+        return Section("Protocol timelines").text(f"The protocol could not be loaded: {exc}")
+    blina = [
+        a.name for a in protocol.arms.values() if any(ph.kind == "blinatumomab" for ph in a.phases)
     ]
-    rows: list[figures.ForestRow] = []
-    for title, col, levels in groups:
-        if col is None:
-            rows.append(_hr_row(title, p))
-            continue
-        rows.append(figures.ForestRow(title, 0, 0, 0, 0, 0, header=True))
-        for lv in levels or []:
-            sub = p[p[col] == lv]
-            if len(sub):
-                rows.append(_hr_row(f"  {lv}", sub))
-    return rows
-
-
-def _hr_row(label: str, d: pd.DataFrame) -> figures.ForestRow:
-    t = d["dfs_days"].to_numpy(float)
-    e = d["dfs_event"].to_numpy(np.int64)
-    x = (d["arm"] == "blinatumomab").to_numpy(float)
-    ev = int(e.sum())
-    nan = float("nan")
-    if ev < 5 or x.min() == x.max():
-        return figures.ForestRow(label, nan, nan, nan, len(d), ev)
-    strata = d["replicate"].astype(str) + "/" + d["stratum"]
-    fit = cox_ph(t, e, x, strata=strata.to_numpy())
-    if not fit.converged or not np.isfinite(fit.hr_upper[0]):
-        return figures.ForestRow(label, nan, nan, nan, len(d), ev)
-    return figures.ForestRow(
-        label, float(fit.hr[0]), float(fit.hr_lower[0]), float(fit.hr_upper[0]), len(d), ev
+    arms_text = (
+        "no arm has a blinatumomab phase"
+        if not blina
+        else "blinatumomab phases in arm"
+        + ("s " if len(blina) > 1 else " ")
+        + (", ".join(blina[:-1]) + " and " + blina[-1] if len(blina) > 1 else blina[0])
     )
-
-
-def cif_figure(p: pd.DataFrame) -> Figure:
-    """Cumulative incidence of relapse by site and arm (death/SMN competing)."""
-    cif = cumulative_incidence(
-        p["dfs_days"].to_numpy(float), p["dfs_cause"].to_numpy(np.int64), group=p["arm"].to_numpy()
-    )
-    curves = [
-        figures.StepCurve(label=f"{c.group}: {CAUSES[c.cause]}", time=c.time, value=c.estimate)
-        for c in cif.curves
-        if c.cause in (1, 2, 3)
-    ]
-    top = max((float(c.value.max()) for c in curves if len(c.value)), default=0.05)
-    return figures.step_plot(
-        curves,
-        title="Relapse by site (competing risks: death, second malignancy)",
-        ylabel="Cumulative incidence",
-        ylim=(0.0, min(1.0, top * 1.3 + 0.005)),
-        start_value=0.0,
-        xmax=5.0,
-    )
-
-
-def consort_boxes(consorts: Sequence[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """CONSORT flow of the mean trial (counts averaged over replicates)."""
-
-    def mean(f: Any) -> float:
-        return float(np.mean([f(c) for c in consorts]))
-
-    rg = consorts[0]["by_risk_group"].keys()
-    return [
-        (
-            "Screened children with B-ALL",
-            [f"{mean(lambda c: c['screened']):,.0f} (mean per trial)"],
-        ),
-        ("Enrolled: NCI standard risk", [f"{mean(lambda c: c['enrolled']):,.0f}"]),
-        (
-            "Risk group at end of induction",
-            [
-                ", ".join(
-                    f"{g} {mean(lambda c, g=g: c['by_risk_group'].get(g, 0)):,.0f}" for g in rg
-                )
-            ],
-        ),
-        (
-            "Reached randomization",
-            [
-                f"{mean(lambda c: c['reached_randomization']):,.0f}; not randomized after the stop "
-                f"{mean(lambda c: c['not_randomized_closed']):,.0f}"
-            ],
-        ),
-        (
-            "Blinatumomab + chemotherapy | Chemotherapy",
-            [
-                f"randomized {mean(lambda c: c['randomized'].get('blinatumomab', 0)):,.0f} | "
-                f"randomized {mean(lambda c: c['randomized'].get('chemotherapy', 0)):,.0f}",
-                f"lost {mean(lambda c: c['lost_to_follow_up'].get('blinatumomab', 0)):,.1f} | "
-                f"lost {mean(lambda c: c['lost_to_follow_up'].get('chemotherapy', 0)):,.1f}; "
-                f"crossed over {mean(lambda c: c['crossed_over']):,.1f}",
-            ],
-        ),
-    ]
-
-
-def assumptions_table(params: ParameterSet) -> pd.DataFrame:
-    """Every parameter that is an assumption or calibrated, with its source text."""
-    rows = [r for r in params.table() if r["provenance"] != "published"]
-    return pd.DataFrame(
-        [
+    sec = Section("Protocol timelines", lead=f"Protocol: {protocol.name}.")
+    sec.figure(
+        diagrams.timeline_plot(
             {
-                "parameter": r["key"],
-                "value": str(r["value"]),
-                "unit": r["unit"],
-                "provenance": r["provenance"],
-                "source": r["source"],
-            }
-            for r in rows
-        ]
+                f"{a.name} ({a.stratum})": [
+                    (ph.name, ph.kind, ph.start_day, ph.end_day) for ph in a.phases
+                ]
+                for a in protocol.arms.values()
+            },
+            title="Treatment phases from diagnosis",
+        ),
+        f"Phases of every arm of {protocol.name}; {arms_text}.",
     )
+    return sec
 
 
-def write_report(
-    result: RunResult,
-    *,
-    patients: pd.DataFrame,
-    adtte: pd.DataFrame,
-    consorts: Sequence[dict[str, Any]],
-) -> None:
-    """Write ``report.html`` beside the run's other outputs.
-
-    ``patients`` and ``adtte`` are the pooled tables of the first replicates (at most
-    ``REPORT_POOL`` of them: the figures are the model's expected curves, and memory must
-    not grow with the number of replicates); ``consorts`` has every replicate's counts.
-    """
-    s = result.summary
-    pts = patients
-    n_rep = int(pts["replicate"].nunique())
+def render_run(folder: ResultsFolder) -> str:
+    """The run report's HTML, from the run's results folder."""
+    s = folder.json("summary.json")
+    run = s["run"]
+    cfg = run["config"]
+    trials = folder.table("trials")
+    order = [int(r) for r in trials["replicate"]]
+    pool = order[:POOL]
+    pts = folder.table("patients", PATIENT_COLS, replicates=pool)
+    adtte = folder.table("adtte", ADTTE_COLS, replicates=pool, replicate_column="REPLICATE")
+    draws = folder.table("parameters") if folder.has("parameters.parquet") else None
+    looks = folder.table("looks", ["replicate", "name"]) if folder.has("looks.parquet") else None
     n_all = int(s["replicates"])
-    pooled_note = "" if n_rep == n_all else f" (figures pool the first {n_rep} of {n_all} trials)"
+    n_rep = len(pool)
+    pooled = "" if n_rep == n_all else f" (figures pool the first {n_rep} of {n_all} trials)"
     pub = s["published"]
-    params = ParameterSet.load()
-    prov = pd.Series([r["provenance"] for r in params.table()]).value_counts()
+    design = str(folder.manifest.get("design", {}).get("design") or cfg.get("trial"))
+    hr = s["hazard_ratio_dfs"]
 
     overview = Section(
         "Overview",
-        lead=f"{n_all} simulated AALL1731 trial{'s' if n_all > 1 else ''}; {s['interval']}"
-        f"{pooled_note}.",
+        lead=f"{n_all} simulated trial{'s' if n_all > 1 else ''} of design {design}; "
+        f"{s['interval']}{pooled}.",
     ).kv(
         [
-            ("calibration", result.calibration),
+            ("parameters", run["calibration"]),
+            ("seed", cfg["seed"]),
             (
                 "randomized per trial (mean)",
-                ", ".join(f"{k} {v:,}" for k, v in s["n_randomized"].items()),
+                ", ".join(f"{k} {v:,.0f}" for k, v in s["n_randomized"].items()),
             ),
             ("stratified log-rank p (median over trials)", f"{s['logrank_p_stratified']:.2g}"),
             ("trials with p < 0.05", f"{s['logrank_power']['p_below_0.05']:.0%}"),
-            (
-                "DFS hazard ratio, blinatumomab vs chemotherapy",
-                f"{s['hazard_ratio_dfs']['estimate']:.2f} ({s['hazard_ratio_dfs']['lower']:.2f} to "
-                f"{s['hazard_ratio_dfs']['upper']:.2f})",
-            ),
+            ("DFS hazard ratio, blinatumomab vs chemotherapy", tables.hazard_ratio(hr)),
             ("RMST difference to 3 years", f"{s['rmst_difference_days']['estimate']:.1f} days"),
             ("trials stopped early for benefit", f"{s['stopped_early_fraction']:.0%}"),
         ]
     )
+    overview.table(run_tables.trials_table(trials), "How the simulated trials ended")
     comp = Section(
-        "Simulated versus published", lead="Published: Gupta et al., NEJM 2025 (AALL1731)."
-    )
-    comp.table(comparison_table(s), flag_column="_flag")
+        "Simulated versus published",
+        lead="Published: Gupta et al., NEJM 2025 (AALL1731). " + tables.SE_NOTE
+        + " " + tables.ROLE_NOTE + " OS at 3 years was not published.",
+    )  # fmt: skip
+    comp.table(run_tables.comparison_table(s), flag_column="_flag")
 
     dfs = Section(
         "Disease-free survival",
         lead="DFS from randomization; events are relapse, second malignancy or death.",
     )
+    band = (
+        "band: 95% predictive interval of a single trial's curve"
+        if n_rep > 1
+        else "band: 95% confidence interval (one trial)"
+    )
+    fig, cut = _survival_figure(
+        pts, title="DFS by arm, all randomized", ylabel="Disease-free survival",
+        time="dfs_days", event="dfs_event", pub=pub.get("dfs_3y"),
+    )  # fmt: skip
     dfs.figure(
-        figures.step_plot(
-            km_curves(pts, n_rep, time="dfs_days", event="dfs_event"),
-            title="DFS by arm, all randomized",
-            ylabel="Disease-free survival",
-            ylim=(0.75, 1.0),
-            xmax=5.0,
-            xlabel="Years since randomization",
-            published=_published_points(pub["dfs_3y"]),
-        ),
-        "Pooled Kaplan-Meier estimate over all simulated trials; band: 95% predictive interval of "
-        "a single trial's curve; diamonds: published 3-year DFS ± 1.96 SE; numbers at risk "
-        "per trial.",
+        fig,
+        f"Pooled Kaplan-Meier estimate over the simulated trials; {band}; diamonds: "
+        f"published 3-year DFS ± 1.96 SE; numbers at risk per trial.{cut}",
     )
     for st in STRATA:
         sub = pts[pts["stratum"] == st]
         if sub.empty:
             continue
-        dfs.figure(
-            figures.step_plot(
-                km_curves(sub, n_rep, time="dfs_days", event="dfs_event"),
-                title=f"DFS by arm, {st}",
-                ylabel="Disease-free survival",
-                ylim=(0.7, 1.0),
-                xmax=5.0,
-                xlabel="Years since randomization",
-                published=_published_points(pub["dfs_3y_by_stratum"].get(st)),
-            ),
-            f"{st}: pooled Kaplan-Meier with 95% predictive band and the published 3-year DFS.",
-        )
+        fig, cut = _survival_figure(
+            sub, title=f"DFS by arm, {st}", ylabel="Disease-free survival",
+            time="dfs_days", event="dfs_event", pub=pub.get("dfs_3y_by_stratum", {}).get(st),
+        )  # fmt: skip
+        dfs.figure(fig, f"{st}: pooled Kaplan-Meier, {band}, published 3-year DFS.{cut}")
+
     os_sec = Section("Overall survival")
-    os_data = adtte[adtte["PARAMCD"] == "OS"].reset_index(drop=True)
-    os_data = os_data.rename(columns={"REPLICATE": "replicate"})
-    os_data = os_data.assign(
-        arm=os_data["ARM"], os_days=os_data["AVAL"], os_event=1 - os_data["CNSR"]
+    od = adtte[adtte["PARAMCD"] == "OS"]
+    od = pd.DataFrame(
+        {
+            "replicate": od["REPLICATE"].to_numpy(),
+            "arm": od["ARM"].astype(str).to_numpy(),
+            "os_days": od["AVAL"].to_numpy(float),
+            "os_event": 1 - od["CNSR"].to_numpy(np.int64),
+        }
     )
+    fig, cut = _survival_figure(
+        od, title="Overall survival by arm", ylabel="Overall survival",
+        time="os_days", event="os_event", pub=None,
+    )  # fmt: skip
     os_sec.figure(
+        fig,
+        f"Pooled Kaplan-Meier estimate of overall survival; {band} (deaths after relapse "
+        f"follow the published post-relapse survival by timing and site).{cut}",
+    )
+
+    rel = Section("Relapse by site", lead="Where the difference between the arms comes from.")
+    names = {k: tables.label(v) for k, v in CAUSES.items() if k in (1, 2, 3)}
+    cif = curves.cif_curves(pts, group="arm", time="dfs_days", cause="dfs_cause", names=names)
+    rel.figure(
         figures.step_plot(
-            km_curves(os_data, n_rep, time="os_days", event="os_event"),
-            title="Overall survival by arm",
-            ylabel="Overall survival",
-            ylim=(0.85, 1.0),
-            xmax=5.0,
+            cif,
+            title="Relapse by site (competing risks: death, second malignancy)",
+            ylabel="Cumulative incidence",
+            ylim=(0.0, curves.incidence_ceiling(cif)),
+            start_value=0.0,
+            xmax=XMAX_YEARS,
             xlabel="Years since randomization",
         ),
-        "Pooled Kaplan-Meier estimate of overall survival (deaths after relapse follow the "
-        "published post-relapse survival by timing and site).",
+        "Aalen-Johansen cumulative incidence, pooled over trials.",
     )
-    rel = Section("Relapse by site", lead="Where the benefit of blinatumomab comes from.")
-    rel.figure(cif_figure(pts), "Aalen-Johansen cumulative incidence, pooled over trials.")
-    ci = s["relapse_cumulative_incidence_3y"]
-    rel.table(
-        pd.DataFrame(
-            [
-                {
-                    "arm": a,
-                    **{k: f"{v:.2%}" for k, v in ci.get(a, {}).items()},
-                    "CD19-negative share of relapses": (
-                        f"{s['cd19_negative_share_of_relapses'].get(a, float('nan')):.0%}"
-                    ),
-                }
-                for a in ARMS
-            ]
-        ),
-        "3-year cumulative incidence of relapse by site",
-    )
+    rel.table(run_tables.relapse_table(s), "3-year cumulative incidence of relapse by site")
+
     forest = Section("Treatment effect by subgroup")
     forest.figure(
-        figures.forest_plot(forest_rows(pts), title="DFS hazard ratio by subgroup"),
+        figures.forest_plot(
+            run_tables.forest_rows(pts), title="DFS hazard ratio by subgroup", trials=n_rep
+        ),
         "Cox model stratified by trial and stratum on the pooled simulated trials: the model's "
-        "expected effect (intervals narrow with the number of trials, not a single trial's).",
+        "expected effect (intervals narrow with the number of trials, not a single trial's); "
+        f"n and events are per trial (mean over {n_rep}).",
     )
     consort = Section("CONSORT flow")
     consort.figure(
-        figures.consort_diagram(consort_boxes(consorts), title="Patient flow (mean per trial)"),
-        "Screening, risk assignment and randomization in the simulated trials.",
+        diagrams.consort_diagram(
+            run_tables.consort_boxes(trials), title="Patient flow (mean per trial)"
+        ),
+        f"Screening, risk assignment and randomization, mean over all {n_all} simulated trials.",
     )
     mrd = Section(
         "MRD at each time point", lead="Randomized children; MRD as a fraction of marrow cells."
@@ -413,56 +261,84 @@ def write_report(
         "Distributions of the simulated assay readouts; undetectable values are counted in "
         "the legend.",
     )
-    protocol = load_protocol(s["run"]["config"]["protocol"] or "aall1731")
-    prot = Section("Protocol timelines", lead=f"Protocol: {protocol.name}.")
-    prot.figure(
-        figures.timeline_plot(
-            {
-                f"{a.name} ({a.stratum})": [
-                    (ph.name, ph.kind, ph.start_day, ph.end_day) for ph in a.phases
-                ]
-                for a in protocol.arms.values()
-            },
-            title="Treatment phases from diagnosis",
-        ),
-        "Phases of every arm; blinatumomab blocks in arms B and D.",
-    )
+    prot = _protocol_section(str(cfg.get("protocol") or design))
     ae = Section("Adverse events", lead="Grade ≥ 3, after randomization, per randomized child.")
-    ae_rows = []
-    for arm in ARMS:
-        for ev, v in s["ae_grade3plus"].get(arm, {}).items():
-            p = pub["ae_grade3plus"].get(arm, {}).get(ev)
-            ae_rows.append(
-                {
-                    "arm": arm,
-                    "event": ev.replace("_", " "),
-                    "simulated": f"{v:.1%}",
-                    "published": "–"
-                    if p is None
-                    else f"{p['proportion']:.1%} ({p['events']}/{p['n']})",
-                }
-            )
-    ae.table(pd.DataFrame(ae_rows))
-    assum = Section(
-        "Model assumptions and calibration",
-        lead=f"{result.calibration}. Parameters: "
+    ae.table(run_tables.ae_table(s))
+    ae.text(tables.ROLE_NOTE)
+    assum = _parameters_section(folder, run, draws, design, looks)
+    html = render(
+        "AALL1731 in silico: chemotherapy with or without blinatumomab",
+        [overview, comp, dfs, os_sec, rel, forest, consort, mrd, prot, ae, assum],
+        subtitle=f"blinasim replication of COG AALL1731 — {n_all} simulated trials, seed "
+        f"{cfg['seed']}",
+    )
+    return html
+
+
+def _parameters_section(
+    folder: ResultsFolder,
+    run: dict[str, Any],
+    draws: pd.DataFrame | None,
+    design: str,
+    looks: pd.DataFrame | None,
+) -> Section:
+    table, note = _parameters(run["config"], run.get("inputs", {}))
+    units = {r["key"]: r["unit"] or "" for r in table}
+    prov = pd.Series([r["provenance"] for r in table]).value_counts()
+    drawn = [
+        c for c in (draws.columns if draws is not None else []) if c not in ("replicate", "draw")
+    ]
+    sec = Section(
+        "Parameters that ran",
+        lead=f"{run['calibration']}. Parameters: "
         + ", ".join(f"{v} {k}" for k, v in prov.items())
         + ".",
     )
-    assum.text(
+    monitoring = design_text(folder, looks, design)
+    sec.text(
         "The model (docs/model.md): leukemia clones (chemo-sensitive CD19+, chemo-resistant "
         "CD19+, CD19-negative) in marrow and CNS with closed-form log-linear kinetics per phase, "
         "chance extinction, blinatumomab one-compartment PK with an Emax kill of CD19+ cells, MRD "
         "assays as sampling measurements, per-phase toxicity hazards and published survival "
         "after relapse. The trial engine adds accrual, stratified permuted blocks, loss to "
-        "follow-up, interim looks with O'Brien-Fleming-like alpha spending and the crossover "
-        "after an early stop."
+        f"follow-up, interim looks with {monitoring} and the crossover after an early stop."
     )
-    assum.table(assumptions_table(params), "Parameters that are assumptions or calibrated")
-    html = render(
-        "AALL1731 in silico: chemotherapy with or without blinatumomab",
-        [overview, comp, dfs, os_sec, rel, forest, consort, mrd, prot, ae, assum],
-        subtitle=f"blinasim replication of COG AALL1731 — {n_all} simulated trials, seed "
-        f"{s['run']['config']['seed']}",
-    )
-    atomic_write_bytes(result.out_dir / "report.html", html.encode("utf-8"))
+    if draws is not None and drawn:
+        n_draws = int(draws["draw"].nunique())
+        sec.table(
+            run_tables.drawn_table(draws, units),
+            f"Posterior parameters: the values the {len(draws)} replicates ran with "
+            f"({n_draws} distinct posterior draws)",
+        )
+    if note:
+        sec.text(note)
+    if table:
+        sec.table(
+            run_tables.assumptions_table(table, set(drawn)),
+            "Parameters that are assumptions or calibrated",
+            wrap=True,
+        )
+    return sec
+
+
+def design_text(folder: ResultsFolder, looks: pd.DataFrame | None, design: str) -> str:
+    """The monitoring plan in words, from the design the folder records."""
+    spec = folder.manifest.get("design_spec")
+    if spec is None and folder.has("design.json"):
+        spec = folder.json("design.json")
+    return run_tables.design_text(spec if isinstance(spec, dict) else None, looks, design)
+
+
+def write_report(result: Any, **_unused: Any) -> None:
+    """Deprecated entry of ``jobs/run.py``: renders ``result.out_dir`` from its files.
+
+    The tables it used to be given (pooled patients, ADTTE, CONSORT counts) are read from
+    the folder instead; the job should call :func:`blinasim.reports.render.write_report`
+    on the folder once its ``manifest.json`` is written.
+    """
+    folder = ResultsFolder(Path(result.out_dir), RUN, {})
+    html = render_run(folder)
+    atomic_write_bytes(folder.path / "report.html", html.encode("utf-8"))
+
+
+__all__ = ["ADTTE_COLS", "PATIENT_COLS", "POOL", "render_run", "write_report"]
