@@ -1,56 +1,72 @@
 """Model outputs next to the published figures they should reproduce.
 
-``python -m blinasim.model.validation [n_children] [seed]`` simulates a cohort on AALL1731
-with the shipped parameters and prints the table of :func:`summarize`. A research model,
-not medical advice.
+The published figures are the targets of ``data/targets/aall1731.yaml``
+(:mod:`blinasim.targets`), found by their fields; each row shows the target's ``role``, and
+only ``held_out`` rows count as validation. ``python -m blinasim.model.validation
+[n_children] [seed]`` simulates a cohort on AALL1731 with the shipped parameters and prints
+the table of :func:`summarize`. A research model, not medical advice.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from blinasim.model.engine import Outcomes
+from blinasim.targets import Target, TargetSet, shipped_targets
 
 YEAR = 365.25
 
 
-@dataclass(frozen=True)
-class Target:
-    """A published figure: value (NaN if only a range is given), range and source."""
-
-    value: float
-    low: float
-    high: float
-    source: str
+def _dfs_at(arm: str, stratum: str, years: float) -> dict[str, Any]:
+    return {"quantity": "dfs", "arm": arm, "stratum": stratum, "time_years": years}
 
 
-TARGETS = {
-    "EOI flow MRD negative": Target(0.78, 0.75, 0.80, "reference section 2 [A]"),
-    "3-y DFS chemotherapy (A+C)": Target(0.879, 0.837, 0.921, "Gupta, NEJM 2025 (± 2 SE)"),
-    "3-y DFS blinatumomab (B+D)": Target(0.960, 0.936, 0.984, "Gupta, NEJM 2025 (± 2 SE)"),
-    "3-y DFS arm A (SR-Average chemo)": Target(0.902, 0.856, 0.948, "Gupta, NEJM 2025"),
-    "3-y DFS arm B (SR-Average blina)": Target(0.975, 0.949, 1.0, "Gupta, NEJM 2025"),
-    "3-y DFS arm C (SR-High chemo)": Target(0.848, 0.772, 0.924, "Gupta, NEJM 2025"),
-    "3-y DFS arm D (SR-High blina)": Target(0.941, 0.891, 0.991, "Gupta, NEJM 2025"),
-    "1-y DFS chemotherapy (A+C)": Target(0.97, 0.95, 0.99, "AALL1731 curve reconstruction"),
-    "2-y DFS chemotherapy (A+C)": Target(0.93, 0.90, 0.96, "AALL1731 curve reconstruction"),
-    "5-y EFS all SR on chemotherapy": Target(0.920, 0.911, 0.928, "Angiolillo, JCO 2021"),
-    "5-y EFS SR-Favorable": Target(np.nan, 0.93, 1.0, "AALL1731 aim (> 93%)"),
-    "5-y EFS, EOI MRD negative": Target(0.88, 0.86, 0.90, "Borowitz 2008 (all-risk)"),
-    "5-y EFS, EOI MRD 0.01-0.1%": Target(0.59, 0.49, 0.69, "Borowitz 2008 (all-risk)"),
-    "5-y EFS, EOI MRD 0.01-0.1% (modern)": Target(0.74, 0.66, 0.82, "Borowitz 2015 (AALL0232)"),
-    "relapses >= 36 months (chemo arms)": Target(0.50, 0.45, 0.55, "Rheingold 2024"),
-    "CD19-negative share of post-blina relapses": Target(np.nan, 0.10, 0.20, "Braig 2017"),
-    "6-y isolated CNS relapse (chemo arms)": Target(
-        np.nan, 0.034, 0.059, "Matloub 2006 (1996-2000)"
+Lookup = dict[str, Any]
+
+ROWS: tuple[tuple[str, Lookup], ...] = (
+    ("EOI flow MRD negative", {"quantity": "eoi_flow_negative"}),
+    ("3-y DFS chemotherapy (A+C)", _dfs_at("chemotherapy", "all", 3)),
+    ("3-y DFS blinatumomab (B+D)", _dfs_at("blinatumomab", "all", 3)),
+    ("3-y DFS arm A (SR-Average chemo)", _dfs_at("chemotherapy", "SR-Average", 3)),
+    ("3-y DFS arm B (SR-Average blina)", _dfs_at("blinatumomab", "SR-Average", 3)),
+    ("3-y DFS arm C (SR-High chemo)", _dfs_at("chemotherapy", "SR-High", 3)),
+    ("3-y DFS arm D (SR-High blina)", _dfs_at("blinatumomab", "SR-High", 3)),
+    ("1-y DFS chemotherapy (A+C)", _dfs_at("chemotherapy", "all", 1)),
+    ("2-y DFS chemotherapy (A+C)", _dfs_at("chemotherapy", "all", 2)),
+    (
+        "5-y EFS all SR on chemotherapy",
+        {"quantity": "efs", "stratum": "all", "time_years": 5, "study": "AALL0932"},
     ),
-    "death in remission (chemo, 10 y)": Target(np.nan, 0.01, 0.02, "NOPHO; UKALL2003"),
-}
+    ("5-y EFS SR-Favorable", {"quantity": "efs", "stratum": "SR-Favorable", "time_years": 5}),
+    (
+        "5-y EFS, EOI MRD negative",
+        {"quantity": "efs_by_eoi_mrd", "study": "P9900", "subgroup": "eoi_mrd_negative"},
+    ),
+    (
+        "5-y EFS, EOI MRD 0.01-0.1%",
+        {"quantity": "efs_by_eoi_mrd", "study": "P9900", "subgroup": "eoi_mrd_0.01-0.1%"},
+    ),
+    (
+        "5-y EFS, EOI MRD 0.01-0.1% (modern)",
+        {"quantity": "efs_by_eoi_mrd", "study": "AALL0232", "subgroup": "eoi_mrd_0.01-0.1%"},
+    ),
+    ("relapses >= 36 months (chemo arms)", {"quantity": "late_relapse_share"}),
+    ("CD19-negative share of post-blina relapses", {"quantity": "cd19neg_share"}),
+    ("6-y isolated CNS relapse (chemo arms)", {"quantity": "isolated_cns_incidence"}),
+    ("death in remission (chemo, 10 y)", {"quantity": "death_in_remission"}),
+)
+"""Each row of the table: its label and the fields of its published target."""
+
+
+def published_targets(targets: TargetSet | None = None) -> dict[str, Target]:
+    """The published target of each row of :func:`summarize` (default: the shipped file)."""
+    ts = targets if targets is not None else shipped_targets()
+    return {label: ts.published(**fields) for label, fields in ROWS}
 
 
 def _first_event(df: pd.DataFrame) -> NDArray[np.float64]:
@@ -67,8 +83,16 @@ def _efs(df: pd.DataFrame, years: float) -> float:
     return float(1.0 - np.mean(_first_event(df) <= years * YEAR))
 
 
-def summarize(outcomes: Outcomes) -> pd.DataFrame:
-    """One row per target: metric, model value, published value and range, source."""
+def summarize(outcomes: Outcomes, targets: TargetSet | None = None) -> pd.DataFrame:
+    """One row per published figure, with the target's id and role.
+
+    Columns: metric, target, role, model, published, low and high (its 95% range), in_range,
+    source.
+
+    Only rows whose ``role`` is ``held_out`` are validation: the others were fitted, derived
+    from fitted numbers, used to set a parameter (``closed_form``) or taken as given.
+    """
+    published = published_targets(targets)
     p = outcomes.patients
     arm = p["arm"].astype(object)
 
@@ -111,14 +135,16 @@ def summarize(outcomes: Outcomes) -> pd.DataFrame:
     rows = [
         {
             "metric": k,
+            "target": t.id,
+            "role": t.role,
             "model": model[k],
-            "published": t.value,
+            "published": t.estimate,
             "low": t.low,
             "high": t.high,
-            "in_range": t.low <= model[k] <= t.high,
+            "in_range": bool(t.low <= model[k] <= t.high),
             "source": t.source,
         }
-        for k, t in TARGETS.items()
+        for k, t in published.items()
     ]
     return pd.DataFrame(rows)
 
