@@ -97,6 +97,10 @@ def test_log_likelihood_sums_terms() -> None:
     s = {a.id: SummaryValue(0.9, 0.01, 10), b.id: SummaryValue(0.97, 0.01, 10)}
     total = log_likelihood([a, b], s, {a.id: 0.02})
     assert total == pytest.approx(target_loglik(a, s[a.id], 0.02) + target_loglik(b, s[b.id]))
+    # only fitted targets enter the likelihood
+    pooled = ts.get("dfs3_all_chemo")
+    with pytest.raises(ValueError, match="dfs3_all_chemo has role derived"):
+        log_likelihood([a, pooled], {**s, pooled.id: SummaryValue(0.9, 0.01, 10)})
 
 
 def test_predictive_draws() -> None:

@@ -9,10 +9,12 @@ import yaml
 
 from blinasim.calibrate.config import default_config_path, load_config
 from blinasim.calibrate.targets import (
+    ROLES,
     default_targets_path,
     load_targets,
     published,
     published_for_run,
+    role_label,
 )
 from blinasim.errors import InputError
 
@@ -173,6 +175,8 @@ def test_published_for_run_carries_roles() -> None:
     }
     assert set(out["roles"]) == set(out["sources"])
     assert "validation" not in set(out["roles"].values())
+    # tables label roles; only held_out reads as a validation
+    assert [r for r in ROLES if "validation" in role_label(r)] == ["held_out"]
 
 
 def test_config_errors(toy_config: Path, tmp_path: Path) -> None:

@@ -162,7 +162,14 @@ def log_likelihood(
     summaries: Mapping[str, SummaryValue],
     discrepancy_sd: Mapping[str, float] | None = None,
 ) -> float:
-    """Sum of :func:`target_loglik` over ``targets``."""
+    """Sum of :func:`target_loglik` over ``targets``, which must all have role ``fitted``.
+
+    A target the likelihood uses is fitted by definition: a held-out, derived, closed-form
+    or input number in it would be reported as something it is not (ValueError).
+    """
+    for t in targets:
+        if t.role != "fitted":
+            raise ValueError(f"target {t.id} has role {t.role}: only fitted targets are fitted")
     d = discrepancy_sd or {}
     return float(sum(target_loglik(t, summaries[t.id], d.get(t.id, 0.0)) for t in targets))
 

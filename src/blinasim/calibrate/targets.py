@@ -31,6 +31,20 @@ from blinasim.targets import (
     shipped_targets,
 )
 
+ROLE_LABELS: dict[str, str] = {
+    "fitted": "fitted",
+    "held_out": "held out (validation)",
+    "derived": "derived from fitted targets",
+    "closed_form": "set a parameter (closed form)",
+    "input": "model input",
+}
+"""How a table names each role; only ``held_out`` is ever called a validation."""
+
+
+def role_label(role: str) -> str:
+    """The table label of a target role (:data:`ROLE_LABELS`)."""
+    return ROLE_LABELS[role]
+
 
 def _entry(t: Target) -> dict[str, Any]:
     return {
@@ -95,6 +109,7 @@ def published_for_run(targets: TargetSet | None = None, study: str = "AALL1731")
 
 __all__ = [
     "ROLES",
+    "ROLE_LABELS",
     "Count",
     "Role",
     "SdN",
@@ -107,5 +122,6 @@ __all__ = [
     "load_targets",
     "published",
     "published_for_run",
+    "role_label",
     "shipped_targets",
 ]
