@@ -25,6 +25,7 @@ import pandas as pd
 
 from blinasim._version import __version__
 from blinasim.analysis.run import write_json
+from blinasim.calibrate.ensemble import DEFAULT_NAME, load_posterior, shipped_dir
 from blinasim.config import ParameterSet, load_parameter_file
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
@@ -76,8 +77,6 @@ def _sha(data: bytes | str) -> str:
 def _posterior_path(cfg: RunConfig) -> Path | None:
     if cfg.posterior is None or cfg.posterior.lower() == "none":
         return None
-    from blinasim.calibrate.ensemble import DEFAULT_NAME, shipped_dir
-
     if cfg.posterior == "shipped":
         return shipped_dir() / f"{DEFAULT_NAME}.csv"
     p = Path(cfg.posterior)
@@ -148,8 +147,6 @@ def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
         "parameter uncertainty (--posterior none)"
     )
     if cfg.posterior is not None and cfg.posterior.lower() != "none":
-        from blinasim.calibrate.ensemble import load_posterior, shipped_dir
-
         path = None if cfg.posterior == "shipped" else cfg.posterior
         if path is None and not any(shipped_dir().glob("posterior_*.csv")):
             raise InputError("a shipped posterior (none in this version)", field="--posterior")

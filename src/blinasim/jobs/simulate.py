@@ -19,8 +19,8 @@ import pandas as pd
 
 from blinasim.config import ParameterSet, load_parameter_file
 from blinasim.trial.design import TrialDesign, load_design
-from blinasim.trial.mechanistic import MechanisticOutcomes, check_protocol_placement
 from blinasim.trial.run import run_trial
+from blinasim.trial.sources.mechanistic import MechanisticOutcomes, check_protocol_placement
 
 # arm codes of the AALL1731 design -> the names used in summary.json
 ARM_NAMES = {"chemo": "chemotherapy", "blina": "blinatumomab"}
@@ -63,7 +63,7 @@ def design_for(design: str, protocol: str | None) -> TrialDesign:
     """Load a design; ``protocol`` (file or shipped name) replaces its model protocol.
 
     The protocol is loaded and checked against the design here
-    (:func:`~blinasim.trial.mechanistic.check_protocol_placement`): a protocol with arms
+    (:func:`~blinasim.trial.sources.mechanistic.check_protocol_placement`): a protocol with arms
     the design cannot place, or without an arm for a stratum, is refused before any
     simulation.
     """
@@ -98,8 +98,12 @@ def _site_cause(site: pd.Series, dfs_desc: pd.Series, event: np.ndarray) -> np.n
     cause[event & relapse & (s == "cns")] = 2
     cause[event & relapse & (s == "combined")] = 3
     cause[event & ~relapse] = 4
-    # a relapse whose site the model did not record would be a bug: count it as marrow
-    cause[event & relapse & (cause == 0)] = 1
+    missing = event & relapse & (cause == 0)
+    if missing.any():  # a model bug, never to be hidden as a marrow relapse
+        raise RuntimeError(
+            f"{int(missing.sum())} relapses without a recorded site "
+            f"(sites seen: {sorted(set(s[missing].tolist()), key=str)})"
+        )
     return cause
 
 
@@ -193,7 +197,7 @@ def run_replicate(task: ReplicateTask) -> ReplicateOutput:
         looks=res.looks_frame().assign(replicate=task.replicate),
         decision=res.decision,
         stopped_early=res.stopped_early,
-        data_cut=str(res.estimates.data_cut),
+        data_cut=str(res.data_cut),
     )
 
 

@@ -24,11 +24,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from blinasim.cohort.risk import REASONS, RiskRules, assign_risk_group
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError
 from blinasim.model import _draws, after_relapse, mrd, pk, toxicity
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.leukemia import (
+    Biology,
     BlinaParams,
     ChemoParams,
     LeukemiaParams,
@@ -137,8 +139,6 @@ def _risk_groups(
     chunk: pd.DataFrame, readouts: dict[str, NDArray[Any]], rules: Any
 ) -> pd.DataFrame:
     """AALL1731 risk assignment (EOI then EOC) by :func:`blinasim.cohort.assign_risk_group`."""
-    from blinasim.cohort.risk import assign_risk_group
-
     ra = assign_risk_group(
         chunk,
         eoi_flow_mrd=readouts["eoi_flow"],
@@ -191,7 +191,6 @@ def _run_arm(
     horizon: float,
     cache: _draws.ChunkDraws,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    from blinasim.model.leukemia import Biology
 
     bio = Biology(
         log_n0=bio_all.log_n0[sel],
@@ -325,7 +324,6 @@ def simulate(
         raise InputError("a positive chunk size", field="chunk_size", got=chunk_size)
     if not horizon_days > 0:
         raise InputError("a positive horizon in days", field="horizon_days", got=horizon_days)
-    from blinasim.cohort.risk import RiskRules
 
     ps = params if params is not None else ParameterSet.load()
     mp = ModelParams.from_parameters(ps)
@@ -510,8 +508,6 @@ def _frame(
 
     Categories do not depend on the data, so any subset or chunking gives identical frames.
     """
-    from blinasim.cohort.risk import REASONS
-
     data = _concat([p for p in parts if p])
     arm_names = list(plans)
     phases = list(dict.fromkeys(ph.name for p in plans.values() for ph in p.phases))
