@@ -1,23 +1,17 @@
-"""Registry of CLI command groups: each subpackage contributes its own typer app here."""
+"""The command groups attached to the root command line: one line per group."""
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
-# (command name, module path, attribute): one line per command group.
-_GROUPS: list[tuple[str, str, str]] = [
-    ("trial", "blinasim.trial.cli", "app"),
-    ("protocol", "blinasim.protocol.cli", "app"),
-    ("calibrate", "blinasim.calibrate.cli", "app"),
-    ("params", "blinasim.params_cli", "app"),
-]
+from blinasim.commands import calibrate, params, protocol, trial
 
 
 def groups() -> list[tuple[str, typer.Typer]]:
-    """The registered (name, typer app) pairs, imported lazily."""
-    out = []
-    for name, module, attr in _GROUPS:
-        out.append((name, getattr(importlib.import_module(module), attr)))
-    return out
+    """The (name, typer app) pairs of ``blinasim <name> ...``."""
+    return [
+        ("trial", trial.app),
+        ("protocol", protocol.app),
+        ("calibrate", calibrate.app),
+        ("params", params.app),
+    ]

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from blinasim.commands.params import app
 from blinasim.config import (
     ParameterSet,
     default_parameters_path,
@@ -18,7 +19,6 @@ from blinasim.config import (
     load_parameter_file,
 )
 from blinasim.errors import ParameterError
-from blinasim.params_cli import app
 
 runner = CliRunner()
 

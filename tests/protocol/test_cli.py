@@ -3,7 +3,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from blinasim.protocol.cli import app
+from blinasim.commands.protocol import app
 from blinasim.protocol.loader import shipped_protocols
 
 runner = CliRunner()
