@@ -53,12 +53,40 @@ def _root(
     """In-silico trials of chemotherapy with or without blinatumomab in pediatric B-ALL."""
 
 
-@app.command()
+@app.command(hidden=True)
 def demo() -> None:
-    """Run the main demonstration job and print where its output is."""
-    from blinasim.demo import run_demo
+    """Deprecated alias of 'blinasim example'."""
+    from blinasim.jobs.example import run_example
 
-    run_demo(console)
+    err_console.print(
+        "'blinasim demo' is deprecated: use 'blinasim example' ('make demo' runs the "
+        "AALL1731 job)",
+        highlight=False,
+    )
+    run_example(console)
+
+
+@app.command()
+def example(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (results/example).")
+    ] = None,
+) -> None:
+    """Survival statistics on a bundled real trial (R's veteran data), with its report."""
+    from blinasim.jobs.example import run_example
+
+    run_example(console, out)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a blinasim job.")],
+) -> None:
+    """Re-render the HTML report of a results folder from its files (nothing is re-run)."""
+    from blinasim.reports.render import write_report
+
+    path = write_report(folder)
+    console.print(f"report: [bold]{escape(str(path))}[/]")
 
 
 @app.command()
@@ -82,8 +110,8 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
 ) -> None:
     """Analyse real or simulated trial data (ADaM ADTTE): KM, log-rank, Cox, RMST, CIF."""
-    from blinasim.analysis.run import analyze_file
-    from blinasim.demo import print_run
+    from blinasim.jobs.analyze import analyze_file
+    from blinasim.jobs.text import print_run
 
     run = analyze_file(
         file,

@@ -1,4 +1,7 @@
-"""Analyse an ADTTE file (or table) end to end: statistics, summary.json and report.html.
+"""Analyse an ADTTE file (or table) end to end: statistics and the results folder.
+
+The folder (``summary.json``, ``data.parquet``: the analysed rows, ``manifest.json``) holds
+everything the report shows; :mod:`blinasim.jobs.analyze` renders ``report.html`` from it.
 
 The reference arm is given or recognised (:mod:`blinasim.analysis.arms`), never guessed; a
 file of several simulated trials is analysed trial by trial and pooled; the outputs carry
@@ -29,11 +32,10 @@ from blinasim.analysis.outputs import (
     write_run_manifest,
 )
 from blinasim.analysis.read import check_table_path, read_table, validate_adtte
-from blinasim.analysis.report import endpoint_name, endpoint_sections, pooled_sections
 from blinasim.disclaimer import DISCLAIMER, real_data_statement
 from blinasim.errors import BlinasimError, InputError
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.reports.html import Section, render
+from blinasim.io.results import write_tables
 
 ENDPOINT_ORDER = ("DFS", "EFS", "OS")
 
@@ -366,72 +368,30 @@ def analyze_table(
     return AnalysisRun(source=source, analyses=analyses, out_dir=None, control=ref, origin=origin)
 
 
-METHODS = (
-    "Kaplan-Meier estimates with Greenwood standard errors and log-log confidence "
-    "intervals; log-rank test (stratified when a STRATUM column is present); Cox "
-    "proportional-hazards model with Efron ties (stratified likewise); restricted mean "
-    "survival time (RMST) difference with the variance of R's survfit; Aalen-Johansen "
-    "cumulative incidence and Gray's test when a CAUSE column codes competing events. "
-    "These match R survival and cmprsk to 1e-6 in blinasim's test suite. An estimate the "
-    "data cannot give (a milestone past an arm's last follow-up, a hazard ratio without "
-    "events) is shown as not estimable, never extrapolated."
-)
+# the columns of the analysed rows kept in data.parquet (what the report draws)
+DATA_COLUMNS = ("PARAMCD", "ARM", "AVAL", "EVENT", "STRATUM", "CAUSE", "REPLICATE")
 
 
 def write_outputs(
     run: AnalysisRun, out_dir: Path, *, title: str, inputs: dict[str, Any] | None = None
 ) -> AnalysisRun:
-    """Write ``summary.json``, ``report.html`` and ``manifest.json`` into ``out_dir``."""
+    """Write ``summary.json``, ``data.parquet`` and ``manifest.json`` into ``out_dir``.
+
+    ``data.parquet`` holds the analysed rows of the endpoints (no subject identifiers): with
+    ``summary.json`` it is everything the report shows (``report.html``, listed in the
+    manifest, is rendered from them by :func:`blinasim.reports.render.write_report`).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "summary.json", run.summary())
-    kind = "simulated" if run.origin.simulated else "real"
-    items: list[tuple[str, Any]] = [
-        ("source", run.source),
-        ("data", f"{kind} ({run.origin.reason})"),
-        ("reference arm", f"{run.control.arm} ({run.control.reason})"),
-    ]
-    if run.pooled:
-        first_p = run.pooled[0]
-        r = len(first_p.per_replicate)
-        items += [
-            (
-                "endpoints",
-                ", ".join(f"{p.paramcd} ({endpoint_name(p.paramcd)})" for p in run.pooled),
-            ),
-            ("arms", f"{first_p.treatment} (treatment) versus {first_p.control} (reference)"),
-            (
-                "replicates",
-                f"{r} ({run.replicate_column}), each analysed on its own, then pooled: mean "
-                "and 2.5%-97.5% quantiles across replicates",
-            ),
-            ("rows per replicate (mean)", f"{len(first_p.data) / max(r, 1):,.0f}"),
-        ]
-        sections = pooled_sections(run.pooled)
-    else:
-        first = run.analyses[0]
-        items += [
-            (
-                "endpoints",
-                ", ".join(f"{a.paramcd} ({endpoint_name(a.paramcd)})" for a in run.analyses),
-            ),
-            ("arms", f"{first.treatment} (treatment) versus {first.control} (reference)"),
-            ("subjects", f"{sum(a.n for a in first.arms):,}"),
-            ("strata", ", ".join(first.by_stratum) or "none"),
-        ]
-        sections = endpoint_sections(run.analyses)
-    overview = Section("Data", lead="The analysed data set.").kv(items)
-    html = render(
-        title,
-        [overview, *sections, Section("Methods").text(METHODS)],
-        subtitle=f"Source: {run.source}",
-        disclaimer=run.statement,
-    )
-    atomic_write_bytes(out_dir / "report.html", html.encode("utf-8"))
+    write_json(out_dir / "summary.json", {**run.summary(), "title": title})
+    frames = [p.data for p in run.pooled] or [a.data for a in run.analyses]
+    data = pd.concat(frames, ignore_index=True)
+    data = data[[c for c in DATA_COLUMNS if c in data.columns]]
+    write_tables(out_dir, {"data": data})
     write_run_manifest(
         out_dir,
         kind="analysis",
         inputs=inputs or {"source": run.source},
-        files={"summary": "summary.json", "report": "report.html"},
+        files={"summary": "summary.json", "data": "data.parquet", "report": "report.html"},
     )
     return AnalysisRun(
         source=run.source,

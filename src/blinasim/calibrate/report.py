@@ -47,7 +47,7 @@ from blinasim.calibrate.sampler import (
 )
 from blinasim.calibrate.targets import Target
 from blinasim.disclaimer import DISCLAIMER
-from blinasim.io.checkpoint import atomic_write_bytes, atomic_write_json
+from blinasim.io.checkpoint import atomic_write_json
 
 FloatArray = NDArray[np.float64]
 
@@ -107,6 +107,7 @@ def predictive_table(
                 "target": t.id,
                 "description": t.description,
                 "used": "fit" if t.id in fit else "held out",
+                "role": t.role,
                 "published": t.estimate,
                 "published_se": t.se,
                 "predicted_mean": mean,
@@ -291,114 +292,6 @@ def fresh_seed_check(
     return pd.DataFrame(rows)
 
 
-def _figures(result: CalibrationResult) -> dict[str, Any]:
-    import matplotlib.pyplot as plt
-
-    from blinasim.reports.figures import PALETTE, style
-
-    figs: dict[str, Any] = {}
-    tab = result.predictions
-    with style():
-        # published vs predicted, on the published-SE scale
-        fig, ax = plt.subplots(figsize=(7.0, 0.9 + 0.2 * len(tab)))
-        y = np.arange(len(tab))[::-1]
-        for yi, (_, r) in zip(y, tab.iterrows(), strict=True):
-            se = r["published_se"]
-            lo = (r["ppi_q025"] - r["published"]) / se
-            hi = (r["ppi_q975"] - r["published"]) / se
-            mid = (r["predicted_mean"] - r["published"]) / se
-            color = PALETTE[0] if r["used"] == "fit" else PALETTE[1]
-            if np.isfinite([lo, hi, mid]).all():
-                ax.plot([lo, hi], [yi, yi], color=color, lw=1.2)
-                ax.plot([mid], [yi], "o", color=color, ms=3.5)
-            ax.text(-9.6, yi, r["target"], fontsize=6.5, va="center", ha="left")
-        ax.axvline(0, color="#333333", lw=0.8)
-        for v in (-2, 2):
-            ax.axvline(v, color="#999999", lw=0.6, ls="--")
-        ax.set_xlim(-10, 6)
-        ax.set_yticks([])
-        ax.set_xlabel("(prediction - published) / published SE; bar = 95% predictive interval")
-        ax.set_title("Targets: fitted (blue) and held out (orange)", loc="left")
-        figs["targets"] = fig
-        # marginals
-        keys = result.ensemble.keys
-        k = len(keys)
-        cols = 3
-        rows_ = math.ceil(k / cols)
-        fig, axes = plt.subplots(rows_, cols, figsize=(7.2, 1.9 * rows_), squeeze=False)
-        for i, key in enumerate(keys):
-            ax = axes[i // cols][i % cols]
-            ax.hist(result.ensemble.draws[key], bins=20, color=PALETTE[0], alpha=0.8)
-            ax.set_title(key, fontsize=7)
-            ax.tick_params(labelsize=6)
-        for i in range(k, rows_ * cols):
-            axes[i // cols][i % cols].axis("off")
-        fig.tight_layout()
-        figs["marginals"] = fig
-        # correlations
-        corr = result.ensemble.draws.loc[:, list(keys)].corr().to_numpy()
-        fig, ax = plt.subplots(figsize=(6.0, 5.0))
-        im = ax.imshow(corr, vmin=-1, vmax=1, cmap="RdBu_r")
-        short = [key.split(".")[-1][:22] for key in keys]
-        ax.set_xticks(range(k), short, rotation=60, ha="right", fontsize=6)
-        ax.set_yticks(range(k), short, fontsize=6)
-        for i in range(k):
-            for j in range(k):
-                ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=5.5)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_title("Posterior correlations", loc="left")
-        ax.grid(False)
-        fig.tight_layout()
-        figs["correlations"] = fig
-    return figs
-
-
-def _curve_figure(curves: pd.DataFrame, table: pd.DataFrame) -> Any:
-    """DFS by year from randomization per arm (ensemble mean and 95% band), published 3-y."""
-    import matplotlib.pyplot as plt
-
-    from blinasim.reports.figures import color_for, style
-
-    pub = table.set_index("target")
-    ids = {"all": "all", "SR-Average": "avg", "SR-High": "high"}
-    with style():
-        fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.2), sharey=True)
-        for ax, (stratum, short) in zip(axes, ids.items(), strict=True):
-            for i, (arm, label, tshort) in enumerate(
-                (
-                    ("blinatumomab", "Blinatumomab + chemotherapy", "blina"),
-                    ("chemotherapy", "Chemotherapy", "chemo"),
-                )
-            ):
-                c = curves[(curves["stratum"] == stratum) & (curves["arm"] == arm)]
-                x = np.concatenate([[0.0], c["years"].to_numpy(dtype=float)])
-                y = np.concatenate([[1.0], c["mean"].to_numpy(dtype=float)])
-                lo = np.concatenate([[1.0], c["q025"].to_numpy(dtype=float)])
-                hi = np.concatenate([[1.0], c["q975"].to_numpy(dtype=float)])
-                col = color_for(label, i)
-                ax.plot(x, y, color=col, lw=1.4, label=label)
-                ax.fill_between(x, lo, hi, color=col, alpha=0.2, lw=0)
-                tid = f"dfs3_{short}_{tshort}"
-                if tid in pub.index:
-                    r = pub.loc[tid]
-                    ax.errorbar(
-                        [3.0],
-                        [r["published"]],
-                        yerr=[[2 * r["published_se"]], [2 * r["published_se"]]],
-                        fmt="o",
-                        color=col,
-                        ms=4,
-                        capsize=3,
-                    )
-            ax.set_title(stratum if stratum != "all" else "All randomized", loc="left")
-            ax.set_xlabel("Years from randomization")
-            ax.set_ylim(0.7, 1.0)
-        axes[0].set_ylabel("Disease-free survival")
-        axes[0].legend(fontsize=7, loc="lower left")
-        fig.tight_layout()
-    return fig
-
-
 def warnings_for(table: pd.DataFrame) -> list[str]:
     """One warning per target outside its 95% posterior predictive interval."""
     out = []
@@ -440,7 +333,10 @@ def write_outputs(
     timing: dict[str, float] | None = None,
     posterior_stem: str | None = None,
 ) -> dict[str, Path]:
-    """Posterior CSV + JSON, ``report.json`` and ``report.html`` in ``out_dir``.
+    """Posterior CSV + JSON and ``report.json`` in ``out_dir``: everything the report shows.
+
+    ``report.html`` (its path is returned as ``html``) is rendered from these files by
+    :func:`blinasim.reports.render.write_report`, which the caller runs next.
 
     ``posterior_stem``: the posterior's file name without extension (default
     ``posterior_<name>_v<version>``; ``blinasim calibrate`` gives user runs their own name).
@@ -448,8 +344,6 @@ def write_outputs(
     to ``out_dir`` in the posterior's sidecar (``calibrate check`` finds it) and by its name
     in the report.
     """
-    from blinasim.reports.html import Section, render
-
     out = Path(out_dir)
     meta = dict(result.ensemble.meta)
     meta["config"] = portable_config(meta.get("config"), out)
@@ -458,8 +352,6 @@ def write_outputs(
     tab = result.predictions
     conv = result.convergence_warnings()
     warns = [f"convergence: {w}" for w in conv] + warnings_for(tab)
-    d = result.diagnostics
-    isd = result.importance
     doc = {
         "config": portable_config(result.config.model_dump(mode="json"), out, name_only=True),
         "posterior": {**meta, "config": portable_config(meta.get("config"), out, name_only=True)},
@@ -478,127 +370,11 @@ def write_outputs(
         ),
         "dfs_curves": curves.to_dict(orient="records") if curves is not None else None,
         "disclaimer": DISCLAIMER,
+        "posterior_file": paths["posterior"].name,
     }
     paths["json"] = atomic_write_json(out / "report.json", doc)
-    figs = _figures(result)
-    stage1 = "stage 1 (emcee) " if isd is not None else ""
-    s_sum = Section("Summary", "What was fitted and how.")
-    s_sum.kv(
-        [
-            ("posterior", result.ensemble.name),
-            ("method", result.ensemble.meta["method"]),
-            ("free parameters", len(result.ensemble.keys)),
-            (
-                "targets fitted / held out",
-                f"{len(result.config.fit)} / {len(result.config.hold_out)}",
-            ),
-            ("patients per evaluation", result.config.simulation.n_patients),
-            (
-                "converged",
-                "yes" if not conv else "NO: " + "; ".join(conv),
-            ),
-            (
-                "evaluations (total)",
-                d.n_evals + (isd.n_evals if isd is not None else 0),
-            ),
-        ]
-        + [(f"time: {k}", f"{v:.1f} s") for k, v in (timing or {}).items()]
-    )
-    s_diag = Section(
-        "Diagnostics",
-        (
-            "Stage 2 (importance sampling) makes the posterior: its criteria are PSIS "
-            "Pareto k-hat below min(1 - 1/log10(draws), 0.7) (0.697 for 2,000 draws) and a Kish "
-            "effective sample size at least the ensemble size. "
-            "Stage 1 (emcee) only locates the posterior; its diagnostics are shown for "
-            "information and need not pass."
-            if isd is not None
-            else "emcee convergence diagnostics (after burn-in)."
-        ),
-    )
-    rows: list[tuple[str, Any]] = []
-    if isd is not None:
-        rows += [
-            ("stage 2: draws (evaluations)", f"{isd.draws} ({isd.n_evals})"),
-            (
-                "stage 2: PSIS Pareto k-hat (threshold)",
-                f"{isd.pareto_k:.3f} ({isd.khat_threshold:.3f})",
-            ),
-            ("stage 2: Kish ESS (smoothed / raw weights)", f"{isd.ess:.0f} / {isd.ess_raw:.0f}"),
-            ("stage 2: ESS required (ensemble size)", isd.ess_required),
-            ("stage 2: largest normalized weight", f"{isd.max_weight:.4f}"),
-            ("stage 2: draws from the prior component", isd.from_prior),
-            ("stage 2: draws without a finite posterior", isd.failed_draws),
-            ("stage 2: wall time", f"{isd.elapsed_s / 60:.1f} min"),
-        ]
-    rows += [
-        (
-            f"{stage1}walkers x steps (burn-in)",
-            f"{result.config.sampler.walkers} x {result.ensemble.meta['steps']} "
-            f"({result.config.sampler.burn_in})",
-        ),
-        (f"{stage1}evaluations", d.n_evals),
-        (f"{stage1}wall time", f"{d.elapsed_s / 60:.1f} min"),
-        (f"{stage1}acceptance fraction", f"{d.acceptance_fraction:.2f}"),
-        (f"{stage1}effective samples (emcee tau)", f"{d.effective_samples:.0f}"),
-        (f"{stage1}chain shorter than 50 tau", d.chain_too_short),
-        (
-            f"{stage1}max split R-hat",
-            f"{np.nanmax(d.rhat):.3f}" if np.isfinite(d.rhat).any() else "n/a",
-        ),
-    ]
-    s_diag.kv(rows)
-    if result.stage_comparison is not None:
-        s_diag.table(
-            result.stage_comparison,
-            "Per parameter: mean and SD of the stage-1 walkers after burn-in next to the "
-            "importance-weighted posterior (all stage-2 draws); a large difference is what "
-            "stage 2 corrected.",
-        )
-    s_warn = Section(
-        "Warnings",
-        "Convergence criteria not met, and targets outside their 95% posterior predictive "
-        "interval.",
-    )
-    s_warn.text("; ".join(warns) if warns else "None: converged, every target inside its interval.")
-    s_t = Section(
-        "Targets",
-        "Published versus predicted. Model interval: 95% posterior interval of the simulated "
-        "counterpart. Predictive interval: adds the trial's sampling noise. Flagged rows are "
-        "outside their predictive interval.",
-    )
-    s_t.figure(figs["targets"], "Each target on its published-SE scale.")
-    shown = tab.drop(columns=["source", "description"]).copy()
-    shown["flag"] = ~tab["inside_ppi"]
-    s_t.table(shown, "All targets.", flag_column="flag")
-    s_p = Section("Posterior", "Marginal distributions and pairwise correlations of the ensemble.")
-    s_p.table(result.ensemble.summary(), "Posterior summaries.")
-    s_p.figure(figs["marginals"], "Posterior marginals.")
-    s_p.figure(figs["correlations"], "Posterior correlations.")
-    sections = [s_sum, s_warn, s_diag, s_t, s_p]
-    if curves is not None:
-        s_c = Section("DFS over time", "Posterior DFS by arm and year from randomization.")
-        s_c.figure(
-            _curve_figure(curves, tab),
-            "Simulated DFS (ensemble mean, 95% band over members) and the published 3-year "
-            "DFS ± 2 SE (points).",
-        )
-        s_c.table(curves, "Simulated DFS (mean and 95% interval over ensemble members).")
-        sections.append(s_c)
-    if result.fresh_seed is not None:
-        s_f = Section(
-            "Fresh-seed check",
-            "Ensemble members re-simulated with another seed: shifts far below one published SE "
-            "mean the fit is not an artefact of the common random numbers.",
-        )
-        s_f.table(result.fresh_seed, "Fitted seed versus fresh seed.")
-        sections.append(s_f)
-    html = render(
-        f"Calibration {result.ensemble.name}",
-        sections,
-        subtitle="Mechanistic model calibrated to published AALL1731 results.",
-    )
-    paths["html"] = atomic_write_bytes(out / "report.html", html.encode("utf-8"))
+    # rendered from this folder by blinasim.reports (the calibration job calls it next)
+    paths["html"] = out / "report.html"
     return paths
 
 

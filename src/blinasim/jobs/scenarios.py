@@ -30,13 +30,15 @@ from blinasim.analysis.outputs import (
     timestamped,
     write_run_manifest,
 )
+from blinasim.analysis.run import write_json
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_bytes
-from blinasim.reports import figures
-from blinasim.reports.html import Section, render
+from blinasim.io.results import write_tables
+from blinasim.reports.compare import PATIENT_COLS
+from blinasim.reports.render import write_report
 from blinasim.stats import kaplan_meier
 
 
@@ -219,12 +221,13 @@ def run_comparison(
 def write_comparison(
     cmp: Comparison, out_dir: Path, *, inputs: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``comparison.csv``, ``comparison.json``, ``report.html`` and ``manifest.json``.
+    """Write the comparison's folder, then ``report.html`` rendered from it alone.
+
+    ``comparison.csv``, ``comparison.json``, ``patients.parquet`` (the rows the curves are
+    drawn from) and ``manifest.json``.
 
     Every file is written atomically with mode 0644; returns the report's path.
     """
-    from blinasim.analysis.run import write_json
-
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     cmp.table.to_csv(buf, index=False)
@@ -240,52 +243,16 @@ def write_comparison(
             **({"inputs": inputs} if inputs else {}),
         },
     )
-    sections = []
-    for stratum, g in cmp.patients.groupby("stratum", sort=True):
-        curves = []
-        for label, h in g.groupby("label", sort=True):
-            km = kaplan_meier(h["dfs_days"].to_numpy(float), h["dfs_event"].to_numpy(np.int64))
-            curves.append(
-                figures.StepCurve(
-                    label=str(label),
-                    time=km.time,
-                    value=km.survival,
-                    lower=km.lower,
-                    upper=km.upper,
-                )
-            )
-        lo = min(float(c.value[c.time <= 5 * DAYS_PER_YEAR].min(initial=1.0)) for c in curves)
-        sec = Section(f"{stratum}", lead="Same children on every arm (common random numbers).")
-        sec.figure(
-            figures.step_plot(
-                curves,
-                title=f"DFS from randomization, {stratum}",
-                ylabel="Disease-free survival",
-                xmax=5.0,
-                ylim=(max(0.0, np.floor((lo - 0.03) * 20) / 20), 1.0),
-                xlabel="Years since randomization",
-            ),
-            "Kaplan-Meier estimates over the model horizon (no censoring before it).",
-        )
-        t = cmp.table[cmp.table["stratum"] == stratum].copy()
-        for c in t.columns:
-            if c.startswith(("dfs_", "paired_difference")) and not c.endswith("_se"):
-                t[c] = [f"{v:.2%}" if v == v else "–" for v in t[c]]
-        t = t[[c for c in t.columns if not c.endswith("_se")]]
-        t["relapse"] = [f"{v:.2%}" for v in t["relapse"]]
-        t["cd19_negative_share"] = [f"{v:.0%}" if v == v else "–" for v in t["cd19_negative_share"]]
-        sec.table(t.fillna("–"), "Outcomes by arm; paired difference versus the reference arm")
-        sections.append(sec)
-    html = render(
-        "Protocol comparison",
-        sections,
-        subtitle=f"{cmp.n_children:,} virtual children, seed {cmp.seed}",
-    )
-    path = atomic_write_bytes(out_dir / "report.html", html.encode("utf-8"))
+    write_tables(out_dir, {"patients": cmp.patients[list(PATIENT_COLS)]})
     write_run_manifest(
         out_dir,
         kind="compare",
         inputs=inputs or {"n": cmp.n_children, "seed": cmp.seed},
-        files={"table": "comparison.csv", "summary": "comparison.json", "report": "report.html"},
+        files={
+            "table": "comparison.csv",
+            "summary": "comparison.json",
+            "patients": "patients.parquet",
+            "report": "report.html",
+        },
     )
-    return path
+    return write_report(out_dir)

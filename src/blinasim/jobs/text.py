@@ -1,13 +1,16 @@
-"""The short plain-text summary printed at the end of ``blinasim run``."""
+"""What the jobs print on the terminal: the end of ``blinasim run`` and an analysis."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from blinasim.analysis.run import AnalysisRun
 from blinasim.disclaimer import DISCLAIMER
+from blinasim.reports.analysis import milestone_table, pooled_table, tests_table
 
 if TYPE_CHECKING:
     from blinasim.jobs.run import RunResult
@@ -47,3 +50,39 @@ def print_summary(console: Console, result: RunResult) -> None:
     console.print(f"parameters: {result.calibration}")
     console.print(f"report: [bold]{(result.out_dir / 'report.html').resolve()}[/]")
     console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def print_run(console: Console, run: AnalysisRun) -> None:
+    """An analysis on the terminal: reference arm and data first, then each endpoint."""
+    for line in run.lines():
+        console.print(line, highlight=False, markup=False)
+    summary = run.summary()
+    for e in summary["endpoints"].values():
+        if "pooled" in e:
+            t = Table(
+                title=escape(
+                    f"{e['paramcd']}: {e['treatment']} vs {e['control']}, "
+                    f"{e['replicates']} replicates pooled"
+                ),
+                title_justify="left",
+            )
+            cols = ("quantity", "mean", "2.5%-97.5%", "estimable")
+            for col in cols:
+                t.add_column(col, justify="left" if col == "quantity" else "right")
+            for r in pooled_table(e).to_dict(orient="records"):
+                t.add_row(*(escape(str(r[c])) for c in cols))
+            console.print(t)
+            continue
+        m = milestone_table(e)
+        t = Table(
+            title=escape(f"{e['paramcd']}: {e['treatment']} vs {e['control']}"),
+            title_justify="left",
+        )
+        for col in m.columns:
+            t.add_column(str(col), justify="left" if col == "arm" else "right")
+        for row in m.itertuples(index=False):
+            t.add_row(*(escape(f"{v:,}" if isinstance(v, int) else str(v)) for v in row))
+        console.print(t)
+        for r in tests_table(e).to_dict(orient="records"):
+            p = f", p {r['p-value']}" if r["p-value"] else ""
+            console.print(f"  {r['statistic']}: {r['value']}{p}", highlight=False, markup=False)
