@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from blinasim.analysis.run import analyze_example
+from blinasim.jobs.analyze import analyze_example
 
 from .browser import Browser, PageVisit
 

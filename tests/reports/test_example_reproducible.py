@@ -1,4 +1,4 @@
-"""Same seed, same numbers: two `blinasim demo` runs write byte-identical summary.json files."""
+"""Same seed, same numbers: two `blinasim example` runs write byte-identical summary.json files."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 
-def test_demo_twice_gives_byte_identical_summaries(tmp_path: Path) -> None:
+def test_example_twice_gives_byte_identical_summaries(tmp_path: Path) -> None:
     runs = [tmp_path / "first", tmp_path / "second"]
     procs = []
     for cwd in runs:
         cwd.mkdir()
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "blinasim", "demo"],
+                [sys.executable, "-m", "blinasim", "example"],
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -27,9 +27,9 @@ def test_demo_twice_gives_byte_identical_summaries(tmp_path: Path) -> None:
         assert proc.returncode == 0, out.decode(errors="replace")
         assert b"not medical advice" in out
 
-    first, second = (cwd / "results" / "demo" / "summary.json" for cwd in runs)
+    first, second = (cwd / "results" / "example" / "summary.json" for cwd in runs)
     summary = json.loads(first.read_text(encoding="utf-8"))
     assert summary["endpoints"], "the demo summary has no endpoint"
     assert "not medical advice" in summary["disclaimer"]
     assert first.read_bytes() == second.read_bytes()
-    assert (runs[0] / "results" / "demo" / "report.html").stat().st_size > 10_000
+    assert (runs[0] / "results" / "example" / "report.html").stat().st_size > 10_000
