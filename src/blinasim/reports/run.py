@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blinasim.config import ParameterSet, load_parameter_file
+from blinasim.config import ParameterSet
 from blinasim.errors import BlinasimError
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.protocol import load_protocol
@@ -39,22 +39,33 @@ ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
 XMAX_YEARS = 5.0
 
 
-def _parameters(cfg: dict[str, Any], inputs: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    """The parameter table of the run's parameter file, and a note if it is not the one."""
+def _parameters(
+    folder: ResultsFolder, cfg: dict[str, Any], inputs: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str]:
+    """The parameter table of the run, and a note when it is not exactly the one that ran.
+
+    The folder's ``parameter_table.json`` (the validated set the run used) when it has one;
+    otherwise the shipped ``parameters.yaml``, checked against the run's input digest.
+    """
+    if folder.has("parameter_table.json"):
+        doc = folder.json("parameter_table.json")
+        return (doc if isinstance(doc, list) else []), ""
     try:
-        params = (
-            ParameterSet.load() if not cfg.get("params") else load_parameter_file(cfg["params"])
-        )
+        table = ParameterSet.load().table()
     except (BlinasimError, OSError) as exc:
         return [], f"The parameter file could not be read ({exc}): no parameter table."
-    table = params.table()
+    if cfg.get("params"):
+        return table, (
+            f"The run used {Path(str(cfg['params'])).name} over parameters.yaml; this folder "
+            "does not record it, so the table shows parameters.yaml."
+        )
     digest = hashlib.sha256(
         json.dumps(table, sort_keys=True, default=str).encode("utf-8")
     ).hexdigest()
     if inputs.get("parameters") and inputs["parameters"] != digest:
         return table, (
-            "The parameter file has changed since this run: sources and units below are "
-            "today's; the values that ran are the run's (posterior table)."
+            "parameters.yaml has changed since this run: sources, units and point values "
+            "below are today's; the posterior values that ran are in the table above."
         )
     return table, ""
 
@@ -282,7 +293,7 @@ def _parameters_section(
     design: str,
     looks: pd.DataFrame | None,
 ) -> Section:
-    table, note = _parameters(run["config"], run.get("inputs", {}))
+    table, note = _parameters(folder, run["config"], run.get("inputs", {}))
     units = {r["key"]: r["unit"] or "" for r in table}
     prov = pd.Series([r["provenance"] for r in table]).value_counts()
     drawn = [
