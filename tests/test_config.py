@@ -4,6 +4,7 @@ import pytest
 
 from blinasim.config import ParameterSet
 from blinasim.errors import ParameterError
+from blinasim.model.parameters import load_parameters
 
 GOOD = """
 pk:
@@ -136,7 +137,7 @@ def test_overrides(tmp_path):
 )
 def test_bad_files_give_one_line_errors(tmp_path, text, match):
     with pytest.raises(ParameterError, match=match) as info:
-        ParameterSet.load(write(tmp_path, text))
+        load_parameters(write(tmp_path, text))
     assert "parameters.yaml" in str(info.value)
     assert "\n" not in str(info.value)
 

@@ -59,8 +59,7 @@ def demo() -> None:
     from blinasim.jobs.example import run_example
 
     err_console.print(
-        "'blinasim demo' is deprecated: use 'blinasim example' ('make demo' runs the "
-        "AALL1731 job)",
+        "'blinasim demo' is deprecated: use 'blinasim example' ('make demo' runs the AALL1731 job)",
         highlight=False,
     )
     run_example(console)

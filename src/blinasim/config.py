@@ -13,12 +13,14 @@ parameter of the shipped posterior or has a documented sensitivity analysis).
 
 Consumers read a section into a frozen dataclass with :meth:`ParameterSet.section`, which
 insists that the file and the dataclass have exactly the same keys. The known sections and
-their keys are those of the consumers (:data:`PARAMETER_SECTIONS`): a file with an unknown
+their keys are those of the consumers (:mod:`blinasim.model.parameters`, which passes them
+in: this module knows no consumer): a file with an unknown
 section, or an unknown key at any depth under a known section, is refused with the dotted
 path, as is a non-finite number or a value outside its unit's range (a probability outside
 [0, 1], a negative rate, ...).
 
-:func:`load_parameter_file` reads a *user* file: any subset of the parameters (the others
+:func:`read_parameter_file` (through :func:`blinasim.model.parameters.load_parameter_file`)
+reads a *user* file: any subset of the parameters (the others
 keep the shipped values), each either a full leaf (``value``, ``unit``, ``source``; the unit
 must be the shipped one) or a bare value; it checks keys, types and ranges and then builds
 every consumer, so a file it accepts is a file the model runs.
@@ -28,10 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
-import importlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -203,8 +203,13 @@ class ParameterSet:
     origin: str = "<memory>"
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> ParameterSet:
-        """Load and validate a parameter file (default: the one shipped with the package)."""
+    def load(cls, path: str | Path | None = None, *, known: Known | None = None) -> ParameterSet:
+        """Load and validate a parameter file (default: the one shipped with the package).
+
+        ``known`` (section -> parameter names, :func:`blinasim.model.parameters.known_parameters`)
+        also refuses unknown sections and keys; without it each consumer still insists on its
+        own section's exact keys when it reads it (:meth:`section`).
+        """
         p = Path(path) if path is not None else default_parameters_path()
         try:
             text = p.read_text(encoding="utf-8")
@@ -221,7 +226,8 @@ class ParameterSet:
         out: dict[str, Parameter] = {}
         _walk(doc, "", str(p), out)
         for key, par in out.items():
-            _check_known(key, str(p))
+            if known is not None:
+                _check_known(key, str(p), known)
             _check_range(key, par.value, par.unit, str(p))
         return cls(params=out, origin=str(p))
 
@@ -320,28 +326,8 @@ class ParameterSet:
         ]
 
 
-PARAMETER_SECTIONS: dict[str, tuple[str, str]] = {
-    "cohort": ("blinasim.cohort.sample", "CohortParams"),
-    "pk": ("blinasim.model.pk", "PKParams"),
-    "leukemia": ("blinasim.model.leukemia", "LeukemiaParams"),
-    "chemo": ("blinasim.model.leukemia", "ChemoParams"),
-    "blinatumomab": ("blinasim.model.leukemia", "BlinaParams"),
-    "mrd": ("blinasim.model.mrd", "MRDParams"),
-    "after_relapse": ("blinasim.model.after_relapse", "AfterRelapseParams"),
-    "risk_groups": ("blinasim.cohort.risk", "RiskRules"),
-    "toxicity": ("blinasim.model.toxicity", "ToxicityParams"),
-}
-"""Each section of a parameter file and the dataclass (module, name) that reads it."""
-
-
-@functools.lru_cache(maxsize=1)
-def known_parameters() -> dict[str, tuple[str, ...]]:
-    """The parameter names each section may hold: the fields of its consumer dataclass."""
-    out: dict[str, tuple[str, ...]] = {}
-    for section, (module, name) in PARAMETER_SECTIONS.items():
-        cls = getattr(importlib.import_module(module), name)
-        out[section] = tuple(f.name for f in dataclasses.fields(cls))
-    return out
+Known = Mapping[str, tuple[str, ...]]
+"""Section -> the parameter names it may hold (the fields of its consumer dataclass)."""
 
 
 def _suggest(word: str, options: list[str]) -> str:
@@ -349,9 +335,8 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _check_known(key: str, file: str) -> None:
+def _check_known(key: str, file: str, known: Known) -> None:
     """Refuse a dotted key that no consumer reads (unknown section, or key at any depth)."""
-    known = known_parameters()
     parts = key.split(".")
     section = parts[0]
     if section not in known:
@@ -456,26 +441,9 @@ def _check_type(key: str, value: object, ref: LeafValue, file: str) -> None:
                 _check_type(f"{key}[{i}]", v, ref[0], file)
 
 
-def check_consumers(ps: ParameterSet) -> None:
-    """Build every consumer of ``ps`` (their own checks run); errors name ``ps.origin``."""
-    from blinasim.cohort.risk import RiskRules
-    from blinasim.cohort.sample import CohortParams
-    from blinasim.errors import BlinasimError
-    from blinasim.model.engine import ModelParams
-
-    try:
-        ModelParams.from_parameters(ps)
-        CohortParams.load(ps)
-        RiskRules.load(ps)
-    except BlinasimError:
-        raise
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise ParameterError(
-            "parameter values the model accepts", file=ps.origin, got=str(exc)
-        ) from None
-
-
-def load_parameter_file(path: str | Path) -> ParameterSet:
+def read_parameter_file(
+    path: str | Path, *, known: Known, check: Callable[[ParameterSet], None]
+) -> ParameterSet:
     """A user parameter file over the shipped parameters, validated fully.
 
     The file holds any subset of the parameters of ``parameters.yaml`` (the others keep
@@ -505,14 +473,13 @@ def load_parameter_file(path: str | Path) -> ParameterSet:
         raise ParameterError("valid YAML", file=p, field="document", got=str(exc)) from None
     if not isinstance(doc, Mapping) or not doc:
         raise ParameterError("a mapping of parameter sections", file=p, got=type(doc).__name__)
-    shipped = ParameterSet.load()
-    known = known_parameters()
+    shipped = ParameterSet.load(known=known)
     new: dict[str, Parameter] = {}
     for section, body in doc.items():
         if not isinstance(section, str):
             raise ParameterError("a section name", file=file, field="<top>", got=section)
         if section not in known:
-            _check_known(section, file)
+            _check_known(section, file, known)
         if not isinstance(body, Mapping) or not body:
             raise ParameterError(
                 "a non-empty mapping of parameters", file=file, field=section, got=body
@@ -521,7 +488,7 @@ def load_parameter_file(path: str | Path) -> ParameterSet:
             key = f"{section}.{name}"
             if not isinstance(name, str):
                 raise ParameterError("a parameter name", file=file, field=section, got=name)
-            _check_known(key, file)
+            _check_known(key, file, known)
             ref = shipped[key]
             if isinstance(node, Mapping) and "value" in node:
                 try:
@@ -553,7 +520,7 @@ def load_parameter_file(path: str | Path) -> ParameterSet:
             _check_range(key, par.value, ref.unit, file)
             new[key] = par
     ps = ParameterSet(params={**shipped.params, **new}, origin=file)
-    check_consumers(ps)
+    check(ps)
     return ps
 
 

@@ -12,13 +12,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from blinasim.commands.params import app
-from blinasim.config import (
-    ParameterSet,
-    default_parameters_path,
-    known_parameters,
-    load_parameter_file,
-)
+from blinasim.config import ParameterSet, default_parameters_path
 from blinasim.errors import ParameterError
+from blinasim.model.parameters import known_parameters, load_parameter_file, load_parameters
 
 runner = CliRunner()
 
@@ -113,7 +109,7 @@ def test_unknown_section_in_a_full_parameter_file_is_refused(tmp_path: Path) -> 
     text = default_parameters_path().read_text(encoding="utf-8")
     extra = "\nnew_section:\n  x: {value: 1, unit: '1', provenance: assumption, source: 'assumption: xyz'}\n"
     with pytest.raises(ParameterError, match=r"new_section: expected a known section"):
-        ParameterSet.load(_write(tmp_path, text + extra))
+        load_parameters(_write(tmp_path, text + extra))
 
 
 def test_cli_validate_and_show(tmp_path: Path) -> None:

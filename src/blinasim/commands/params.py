@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from blinasim.config import ParameterSet, load_parameter_file
+from blinasim.config import ParameterSet
 from blinasim.errors import BlinasimError
+from blinasim.model.parameters import load_parameter_file
 
 app = typer.Typer(
     help="Model parameters: validate a parameter file, show parameters with their sources.",

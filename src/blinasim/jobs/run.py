@@ -26,7 +26,7 @@ import pandas as pd
 from blinasim._version import __version__
 from blinasim.analysis.run import write_json
 from blinasim.calibrate.ensemble import DEFAULT_NAME, load_posterior, shipped_dir
-from blinasim.config import ParameterSet, load_parameter_file
+from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
 from blinasim.interrupt import resumable
@@ -41,6 +41,7 @@ from blinasim.jobs.summary import (
     replicate_estimates,
     summarize,
 )
+from blinasim.model.parameters import load_parameter_file, load_parameters
 from blinasim.parallel import stream_tasks
 from blinasim.protocol import load_protocol
 from blinasim.reports.run import write_report
@@ -87,7 +88,7 @@ def _posterior_path(cfg: RunConfig) -> Path | None:
 
 
 def _parameters(cfg: RunConfig) -> ParameterSet:
-    return ParameterSet.load() if cfg.params is None else load_parameter_file(cfg.params)
+    return load_parameters() if cfg.params is None else load_parameter_file(cfg.params)
 
 
 def input_identity(cfg: RunConfig) -> dict[str, str]:

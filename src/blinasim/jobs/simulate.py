@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blinasim.config import ParameterSet, load_parameter_file
+from blinasim.config import ParameterSet
+from blinasim.model.parameters import load_parameter_file, load_parameters
 from blinasim.trial.design import TrialDesign, load_design
 from blinasim.trial.run import run_trial
 from blinasim.trial.sources.mechanistic import MechanisticOutcomes, check_protocol_placement
@@ -84,7 +85,7 @@ def parameter_set(
     """
     if values is None and params_file is None:
         return None
-    base = ParameterSet.load() if params_file is None else load_parameter_file(params_file)
+    base = load_parameters() if params_file is None else load_parameter_file(params_file)
     if values is None:
         return base
     return base.with_values(dict(values), source=f"calibrated: posterior draw {draw}")
