@@ -19,11 +19,11 @@ section, or an unknown key at any depth under a known section, is refused with t
 path, as is a non-finite number or a value outside its unit's range (a probability outside
 [0, 1], a negative rate, ...).
 
-:func:`read_parameter_file` (through :func:`blinasim.model.parameters.load_parameter_file`)
-reads a *user* file: any subset of the parameters (the others
-keep the shipped values), each either a full leaf (``value``, ``unit``, ``source``; the unit
-must be the shipped one) or a bare value; it checks keys, types and ranges and then builds
-every consumer, so a file it accepts is a file the model runs.
+:func:`blinasim.model.parameters.load_parameter_file` reads a *user* file: any subset of
+the parameters (the others keep the shipped values), each either a full leaf (``value``,
+``unit``, ``source``; the unit must be the shipped one) or a bare value; it checks keys,
+types and ranges and then builds every consumer, so a file it accepts is a file the model
+runs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -74,11 +74,13 @@ def check_source(provenance: str, source: str) -> None:
         raise ValueError(f"{article} {provenance} source must say {what} after '{prefix}'")
 
 
-class _Frozen(BaseModel):
+class FrozenModel(BaseModel):
+    """A frozen schema record: unknown keys are refused (the base of every file schema)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class NormalPrior(_Frozen):
+class NormalPrior(FrozenModel):
     """Normal(mean, sd), optionally truncated to [lower, upper]."""
 
     dist: Literal["normal"]
@@ -88,7 +90,7 @@ class NormalPrior(_Frozen):
     upper: float = math.inf
 
 
-class LogNormalPrior(_Frozen):
+class LogNormalPrior(FrozenModel):
     """log X ~ Normal(log(median), sd_log)."""
 
     dist: Literal["lognormal"]
@@ -96,7 +98,7 @@ class LogNormalPrior(_Frozen):
     sd_log: float = Field(gt=0)
 
 
-class UniformPrior(_Frozen):
+class UniformPrior(FrozenModel):
     """Uniform(lower, upper)."""
 
     dist: Literal["uniform"]
@@ -110,7 +112,7 @@ class UniformPrior(_Frozen):
         return self
 
 
-class LogUniformPrior(_Frozen):
+class LogUniformPrior(FrozenModel):
     """log X ~ Uniform(log lower, log upper)."""
 
     dist: Literal["loguniform"]
@@ -124,7 +126,7 @@ class LogUniformPrior(_Frozen):
         return self
 
 
-class BetaPrior(_Frozen):
+class BetaPrior(FrozenModel):
     """Beta(a, b) on [0, 1]."""
 
     dist: Literal["beta"]
@@ -138,7 +140,7 @@ Prior = Annotated[
 ]
 
 
-class Parameter(_Frozen):
+class Parameter(FrozenModel):
     """One model parameter: value, unit, provenance (a field) and uncertainty."""
 
     value: LeafValue
@@ -227,8 +229,8 @@ class ParameterSet:
         _walk(doc, "", str(p), out)
         for key, par in out.items():
             if known is not None:
-                _check_known(key, str(p), known)
-            _check_range(key, par.value, par.unit, str(p))
+                check_known(key, str(p), known)
+            check_range(key, par.value, par.unit, str(p))
         return cls(params=out, origin=str(p))
 
     def __iter__(self) -> Iterator[str]:
@@ -335,7 +337,7 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _check_known(key: str, file: str, known: Known) -> None:
+def check_known(key: str, file: str, known: Known) -> None:
     """Refuse a dotted key that no consumer reads (unknown section, or key at any depth)."""
     parts = key.split(".")
     section = parts[0]
@@ -380,15 +382,15 @@ def _unit_range(unit: str) -> tuple[float, float] | None:
     return (0.0, math.inf)
 
 
-def _check_range(key: str, value: LeafValue, unit: str, file: str) -> None:
+def check_range(key: str, value: LeafValue, unit: str, file: str) -> None:
     """Refuse a non-finite number or one outside its unit's range."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _check_range(f"{key}.{k}", v, unit, file)
+            check_range(f"{key}.{k}", v, unit, file)
         return
     if isinstance(value, list):
         for i, v in enumerate(value):
-            _check_range(f"{key}[{i}]", v, unit, file)
+            check_range(f"{key}[{i}]", v, unit, file)
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
@@ -399,129 +401,6 @@ def _check_range(key: str, value: LeafValue, unit: str, file: str) -> None:
         lo, hi = rng
         what = f"a number in [{lo:g}, {hi:g}]" if math.isfinite(hi) else f"a number >= {lo:g}"
         raise ParameterError(f"{what} ({unit})", file=file, field=key, got=value)
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _check_type(key: str, value: object, ref: LeafValue, file: str) -> None:
-    """``value`` must have the shape of the shipped value ``ref`` (same keys for a mapping)."""
-    if _kind(value) != _kind(ref):
-        raise ParameterError(_kind(ref), file=file, field=key, got=value)
-    if isinstance(ref, dict):
-        assert isinstance(value, dict)
-        for k in value:
-            if k not in ref:
-                raise ParameterError(
-                    f"a key of {key} (one of {sorted(ref, key=str)})",
-                    file=file,
-                    field=f"{key}.{k}",
-                    got="unknown key",
-                )
-        missing = [k for k in ref if k not in value]
-        if missing:
-            raise ParameterError("this key to be present", file=file, field=f"{key}.{missing[0]}")
-        for k, v in value.items():
-            _check_type(f"{key}.{k}", v, ref[k], file)
-    if isinstance(ref, list):
-        assert isinstance(value, list)
-        if ref and value:
-            for i, v in enumerate(value):
-                _check_type(f"{key}[{i}]", v, ref[0], file)
-
-
-def read_parameter_file(
-    path: str | Path, *, known: Known, check: Callable[[ParameterSet], None]
-) -> ParameterSet:
-    """A user parameter file over the shipped parameters, validated fully.
-
-    The file holds any subset of the parameters of ``parameters.yaml`` (the others keep
-    their shipped values), grouped by section as there. A parameter is either a full leaf
-    (``{value, unit, provenance, source}`` and optionally ``prior``, ``note``; ``unit`` must
-    be the shipped unit) or a bare value (then the shipped unit and prior are kept, the
-    provenance is ``assumption`` and the source reads ``assumption: set in FILE``).
-    Refused, each with one :class:`ParameterError` line
-    naming the file and the dotted path: a missing or unreadable file, bad YAML, an unknown
-    section or key (at any depth), a value of the wrong type or shape, a non-finite number, a
-    value outside its unit's range, or values the model's consumers reject.
-    """
-    p = Path(path)
-    file = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        got = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise ParameterError("a readable YAML file", file=p, got=got) from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "document"
-        raise ParameterError("valid YAML", file=p, field=where) from None
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        raise ParameterError("valid YAML", file=p, field="document", got=str(exc)) from None
-    if not isinstance(doc, Mapping) or not doc:
-        raise ParameterError("a mapping of parameter sections", file=p, got=type(doc).__name__)
-    shipped = ParameterSet.load(known=known)
-    new: dict[str, Parameter] = {}
-    for section, body in doc.items():
-        if not isinstance(section, str):
-            raise ParameterError("a section name", file=file, field="<top>", got=section)
-        if section not in known:
-            _check_known(section, file, known)
-        if not isinstance(body, Mapping) or not body:
-            raise ParameterError(
-                "a non-empty mapping of parameters", file=file, field=section, got=body
-            )
-        for name, node in body.items():
-            key = f"{section}.{name}"
-            if not isinstance(name, str):
-                raise ParameterError("a parameter name", file=file, field=section, got=name)
-            _check_known(key, file, known)
-            ref = shipped[key]
-            if isinstance(node, Mapping) and "value" in node:
-                try:
-                    par = Parameter.model_validate(dict(node))
-                except ValidationError as exc:
-                    err = exc.errors()[0]
-                    loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function"))
-                    raise ParameterError(
-                        err["msg"].lower(), file=file, field=f"{key}.{loc}" if loc else key
-                    ) from None
-                if par.unit != ref.unit:
-                    raise ParameterError(
-                        f"the unit of {key}, {ref.unit!r}",
-                        file=file,
-                        field=f"{key}.unit",
-                        got=par.unit,
-                    )
-                value: object = node["value"]
-            else:
-                value = node
-                par = ref.model_copy(
-                    update={
-                        "value": node,
-                        "provenance": "assumption",
-                        "source": f"assumption: set in {file}",
-                    }
-                )
-            _check_type(key, value, ref.value, file)
-            _check_range(key, par.value, ref.unit, file)
-            new[key] = par
-    ps = ParameterSet(params={**shipped.params, **new}, origin=file)
-    check(ps)
-    return ps
 
 
 def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:

@@ -33,9 +33,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from blinasim.config import check_source, load_yaml_mapping
+from blinasim.config import FrozenModel, check_source, load_yaml_mapping
 from blinasim.errors import InputError
 
 Role = Literal["fitted", "held_out", "derived", "closed_form", "input"]
@@ -84,11 +84,7 @@ Quantity = Literal[
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SummarySpec(_Frozen):
+class SummarySpec(FrozenModel):
     """The simulated counterpart of a target: a statistic and its arguments."""
 
     statistic: Statistic
@@ -130,7 +126,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-class Count(_Frozen):
+class Count(FrozenModel):
     """``events`` out of ``n``."""
 
     events: int = Field(ge=0)
@@ -143,7 +139,7 @@ class Count(_Frozen):
         return self
 
 
-class SdN(_Frozen):
+class SdN(FrozenModel):
     """A mean reported as ``mean ± SD`` over ``n`` patients."""
 
     sd: float = Field(gt=0)
@@ -153,7 +149,7 @@ class SdN(_Frozen):
 _UNCERTAINTIES = ("se", "ci95", "count", "sd_n", "range")
 
 
-class TargetSpec(_Frozen):
+class TargetSpec(FrozenModel):
     """One published result (file schema)."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -208,7 +204,7 @@ class TargetSpec(_Frozen):
         return self
 
 
-class TargetFileSpec(_Frozen):
+class TargetFileSpec(FrozenModel):
     """A target file."""
 
     version: int = Field(ge=1)

@@ -9,8 +9,8 @@ import pytest
 from blinasim.analysis.core import analyze_endpoint
 from blinasim.analysis.read import validate_adtte
 from blinasim.analysis.run import veteran_adtte
-from blinasim.jobs.analyze import analyze_example
 from blinasim.errors import InputError
+from blinasim.jobs.analyze import analyze_example
 from blinasim.stats import cox_ph, kaplan_meier, logrank_test
 
 # R 4.x, survival 3.5:

@@ -18,9 +18,9 @@ from blinasim.analysis.arms import resolve_control
 from blinasim.analysis.core import analyze_endpoint
 from blinasim.analysis.read import validate_adtte
 from blinasim.analysis.run import analyze_table, veteran_adtte
-from blinasim.jobs.analyze import analyze_file
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
+from blinasim.jobs.analyze import analyze_file
 
 YEAR = 365.25
 

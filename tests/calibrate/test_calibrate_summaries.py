@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from blinasim.calibrate.summaries import (
-    DAYS_PER_YEAR,
     VirtualExperiments,
     blina_mrd_response,
     css_mean,
@@ -19,6 +18,7 @@ from blinasim.calibrate.summaries import (
 from blinasim.calibrate.targets import load_targets
 from blinasim.config import ParameterSet
 from blinasim.model.engine import ModelParams
+from blinasim.units import DAYS_PER_YEAR
 
 Y = DAYS_PER_YEAR
 NAN = math.nan

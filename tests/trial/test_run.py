@@ -23,7 +23,7 @@ from blinasim.trial.patients import (
 )
 from blinasim.trial.run import run_trial
 from blinasim.trial.sources import outcome_source
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 from .conftest import small_doc
 

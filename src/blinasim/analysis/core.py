@@ -31,8 +31,7 @@ from blinasim.stats import (
     logrank_test,
     rmst,
 )
-
-DAYS_PER_YEAR = 365.25
+from blinasim.units import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from blinasim._version import __version__
 from blinasim.analysis.arms import ControlArm, resolve_control
-from blinasim.analysis.core import DAYS_PER_YEAR, EndpointAnalysis, analyze_endpoint
+from blinasim.analysis.core import EndpointAnalysis, analyze_endpoint
 from blinasim.analysis.outputs import (
     claim_out_dir,
     shown_path,
@@ -36,6 +36,7 @@ from blinasim.disclaimer import DISCLAIMER, real_data_statement
 from blinasim.errors import BlinasimError, InputError
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.io.results import write_tables
+from blinasim.units import DAYS_PER_YEAR
 
 ENDPOINT_ORDER = ("DFS", "EFS", "OS")
 

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from blinasim import _version, config
+from blinasim.calibrate.targets import default_targets_path
 from blinasim.io.checkpoint import atomic_write_bytes
 
 FORMAT = "blinasim.calibrate.checkpoint/1"
@@ -72,15 +74,11 @@ def input_hashes(targets_file: str | Path | None) -> dict[str, str]:
     version (the model's code and data). The calibration config itself enters through the
     stages' config digests, which leave out what may change on resume (steps, draws).
     """
-    from blinasim._version import __version__
-    from blinasim.calibrate.targets import default_targets_path
-    from blinasim.config import default_parameters_path
-
     targets = Path(targets_file) if targets_file is not None else default_targets_path()
     return {
-        "parameters_sha256": _sha_file(default_parameters_path()),
+        "parameters_sha256": _sha_file(config.default_parameters_path()),
         "targets_sha256": _sha_file(targets),
-        "blinasim_version": __version__,
+        "blinasim_version": _version.__version__,
     }
 
 

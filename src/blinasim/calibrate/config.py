@@ -19,19 +19,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from blinasim.calibrate.summaries import VirtualExperiments
 from blinasim.calibrate.targets import TargetSet, load_targets
-from blinasim.config import load_yaml_mapping
+from blinasim.config import FrozenModel, load_yaml_mapping
 from blinasim.errors import InputError
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SimulationSpec(_Frozen):
+class SimulationSpec(FrozenModel):
     """The virtual trial run at every likelihood evaluation (common random numbers)."""
 
     simulator: str = "blinasim.calibrate.simulator:ModelSimulator"
@@ -41,7 +37,7 @@ class SimulationSpec(_Frozen):
     blinatumomab_arms: tuple[str, ...] = ("B", "D")
 
 
-class SamplerSpec(_Frozen):
+class SamplerSpec(FrozenModel):
     """emcee settings."""
 
     method: str = Field(default="emcee", pattern="^emcee$")
@@ -64,7 +60,7 @@ class SamplerSpec(_Frozen):
         return self
 
 
-class ImportanceSpec(_Frozen):
+class ImportanceSpec(FrozenModel):
     """Stage 2: importance sampling from a defensive mixture fitted to stage 1 (emcee).
 
     Proposal in the prior's normal-score space: ``(1 - defensive)`` multivariate Student-t
@@ -84,7 +80,7 @@ class ImportanceSpec(_Frozen):
     deterministic mixture of all rounds' proposals. 1: a single proposal."""
 
 
-class VirtualSpec(_Frozen):
+class VirtualSpec(FrozenModel):
     """Settings of the virtual experiments (see :class:`VirtualExperiments`)."""
 
     adult_bsa_median_m2: float = Field(default=1.88, gt=0)
@@ -107,7 +103,7 @@ class VirtualSpec(_Frozen):
         return VirtualExperiments(**d)
 
 
-class CalibrationConfig(_Frozen):
+class CalibrationConfig(FrozenModel):
     """A calibration run."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")

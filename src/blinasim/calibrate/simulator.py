@@ -22,10 +22,14 @@ from numpy.typing import NDArray
 
 from blinasim.calibrate.config import CalibrationConfig
 from blinasim.calibrate.likelihood import FreeParameter, free_parameters, log_likelihood, log_prior
-from blinasim.calibrate.summaries import SummaryValue, summarize
+from blinasim.calibrate.summaries import SummaryValue, _frame, summarize
 from blinasim.calibrate.targets import Target
+from blinasim.cohort import sample_cohort
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError
+from blinasim.model.engine import ModelParams, simulate
+from blinasim.protocol import load_protocol
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 
@@ -53,9 +57,6 @@ class ModelSimulator:
 
     def _setup(self) -> dict[str, Any]:
         if self._state is None:
-            from blinasim.cohort import sample_cohort
-            from blinasim.protocol import load_protocol
-
             cfg = self.config
             self._state = {
                 "cohort": sample_cohort(cfg.simulation.n_patients, seed=cfg.seed),
@@ -68,8 +69,6 @@ class ModelSimulator:
 
     def outcomes(self, values: Mapping[str, float]) -> Any:
         """The simulated :class:`~blinasim.model.engine.Outcomes` at these values."""
-        from blinasim.model.engine import simulate
-
         st = self._setup()
         ps = st["base"].with_values(dict(values), source="calibrated: proposal")
         return simulate(
@@ -82,8 +81,6 @@ class ModelSimulator:
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, SummaryValue]:
         """Simulate the cohort with these values and summarize it."""
-        from blinasim.model.engine import ModelParams
-
         st = self._setup()
         ps = st["base"].with_values(dict(values), source="calibrated: proposal")
         out = self.outcomes(values)
@@ -104,8 +101,6 @@ def dfs_curve_task(args: tuple[CalibrationConfig, dict[str, float], tuple[float,
     that it can run in worker processes).
     """
     import pandas as pd
-
-    from blinasim.calibrate.summaries import DAYS_PER_YEAR, _frame
 
     config, values, years = args
     sim = ModelSimulator(config)

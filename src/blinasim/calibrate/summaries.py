@@ -30,10 +30,11 @@ from scipy import special
 
 from blinasim import rng
 from blinasim.calibrate.targets import SummarySpec, Target
+from blinasim.model import leukemia, pk
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 
-DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 EOI_DAY = 29.0
 """End of induction: the day of first remission and of induction failure."""
@@ -271,8 +272,6 @@ def css_mean(
     dose_ug_per_day: float, params: Any, vx: VirtualExperiments, seed: int
 ) -> SummaryValue:
     """Mean steady-state concentration of virtual adults on a flat dose (pg/mL)."""
-    from blinasim.model import pk
-
     u = _virtual_draws(seed, "css")
     bsa = vx.adult_bsa_median_m2 * np.exp(vx.adult_bsa_sd_log * special.ndtri(u[:, 0]))
     ex = pk.exposure(bsa, special.ndtri(u[:, 1]), params.pk)
@@ -291,8 +290,6 @@ def blina_mrd_response(
     ``leukemia.resistant_growth_factor``); one cycle changes log MRD by
     ``cycle_days * (growth - k_blina)``.
     """
-    from blinasim.model import leukemia, pk
-
     adult = population == "adult_mrd_positive"
     u = _virtual_draws(seed, f"mrd_response.{population}")
     med, sd = (

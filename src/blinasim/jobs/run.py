@@ -26,6 +26,7 @@ import pandas as pd
 from blinasim._version import __version__
 from blinasim.analysis.run import write_json
 from blinasim.calibrate.ensemble import DEFAULT_NAME, load_posterior, shipped_dir
+from blinasim.calibrate.targets import published_for_run
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
@@ -37,14 +38,13 @@ from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, r
 from blinasim.jobs.store import TABLES, ReplicateStore
 from blinasim.jobs.summary import (
     estimates_frame,
-    published_block,
     replicate_estimates,
     summarize,
 )
 from blinasim.model.parameters import load_parameter_file, load_parameters
 from blinasim.parallel import stream_tasks
 from blinasim.protocol import load_protocol
-from blinasim.reports.run import write_report
+from blinasim.reports.render import write_report
 from blinasim.trial.design import MechanisticSource
 
 TRIALS = {"aall1731": "aall1731"}
@@ -220,6 +220,7 @@ def default_out_dir(trial: str) -> Path:
 # the files a run writes in its folder (``--fresh`` removes these and nothing else)
 OUTPUT_FILES = (
     "parameters.parquet",
+    "parameter_table.json",
     "trials.parquet",
     "summary.json",
     "manifest.json",
@@ -230,17 +231,6 @@ OUTPUT_FILES = (
     "estimates.parquet",
 )
 KIND = "aall1731-replication"
-# The report pools the patients of at most this many replicates: its figures are the
-# model's expected curves (50 trials are ~72,000 randomized children), summary.json uses
-# every replicate, and the memory of a run must not grow with its number of replicates.
-REPORT_POOL = 50
-# the columns the report reads (the rest stay on disk)
-PATIENT_COLS = (
-    "replicate", "arm", "stratum", "age_years", "sex", "genetics", "cns_status",
-    "day8_pb_flow", "eoi_flow", "eoi_hts", "eoi_hts_indeterminate", "eoc_flow",
-    "dfs_days", "dfs_event", "dfs_cause",
-)  # fmt: skip
-ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
 
 
 def _claim(out: Path, identity: dict[str, str], *, fresh: bool) -> Path:
@@ -323,7 +313,7 @@ def run(
     Finished replicates are checkpointed as they arrive; interrupted (Ctrl-C, SIGTERM),
     the run raises :class:`blinasim.interrupt.Interrupted` saying what is saved. Memory
     does not grow with ``cfg.replicates``: tables stream from the checkpoints to the
-    result files, and the report pools at most ``REPORT_POOL`` replicates.
+    result files, and the report pools at most ``reports.run.POOL`` replicates.
     """
     t0 = time.perf_counter()
     tasks, status = _posterior_tasks(cfg)
@@ -364,7 +354,7 @@ def run(
             "calibration": status,
             "disclaimer": DISCLAIMER,
         }
-        summary = summarize(estimates, published=published_block(), meta=meta)
+        summary = summarize(estimates, published=published_for_run(), meta=meta)
         write_json(out / "summary.json", summary)
         files: dict[str, str] = {}
         for name in TABLES:
@@ -384,23 +374,15 @@ def run(
         result = RunResult(
             out, summary, estimates, status, {"simulate_s": t_sim, "analyse_s": t_an}
         )
-        if report:
-            pooled = order[:REPORT_POOL]
-            os_rows = [
-                a[a["PARAMCD"] == "OS"]
-                for a in (store.table(r, "adtte", columns=list(ADTTE_COLS)) for r in pooled)
-            ]
-            write_report(
-                result,
-                patients=pd.concat(
-                    [store.table(r, "patients", columns=list(PATIENT_COLS)) for r in pooled],
-                    ignore_index=True,
-                ),
-                adtte=pd.concat(os_rows, ignore_index=True),
-                consorts=[markers[r]["consort"] for r in order],
-            )
-            files["report"] = "report.html"
+        atomic_write_json(
+            out / "parameter_table.json",
+            {"origin": Path(cfg.params).name if cfg.params else "parameters.yaml",
+             "parameters": _parameters(cfg).table()},
+        )  # fmt: skip
+        files["parameter_table"] = "parameter_table.json"
         files["summary"] = "summary.json"
+        if report:
+            files["report"] = "report.html"
         timings = {**result.timings, "total_s": time.perf_counter() - t0}
         write_manifest(
             out,
@@ -415,6 +397,10 @@ def run(
                 "inputs": identity,
                 "calibration": status,
                 "replicates": cfg.replicates,
+                # the design that ran, for the report's captions (spending function, ...)
+                "design_spec": design_for(TRIALS[cfg.trial], cfg.protocol).model_dump(mode="json"),
             },
         )
+        if report:  # rendered from the folder alone, as `blinasim report DIR` does
+            write_report(out)
     return RunResult(out, summary, estimates, status, timings)

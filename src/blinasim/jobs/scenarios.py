@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blinasim.analysis.core import DAYS_PER_YEAR
 from blinasim.analysis.outputs import (
     claim_out_dir,
     shown_path,
@@ -31,15 +30,19 @@ from blinasim.analysis.outputs import (
     write_run_manifest,
 )
 from blinasim.analysis.run import write_json
+from blinasim.cohort import sample_cohort
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.io.results import write_tables
+from blinasim.model.engine import simulate
+from blinasim.protocol import load_protocol
 from blinasim.reports.compare import PATIENT_COLS
 from blinasim.reports.render import write_report
 from blinasim.stats import kaplan_meier
+from blinasim.units import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,10 +72,6 @@ def compare_protocols(
 
     The reference arm of each stratum is the control arm of the first protocol.
     """
-    from blinasim.cohort import sample_cohort
-    from blinasim.model.engine import simulate
-    from blinasim.protocol import load_protocol
-
     check_options(n, seed)
     loaded = [load_protocol(p) for p in protocols]
     cohort = sample_cohort(n, seed=seed, params=params)
@@ -186,8 +185,6 @@ def run_comparison(
     simulation; an interruption raises :class:`~blinasim.interrupt.Interrupted` whose line
     says what was written (compare keeps no checkpoints).
     """
-    from blinasim.protocol import load_protocol
-
     check_options(n, seed)
     for p in protocols:
         load_protocol(p)  # a bad protocol is one line before any folder is made

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from blinasim.analysis.core import DAYS_PER_YEAR, analyze_endpoint
+from blinasim.analysis.core import analyze_endpoint
 from blinasim.analysis.read import validate_adtte
 from blinasim.jobs.simulate import AE_EVENTS, CAUSES, ReplicateOutput
 from blinasim.stats import cumulative_incidence
+from blinasim.units import DAYS_PER_YEAR
 
 ARMS = ("blinatumomab", "chemotherapy")
 STRATA = ("SR-Average", "SR-High")
@@ -200,48 +201,6 @@ def summarize(
         "published": published,
         "run": meta,
     }
-
-
-def published_block() -> dict[str, Any]:
-    """The published AALL1731 figures to compare with (from the calibration targets)."""
-    from blinasim.calibrate.targets import load_targets
-
-    ts = load_targets()
-    arm = {"blina": "blinatumomab", "chemo": "chemotherapy"}
-    strat = {"avg": "SR-Average", "high": "SR-High"}
-    out: dict[str, Any] = {
-        "dfs_3y": {},
-        "dfs_3y_by_stratum": {},
-        "ae_grade3plus": {},
-        "sources": {},
-    }
-    counts: dict[tuple[str, str], list[int]] = {}
-    ev_name = {"crs": "cytokine_release_syndrome", "fn": "febrile_neutropenia", "sepsis": "sepsis"}
-    for t in ts.targets:
-        parts = t.id.split("_")
-        if parts[0] == "dfs3":
-            a = arm[parts[2]]
-            if parts[1] == "all":
-                out["dfs_3y"][a] = {"estimate": t.estimate, "se": t.se}
-            else:
-                out["dfs_3y_by_stratum"].setdefault(strat[parts[1]], {})[a] = {
-                    "estimate": t.estimate,
-                    "se": t.se,
-                }
-        elif parts[0] == "ae" and t.kind == "binomial":
-            key = (arm[parts[-1]], ev_name[parts[1]])
-            c = counts.setdefault(key, [0, 0])
-            c[0] += t.events
-            c[1] += t.n
-    for (a, ev), (e, n) in counts.items():
-        out["ae_grade3plus"].setdefault(a, {})[ev] = {"proportion": e / n, "events": e, "n": n}
-    out["n_randomized"] = {"blinatumomab": 718, "chemotherapy": 722}
-    out["hazard_ratio_dfs"] = None
-    out["note"] = (
-        "AALL1731 reported 3-year DFS with standard errors and grade >= 3 adverse events per "
-        "safety population (NEJM 2025, Table 2); the hazard ratio was not in the reference file."
-    )
-    return out
 
 
 def estimates_frame(estimates: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from blinasim.analysis.run import AnalysisRun
 from blinasim.disclaimer import DISCLAIMER
+from blinasim.jobs.run import RunResult
 from blinasim.reports.analysis import milestone_table, pooled_table, tests_table
-
-if TYPE_CHECKING:
-    from blinasim.jobs.run import RunResult
 
 
 def print_summary(console: Console, result: RunResult) -> None:

@@ -23,12 +23,12 @@ from numpy.typing import NDArray
 
 from blinasim.config import ParameterSet
 from blinasim.model import _draws
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 DAYS_PER_MONTH = 365.25 / 12.0
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)

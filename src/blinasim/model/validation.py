@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from blinasim.model.engine import Outcomes
+from blinasim.cohort import sample_cohort
+from blinasim.disclaimer import DISCLAIMER
+from blinasim.model.engine import Outcomes, simulate
+from blinasim.protocol import load_protocol
 from blinasim.targets import Target, TargetSet, shipped_targets
 
 YEAR = 365.25
@@ -168,11 +171,6 @@ def stratum_mix(outcomes: Outcomes) -> pd.Series:
 
 def main(argv: list[str] | None = None) -> int:
     """Simulate ``n`` children (default 100,000) and print :func:`summarize`."""
-    from blinasim.cohort import sample_cohort
-    from blinasim.disclaimer import DISCLAIMER
-    from blinasim.model.engine import simulate
-    from blinasim.protocol import load_protocol
-
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args else 100_000
     seed = int(args[1]) if len(args) > 1 else 1

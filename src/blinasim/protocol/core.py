@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blinasim.config import check_source
+from blinasim.protocol.doses import capped_dose, reference_child
 
 
 def _provenance(source: str) -> Literal["published", "assumption", "calibrated"]:
@@ -88,8 +89,6 @@ class DrugAdministration:
         Default: the reference child of ``data/dose_bounds.yaml`` (the size at which the
         model's arm-level dose intensities apply caps). Stays in ``unit``.
         """
-        from blinasim.protocol.doses import capped_dose, reference_child
-
         if self.max_dose is None:
             return float(self.dose)
         ref = reference_child()

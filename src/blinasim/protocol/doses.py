@@ -24,6 +24,7 @@ import yaml
 from numpy.typing import ArrayLike, NDArray
 
 from blinasim.errors import ProtocolError
+from blinasim.protocol.schema import DRUG_ROUTES, ROUTES, UNITS
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,6 @@ def _text(value: object, file: str, field: str) -> str:
 
 def parse_dose_bounds(doc: object, origin: str) -> DoseBounds:
     """Validate a parsed ``dose_bounds.yaml`` document."""
-    from blinasim.protocol.schema import DRUG_ROUTES, ROUTES, UNITS
-
     if not isinstance(doc, Mapping) or set(doc) != {"reference_child", "drugs"}:
         raise ProtocolError(
             "a mapping with exactly 'reference_child' and 'drugs'", file=origin, field="<top>"

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 
 from blinasim.reports.figures import StepCurve
 from blinasim.stats import cumulative_incidence, kaplan_meier
+from blinasim.units import DAYS_PER_YEAR
 
-DAYS_PER_YEAR = 365.25
 GRID_DAYS = np.linspace(0.0, 5 * DAYS_PER_YEAR, 121)
 CENSOR_TICKS_MAX = 3000
 

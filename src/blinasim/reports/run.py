@@ -19,12 +19,12 @@ import pandas as pd
 
 from blinasim.config import ParameterSet
 from blinasim.errors import BlinasimError
-from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.protocol import load_protocol
 from blinasim.reports import curves, diagrams, figures, run_tables, tables
-from blinasim.reports.folder import RUN, ResultsFolder
+from blinasim.reports.folder import ResultsFolder
 from blinasim.reports.html import Section, render
 from blinasim.reports.run_tables import ARMS, CAUSES, STRATA
+from blinasim.units import DAYS_PER_YEAR
 
 # The figures pool the patients of at most this many replicates (the first ones): they are
 # the model's expected curves (50 trials are ~72,000 randomized children); summary.json
@@ -77,9 +77,9 @@ def _survival_figure(
         data, group="arm", time=time, event=event, order=ARMS, replicate="replicate",
         band="predictive",
     )  # fmt: skip
-    floor = curves.survival_floor(cs, xmax_days=XMAX_YEARS * curves.DAYS_PER_YEAR)
+    floor = curves.survival_floor(cs, xmax_days=XMAX_YEARS * DAYS_PER_YEAR)
     marks = {
-        arm: (3 * curves.DAYS_PER_YEAR, p["estimate"], p["se"])
+        arm: (3 * DAYS_PER_YEAR, p["estimate"], p["se"])
         for arm, p in (pub or {}).items()
         if p and not tables.is_missing(p.get("estimate")) and p.get("se")
     }
@@ -340,16 +340,4 @@ def design_text(folder: ResultsFolder, looks: pd.DataFrame | None, design: str) 
     return run_tables.design_text(spec if isinstance(spec, dict) else None, looks, design)
 
 
-def write_report(result: Any, **_unused: Any) -> None:
-    """Deprecated entry of ``jobs/run.py``: renders ``result.out_dir`` from its files.
-
-    The tables it used to be given (pooled patients, ADTTE, CONSORT counts) are read from
-    the folder instead; the job should call :func:`blinasim.reports.render.write_report`
-    on the folder once its ``manifest.json`` is written.
-    """
-    folder = ResultsFolder(Path(result.out_dir), RUN, {})
-    html = render_run(folder)
-    atomic_write_bytes(folder.path / "report.html", html.encode("utf-8"))
-
-
-__all__ = ["ADTTE_COLS", "PATIENT_COLS", "POOL", "render_run", "write_report"]
+__all__ = ["ADTTE_COLS", "PATIENT_COLS", "POOL", "render_run"]

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from blinasim import rng
 from blinasim.trial.design import Accrual
-from blinasim.trial.units import DAYS_PER_MONTH
+from blinasim.units import DAYS_PER_MONTH
 
 FloatArray = NDArray[np.float64]
 

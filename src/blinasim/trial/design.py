@@ -6,7 +6,7 @@ blocks, loss to follow-up, where the outcomes come from (a parametric model per 
 stratum, or the mechanistic model of :mod:`blinasim.model`), the interim and final
 analyses, the group-sequential boundaries and what happens at an early stop. The outcome
 part of the schema (survival laws, parametric and mechanistic sources) is in
-:mod:`blinasim.trial.laws`, the units in :mod:`blinasim.trial.units`.
+:mod:`blinasim.trial.laws`, the units in :mod:`blinasim.units`.
 
 Times in the file carry their unit in the field name (``_days``, ``_months``,
 ``_years``); internally everything is days (a year is 365.25 days, a month 1/12 of it).
@@ -40,7 +40,7 @@ from blinasim.trial.laws import (
     SourceSpec,
     Weibull,
 )
-from blinasim.trial.units import DAYS_PER_MONTH, DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 # ---------------------------------------------------------------------------------------
 # Accrual

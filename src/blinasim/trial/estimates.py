@@ -19,7 +19,7 @@ import pandas as pd
 from blinasim.analysis.core import rmst_difference, rmst_horizon
 from blinasim.stats import cox_ph, kaplan_meier, logrank_test
 from blinasim.trial.design import TrialDesign
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A parametric source gives a DFS law (exponential, piecewise exponential, Weibull, mixture
 cure) or a hazard ratio against the control law for each arm and stratum; a mechanistic
 source names the protocol and maps trial arms to protocol arms. Times carry their unit in
-the field name; :mod:`blinasim.trial.units` converts.
+the field name; :mod:`blinasim.units` converts.
 """
 
 from __future__ import annotations
@@ -12,15 +12,10 @@ import itertools
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from blinasim.trial.units import DAYS_PER_YEAR
-
-
-class FrozenModel(BaseModel):
-    """A frozen schema record: unknown keys are refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from blinasim.config import FrozenModel
+from blinasim.units import DAYS_PER_YEAR
 
 
 class Exponential(FrozenModel):

@@ -23,7 +23,7 @@ from blinasim.stats import km_survival_at_batched, logrank_test_batched
 from blinasim.trial.design import TrialDesign
 from blinasim.trial.monitoring import GroupSequentialDesign, group_sequential_design
 from blinasim.trial.patients import PatientBlock, SimulatedPatients
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

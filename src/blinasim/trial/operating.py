@@ -44,7 +44,7 @@ from blinasim.trial.looks import (
 )
 from blinasim.trial.patients import simulate_block
 from blinasim.trial.sources import outcome_source
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 

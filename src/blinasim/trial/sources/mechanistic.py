@@ -48,7 +48,7 @@ from blinasim.trial.sources.base import (
     Enrollees,
     EventTimes,
 )
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -33,7 +33,7 @@ from blinasim.trial.sources.base import (
     EventTimes,
     patient_uniforms,
 )
-from blinasim.trial.units import DAYS_PER_YEAR
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
