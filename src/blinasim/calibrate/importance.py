@@ -50,16 +50,14 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import linalg, special, stats
 
-from blinasim import rng
 from blinasim.calibrate.checkpoints import (
     STAGE2,
     CheckpointError,
@@ -70,8 +68,31 @@ from blinasim.calibrate.checkpoints import (
     read_checkpoint,
     write_checkpoint,
 )
-from blinasim.calibrate.config import CalibrationConfig, ImportanceSpec
-from blinasim.calibrate.likelihood import FreeParameter, log_prior
+from blinasim.calibrate.config import CalibrationConfig
+from blinasim.calibrate.likelihood import log_prior
+from blinasim.calibrate.proposal import (
+    Proposal,
+    fit_proposal,
+    from_prior_component,
+    from_z,
+    log_std_normal,
+    mixture_logpdf,
+    proposal_draws,
+    proposal_logpdf,
+    refit_proposal,
+    round_bounds,
+    to_z,
+)
+from blinasim.calibrate.psis import (
+    MAX_PARETO_K,
+    GPDFit,
+    PSISResult,
+    gpd_fit,
+    gpd_quantile,
+    pareto_k_threshold,
+    psis,
+    systematic_resample,
+)
 from blinasim.calibrate.sampler import (
     Chain,
     DaskPool,
@@ -88,279 +109,6 @@ IntArray = NDArray[np.int64]
 CHECKPOINT_IS = "checkpoint_stage2.npz"
 LEGACY_CHECKPOINT_IS = "checkpoint_importance.pkl"
 """The pickled stage-2 checkpoint of earlier versions: never read."""
-MAX_PARETO_K = 0.7
-"""PSIS reliability threshold cap (Vehtari et al. 2024: estimates unreliable above 0.7)."""
-
-
-def pareto_k_threshold(draws: int) -> float:
-    """``min(1 - 1 / log10(S), 0.7)``: the largest reliable k-hat with ``S`` draws (PSIS)."""
-    if draws <= 10:
-        return 0.0
-    return min(1 - 1 / math.log10(draws), MAX_PARETO_K)
-
-
-_U_LO = 1e-300
-_U_HI = 1.0 - 2.0**-53
-_LOG_2PI = math.log(2 * math.pi)
-
-
-# --- normal-score space -------------------------------------------------------------------
-
-
-def to_z(free: Sequence[FreeParameter], theta: FloatArray) -> FloatArray:
-    """Normal scores ``Phi^-1(F_j(theta_j))`` of points ``theta`` with shape (n, d)."""
-    th = np.atleast_2d(np.asarray(theta, dtype=np.float64))
-    u = np.array([[fp.cdf(float(x)) for fp, x in zip(free, row, strict=True)] for row in th])
-    return np.asarray(special.ndtri(np.clip(u, 1e-15, 1 - 1e-15)), dtype=np.float64)
-
-
-def from_z(free: Sequence[FreeParameter], z: FloatArray) -> FloatArray:
-    """Parameter values ``F_j^-1(Phi(z_j))`` of normal scores ``z`` with shape (n, d)."""
-    zz = np.atleast_2d(np.asarray(z, dtype=np.float64))
-    u = np.clip(special.ndtr(zz), _U_LO, _U_HI)
-    return np.array([[fp.ppf(float(x)) for fp, x in zip(free, row, strict=True)] for row in u])
-
-
-def log_std_normal(z: FloatArray) -> FloatArray:
-    """Log density of N(0, I) at the rows of ``z``."""
-    zz = np.atleast_2d(z)
-    return np.asarray(-0.5 * np.sum(zz**2, axis=1) - 0.5 * zz.shape[1] * _LOG_2PI)
-
-
-# --- proposal -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """Defensive mixture ``(1 - defensive) t_df(mean, chol chol^T) + defensive N(0, I)``."""
-
-    mean: FloatArray
-    chol: FloatArray
-    """Lower Cholesky factor of the t component's scale matrix (``scale^2 * cov``)."""
-    df: float
-    defensive: float
-
-    @property
-    def dim(self) -> int:
-        """Number of parameters."""
-        return int(self.mean.size)
-
-
-def fit_proposal(z_stage1: FloatArray, spec: ImportanceSpec) -> Proposal:
-    """The proposal centred on stage-1 positions ``z_stage1`` (n, d) in z-space."""
-    z = np.atleast_2d(np.asarray(z_stage1, dtype=np.float64))
-    if z.shape[0] < 2 or not np.all(np.isfinite(z)):
-        raise InputError(
-            "at least 2 finite stage-1 positions after burn-in",
-            field="sampler.burn_in",
-            got=int(z.shape[0]),
-        )
-    d = z.shape[1]
-    cov = np.atleast_2d(np.cov(z, rowvar=False)) * spec.scale**2
-    # a ridge keeps the factor defined when stage 1 collapsed in some direction
-    ridge = 1e-9 * max(float(np.trace(cov)) / d, 1e-6)
-    chol = np.linalg.cholesky(cov + ridge * np.eye(d))
-    return Proposal(mean=z.mean(axis=0), chol=chol, df=float(spec.df), defensive=spec.defensive)
-
-
-def _stream(name: str, round_index: int) -> str:
-    return f"calibrate.importance.{name}" + (f".round{round_index}" if round_index else "")
-
-
-def proposal_draws(prop: Proposal, seed: int, n: int, round_index: int = 0) -> FloatArray:
-    """Draws 0..n-1 of the proposal in z-space (draw ``i`` does not depend on ``n``).
-
-    Each adaptive round has its own random streams.
-    """
-    d = prop.dim
-    eps = rng.normals(seed, _stream("normal", round_index), 0, n, k=d).reshape(n, d)
-    u_chi = np.clip(rng.uniforms(seed, _stream("chi2", round_index), 0, n), _U_LO, _U_HI)
-    chi2 = stats.chi2.ppf(u_chi, prop.df)
-    t = prop.mean + (eps @ prop.chol.T) * np.sqrt(prop.df / chi2)[:, None]
-    return np.where(from_prior_component(prop, seed, n, round_index)[:, None], eps, t)
-
-
-def from_prior_component(
-    prop: Proposal, seed: int, n: int, round_index: int = 0
-) -> NDArray[np.bool_]:
-    """Which of draws 0..n-1 of :func:`proposal_draws` come from the prior component."""
-    return rng.uniforms(seed, _stream("component", round_index), 0, n) < prop.defensive
-
-
-def round_bounds(draws: int, rounds: int) -> list[int]:
-    """Draw indices where the adaptive rounds start, then ``draws``: ``[0, ..., draws]``."""
-    return [round(r * draws / rounds) for r in range(rounds)] + [draws]
-
-
-def refit_proposal(
-    z: FloatArray, log_weights: FloatArray, previous: Proposal, spec: ImportanceSpec
-) -> Proposal:
-    """The next round's proposal, fitted to the importance-weighted draws so far.
-
-    The t component moves to the PSIS-weighted mean and covariance (times ``scale**2``) of
-    the draws so far; the prior share is unchanged. With few effective draws the weighted
-    covariance is noisy: it is averaged with the previous round's (half each) so that no
-    direction collapses.
-    """
-    w = psis(log_weights).weights
-    w = w / w.sum()
-    mean = w @ z
-    dz = z - mean
-    cov_w = (dz * w[:, None]).T @ dz
-    prev = previous.chol @ previous.chol.T / max(spec.scale, 1e-12) ** 2
-    cov = 0.5 * cov_w + 0.5 * prev
-    d = z.shape[1]
-    ridge = 1e-9 * max(float(np.trace(cov)) / d, 1e-6)
-    chol = np.linalg.cholesky(cov * spec.scale**2 + ridge * np.eye(d))
-    return Proposal(mean=mean, chol=chol, df=previous.df, defensive=previous.defensive)
-
-
-def mixture_logpdf(
-    proposals: Sequence[Proposal], counts: Sequence[int], z: FloatArray
-) -> FloatArray:
-    """Log density of the deterministic mixture ``sum_k (n_k / n) q_k`` at the rows of ``z``."""
-    n = float(sum(counts))
-    parts = [
-        math.log(c / n) + proposal_logpdf(p, z)
-        for p, c in zip(proposals, counts, strict=True)
-        if c > 0
-    ]
-    return np.asarray(np.logaddexp.reduce(np.stack(parts), axis=0), dtype=np.float64)
-
-
-def proposal_logpdf(prop: Proposal, z: FloatArray) -> FloatArray:
-    """Log density of the mixture at the rows of ``z``."""
-    zz = np.atleast_2d(np.asarray(z, dtype=np.float64))
-    d, nu = prop.dim, prop.df
-    r = linalg.solve_triangular(prop.chol, (zz - prop.mean).T, lower=True)
-    maha = np.sum(r**2, axis=0)
-    const = (
-        special.gammaln((nu + d) / 2)
-        - special.gammaln(nu / 2)
-        - 0.5 * d * math.log(nu * math.pi)
-        - float(np.sum(np.log(np.diag(prop.chol))))
-    )
-    log_t = const - 0.5 * (nu + d) * np.log1p(maha / nu)
-    if prop.defensive == 0:
-        return np.asarray(log_t, dtype=np.float64)
-    return np.asarray(
-        np.logaddexp(
-            math.log1p(-prop.defensive) + log_t, math.log(prop.defensive) + log_std_normal(zz)
-        ),
-        dtype=np.float64,
-    )
-
-
-# --- Pareto-smoothed importance sampling --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GPDFit:
-    """Generalized Pareto fit: shape ``k`` and scale ``sigma`` (location 0)."""
-
-    k: float
-    sigma: float
-
-
-def gpd_fit(x: FloatArray) -> GPDFit:
-    """Zhang & Stephens (2009) estimate of a generalized Pareto, with PSIS's prior on k.
-
-    ``x``: positive exceedances over the threshold, sorted ascending. The shape estimate
-    is shrunk towards 0.5 as if by 10 pseudo-observations (Vehtari et al. 2024, appendix).
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n = x.size
-    m = 30 + int(math.sqrt(n))
-    b = 1 - np.sqrt(m / (np.arange(1, m + 1, dtype=np.float64) - 0.5))
-    b /= 3 * x[int(n / 4 + 0.5) - 1]
-    b += 1 / x[-1]
-    k = np.log1p(-b[:, None] * x).mean(axis=1)
-    log_lik = n * (np.log(-b / k) - k - 1)  # profile log likelihood of each b
-    w = np.exp(log_lik - special.logsumexp(log_lik))
-    keep = w >= 10 * np.finfo(float).eps
-    w, b = w[keep], b[keep]
-    w /= w.sum()
-    b_post = float(np.sum(b * w))
-    k_post = float(np.log1p(-b_post * x).mean())
-    sigma = -k_post / b_post
-    shape = (n * k_post + 10 * 0.5) / (n + 10)
-    return GPDFit(k=shape, sigma=sigma)
-
-
-def gpd_quantile(p: FloatArray, fit: GPDFit) -> FloatArray:
-    """Quantiles of the generalized Pareto at probabilities ``p`` in (0, 1)."""
-    if abs(fit.k) < np.finfo(float).eps:
-        return np.asarray(-fit.sigma * np.log1p(-p), dtype=np.float64)
-    return np.asarray(fit.sigma * np.expm1(-fit.k * np.log1p(-p)) / fit.k, dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class PSISResult:
-    """Pareto-smoothed importance weights and their diagnostics."""
-
-    log_weights: FloatArray
-    """Smoothed log weights, normalized (``logsumexp == 0``; ``-inf`` for failed draws)."""
-    pareto_k: float
-    """Fitted GPD shape of the largest weights (``inf`` if too few draws to fit)."""
-    tail_length: int
-    ess: float
-    """Kish effective sample size ``1 / sum(w^2)`` of the smoothed normalized weights."""
-    ess_raw: float
-    """The same for the raw weights."""
-
-    @property
-    def weights(self) -> FloatArray:
-        """Normalized smoothed weights (sum to 1)."""
-        return np.exp(self.log_weights)
-
-
-def _kish(lw: FloatArray) -> float:
-    w = np.exp(lw - special.logsumexp(lw))
-    return float(1 / np.sum(w**2))
-
-
-def psis(log_weights: FloatArray) -> PSISResult:
-    """Pareto-smooth raw log importance weights (any additive constant)."""
-    lw_in = np.asarray(log_weights, dtype=np.float64)
-    ok = np.isfinite(lw_in)
-    out = np.full(lw_in.shape, -np.inf)
-    s = int(ok.sum())
-    if s == 0:
-        return PSISResult(out, math.inf, 0, 0.0, 0.0)
-    x = lw_in[ok] - lw_in[ok].max()
-    raw = _kish(x)
-    m = math.ceil(min(0.2 * s, 3 * math.sqrt(s)))
-    order = np.argsort(x, kind="stable")
-    k = math.inf
-    tail_len = 0
-    if m < s:
-        cut = max(float(x[order[-m - 1]]), math.log(np.finfo(float).tiny))
-        tail = np.flatnonzero(x > cut)
-        tail_len = int(tail.size)
-        if tail_len > 4:
-            tail = tail[np.argsort(x[tail], kind="stable")]
-            exc = np.exp(x[tail]) - math.exp(cut)
-            fit = gpd_fit(exc)
-            k = fit.k
-            if math.isfinite(k) and fit.sigma > 0:
-                p = (np.arange(tail_len, dtype=np.float64) + 0.5) / tail_len
-                x[tail] = np.log(gpd_quantile(p, fit) + math.exp(cut))
-                x = np.minimum(x, 0.0)  # never above the largest raw weight
-    x -= special.logsumexp(x)
-    out[ok] = x
-    return PSISResult(out, float(k), tail_len, _kish(x), raw)
-
-
-def systematic_resample(weights: FloatArray, n: int, seed: int) -> IntArray:
-    """``n`` indices by systematic resampling of normalized ``weights`` (named stream)."""
-    w = np.asarray(weights, dtype=np.float64)
-    cum = np.cumsum(w / w.sum())
-    cum[-1] = 1.0
-    u0 = float(rng.uniforms(seed, "calibrate.importance.resample", 0, 1)[0])
-    pos = (u0 + np.arange(n)) / n
-    return np.asarray(np.searchsorted(cum, pos, side="right"), dtype=np.int64)
-
-
 # --- the stage-2 run ----------------------------------------------------------------------
 
 
