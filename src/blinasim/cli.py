@@ -15,10 +15,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from blinasim import _commands
 from blinasim._version import __version__
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError
 from blinasim.interrupt import Interrupted, Terminated, handle_sigterm
+from blinasim.jobs.analyze import analyze_file
+from blinasim.jobs.example import run_example
+from blinasim.jobs.run import RunConfig, run
+from blinasim.jobs.scenarios import run_comparison
+from blinasim.jobs.text import print_run, print_summary
+from blinasim.reports.render import write_report
 
 __all__ = ["DISCLAIMER", "app", "main"]
 
@@ -56,8 +63,6 @@ def _root(
 @app.command(hidden=True)
 def demo() -> None:
     """Deprecated alias of 'blinasim example'."""
-    from blinasim.jobs.example import run_example
-
     err_console.print(
         "'blinasim demo' is deprecated: use 'blinasim example' ('make demo' runs the AALL1731 job)",
         highlight=False,
@@ -72,8 +77,6 @@ def example(
     ] = None,
 ) -> None:
     """Survival statistics on a bundled real trial (R's veteran data), with its report."""
-    from blinasim.jobs.example import run_example
-
     run_example(console, out)
 
 
@@ -82,8 +85,6 @@ def report(
     folder: Annotated[Path, typer.Argument(help="Results folder of a blinasim job.")],
 ) -> None:
     """Re-render the HTML report of a results folder from its files (nothing is re-run)."""
-    from blinasim.reports.render import write_report
-
     path = write_report(folder)
     console.print(f"report: [bold]{escape(str(path))}[/]")
 
@@ -109,9 +110,6 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
 ) -> None:
     """Analyse real or simulated trial data (ADaM ADTTE): KM, log-rank, Cox, RMST, CIF."""
-    from blinasim.jobs.analyze import analyze_file
-    from blinasim.jobs.text import print_run
-
     run = analyze_file(
         file,
         out_dir=out,
@@ -170,9 +168,6 @@ def run_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from blinasim.jobs.run import RunConfig, run
-    from blinasim.jobs.text import print_summary
-
     cfg = RunConfig(
         trial=trial,
         replicates=replicates,
@@ -216,8 +211,6 @@ def compare(
     """Run the same virtual children through protocol variants (common random numbers)."""
     from rich.table import Table
 
-    from blinasim.jobs.scenarios import run_comparison
-
     cmp, report = run_comparison([base, *(protocol or [])], n=n, seed=seed, out=out)
     t = Table(title=f"{n:,} virtual children, seed {seed}", title_justify="left")
     for c in ("stratum", "arm", "n", "3-y DFS", "5-y DFS", "relapse", "vs reference (3-y)"):
@@ -242,8 +235,6 @@ def compare(
 
 def _register() -> None:
     """Attach the command groups that live beside their subpackages."""
-    from blinasim import _commands
-
     for name, sub in _commands.groups():
         app.add_typer(sub, name=name)
 

@@ -17,6 +17,7 @@ from blinasim.calibrate.report import build_result, write_outputs
 from blinasim.calibrate.sampler import run_sampler
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError
+from blinasim.reports.render import write_report
 
 KEYS = ("chemo.kill_maintenance_per_day", "blinatumomab.kmax_per_day")
 
@@ -91,6 +92,7 @@ def test_report_and_predictions(toy_config: Path, tmp_path: Path) -> None:
         ]
     )
     paths = write_outputs(res, tmp_path, curves=curves)
+    write_report(tmp_path)  # as the calibrate command does, from the folder alone
     html = paths["html"].read_text()
     assert "not medical advice" in html
     assert "toy_c" in html

@@ -32,7 +32,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from blinasim.calibrate.checkpoints import identity_difference, input_hashes
+from blinasim.calibrate.config import CalibrationConfig, load_config
+from blinasim.calibrate.ensemble import load_posterior
+from blinasim.calibrate.importance import CHECKPOINT_IS, LEGACY_CHECKPOINT_IS, psis, run_importance
+from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
+from blinasim.calibrate.sampler import CHECKPOINT, LEGACY_CHECKPOINT, make_pool, run_sampler
+from blinasim.calibrate.simulator import LogPosterior, dfs_curve_task
 from blinasim.disclaimer import DISCLAIMER
+from blinasim.errors import InputError
+from blinasim.interrupt import resumable
+from blinasim.io.checkpoint import atomic_write_json, read_json
+from blinasim.io.outdir import prepare_out_dir
+from blinasim.reports.render import write_report
 
 app = typer.Typer(
     help="Calibrate the mechanistic model to published AALL1731 results "
@@ -49,7 +61,6 @@ N_FRESH_DRAWS = 24
 
 
 def _curves(cfg: Any, ens: Any, pool: Any) -> pd.DataFrame:
-    from blinasim.calibrate.simulator import dfs_curve_task
 
     k = min(N_CURVE_DRAWS, len(ens))
     tasks = [(cfg, ens.values(i), CURVE_YEARS) for i in range(k)]
@@ -80,8 +91,6 @@ def run_id(cfg: Any) -> str:
     import hashlib
     import json
 
-    from blinasim.calibrate.checkpoints import input_hashes
-
     doc = {"config": cfg.chain_digest(), "inputs": input_hashes(cfg.targets_file)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -103,9 +112,6 @@ class SavedState:
 
     def line(self) -> str:
         """One line: what is saved where, and how to resume."""
-        from blinasim.calibrate.importance import CHECKPOINT_IS
-        from blinasim.calibrate.sampler import CHECKPOINT
-
         again = "run the same command again to resume"
         if self.stage == 0:
             return "nothing saved yet (stage 1 had not checkpointed); run the same command again"
@@ -127,12 +133,6 @@ class SavedState:
 
 def _check_folder(out_dir: Path, cfg: Any, rid: str, fresh: bool, con: Console) -> None:
     """Refuse a folder holding another run's results; ``fresh`` clears this folder's run."""
-    from blinasim.calibrate.checkpoints import identity_difference, input_hashes
-    from blinasim.calibrate.importance import CHECKPOINT_IS, LEGACY_CHECKPOINT_IS
-    from blinasim.calibrate.sampler import CHECKPOINT, LEGACY_CHECKPOINT
-    from blinasim.errors import InputError
-    from blinasim.io.checkpoint import read_json
-
     marker = out_dir / RUN_FILE
     if fresh:
         names = [CHECKPOINT, CHECKPOINT_IS, LEGACY_CHECKPOINT, LEGACY_CHECKPOINT_IS, RUN_FILE]
@@ -204,15 +204,6 @@ def run_calibration(
     checkpointed (for the line printed on an interruption); ``warn`` gets one-line warnings
     (an unusable checkpoint).
     """
-    from blinasim.calibrate.checkpoints import input_hashes
-    from blinasim.calibrate.config import load_config
-    from blinasim.calibrate.importance import CHECKPOINT_IS, run_importance
-    from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
-    from blinasim.calibrate.sampler import make_pool, run_sampler
-    from blinasim.calibrate.simulator import LogPosterior
-    from blinasim.io.checkpoint import atomic_write_json
-    from blinasim.io.outdir import prepare_out_dir
-
     con = con or console
     saved = saved if saved is not None else SavedState(out_dir)
     t0 = time.perf_counter()
@@ -276,7 +267,6 @@ def run_calibration(
                 )
 
                 def on_batch(done: int, total: int, run: Any) -> None:
-                    from blinasim.calibrate.importance import psis
 
                     saved.stage, saved.done, saved.total = 2, min(run.draws, total), total
                     ess = psis(run.log_weights).ess if run.draws > 0 else math.nan
@@ -336,6 +326,7 @@ def run_calibration(
         timing=timing,
         posterior_stem=user_posterior_stem(cfg, rid),
     )
+    paths["html"] = write_report(out_dir)  # from the folder, as `blinasim report DIR` does
     _print_summary(con, result)
     con.print(f"\nreport: [bold]{paths['html']}[/]")
     con.print(f"posterior: {paths['posterior']}")
@@ -412,12 +403,9 @@ def calibrate(
     if ctx.invoked_subcommand is not None:
         return
     if workers is not None and scheduler is not None:
-        from blinasim.errors import InputError
-
         raise InputError(
             "either --workers or --scheduler, not both", field="--scheduler", got=scheduler
         )
-    from blinasim.interrupt import resumable
 
     def warn(msg: str) -> None:
         err_console.print(escape(msg), highlight=False, soft_wrap=True)
@@ -444,8 +432,6 @@ def show(
     ] = None,
 ) -> None:
     """Summarize a posterior ensemble."""
-    from blinasim.calibrate.ensemble import load_posterior
-
     ens = load_posterior(path)
     tab = Table(title=f"posterior {ens.name} ({len(ens)} draws)")
     for c in ("parameter", "mean", "sd", "2.5%", "median", "97.5%"):
@@ -487,10 +473,6 @@ def check(
     the targets (common random numbers); if it differs from the stored value, the model has
     changed since the fit and the posterior should be refitted.
     """
-    from blinasim.calibrate.config import CalibrationConfig
-    from blinasim.calibrate.ensemble import load_posterior
-    from blinasim.calibrate.simulator import LogPosterior
-
     ens = load_posterior(path)
     doc = dict(ens.meta["config"])
     tf = doc.get("targets_file")
