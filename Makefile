@@ -12,7 +12,7 @@ help:
 	@echo "make test      run the fast test suite"
 	@echo "make test-all  run every test, slow ones included"
 	@echo "make bench     time the hot paths against R survival / lifelines"
-	@echo "make lint      ruff + mypy --strict"
+	@echo "make lint      ruff + mypy --strict + lint-imports (the layers)"
 	@echo "make golden    regenerate tests/golden/*.json from R (installs R when missing)"
 	@echo "make browser-deps  install Chromium for the report tests (root; done by make test on CI)"
 
@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # R is needed only to regenerate golden files and for the side-by-side benchmarks.
 r-deps:
