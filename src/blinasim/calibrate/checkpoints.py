@@ -29,13 +29,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from blinasim import _version, config
 from blinasim.calibrate.targets import default_targets_path
+from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes
 
 FORMAT = "blinasim.calibrate.checkpoint/1"
@@ -47,6 +48,7 @@ KIND_LABEL = {STAGE1: "stage-1 (emcee)", STAGE2: "stage-2 (importance)"}
 log = logging.getLogger("blinasim.calibrate")
 
 Warn = Callable[[str], None]
+T = TypeVar("T")
 
 
 class CheckpointError(Exception):
@@ -182,6 +184,52 @@ def discard(path: Path, why: str, warn: Warn | None) -> None:
         log.warning(msg)
 
 
+def warn_legacy(path: Path, warn: Warn | None) -> None:
+    """One line if ``path``, a pickled checkpoint of an earlier version, exists (never read)."""
+    if path.exists():
+        msg = (
+            f"warning: {path.name} is a pickled checkpoint of an earlier blinasim; it is never "
+            "read (unpickling a file can run code): its stage starts again"
+        )
+        if warn is not None:
+            warn(msg)
+        else:
+            log.warning(msg)
+
+
+def resume_from(
+    path: Path,
+    read: Callable[[Path], tuple[T, dict[str, Any]]],
+    identity: Mapping[str, Any],
+    warn: Warn | None,
+    *,
+    legacy: Path,
+    expected: str,
+    field: str,
+) -> T | None:
+    """The stage's checkpoint at ``path`` if it is usable and of this run, else None.
+
+    Unreadable or corrupt: one warning line, the stage starts again. Of another config or
+    other model inputs: a one-line :class:`InputError` reading ``expected`` (with ``{why}``
+    filled in). Absent: a warning if the pickled ``legacy`` file of an earlier version is
+    there (never read).
+    """
+    if not path.exists():
+        warn_legacy(legacy, warn)
+        return None
+    try:
+        obj, saved = read(path)
+    except CheckpointError as exc:
+        discard(path, str(exc), warn)
+        return None
+    why = identity_difference(saved, identity)
+    if why is not None:
+        raise InputError(
+            expected.format(why=why), file=path, field=field, got=str(saved.get("digest", "?"))[:12]
+        )
+    return obj
+
+
 __all__ = [
     "FORMAT",
     "STAGE1",
@@ -192,5 +240,7 @@ __all__ = [
     "identity_difference",
     "input_hashes",
     "read_checkpoint",
+    "resume_from",
+    "warn_legacy",
     "write_checkpoint",
 ]

@@ -62,10 +62,9 @@ from blinasim.calibrate.checkpoints import (
     STAGE2,
     CheckpointError,
     Warn,
-    discard,
-    identity_difference,
     input_hashes,
     read_checkpoint,
+    resume_from,
     write_checkpoint,
 )
 from blinasim.calibrate.config import CalibrationConfig
@@ -99,7 +98,6 @@ from blinasim.calibrate.sampler import (
     ProcessPool,
     SerialPool,
     make_pool,
-    warn_legacy,
 )
 from blinasim.calibrate.simulator import LogPosterior
 from blinasim.errors import InputError
@@ -315,23 +313,17 @@ def run_importance(
     ids = tuple(t.id for t in post.targets)
     total = spec.draws
     run: ImportanceRun | None = None
-    if resume and ck.exists():
-        try:
-            run, saved = read_importance(ck)
-        except CheckpointError as exc:
-            discard(ck, str(exc), warn)
-        else:
-            why = identity_difference(saved, identity)
-            if why is not None:
-                raise InputError(
-                    f"a stage-2 checkpoint of the same config and stage 1 (this one: "
-                    f"{why}; use --fresh-stage2 to redo stage 2, or --fresh)",
-                    file=ck,
-                    field="importance",
-                    got=str(saved.get("digest", "?"))[:12],
-                )
-    elif resume:
-        warn_legacy(out / LEGACY_CHECKPOINT_IS, warn)
+    if resume:
+        run = resume_from(
+            ck,
+            read_importance,
+            identity,
+            warn,
+            legacy=out / LEGACY_CHECKPOINT_IS,
+            expected="a stage-2 checkpoint of the same config and stage 1 (this one: {why}; "
+            "use --fresh-stage2 to redo stage 2, or --fresh)",
+            field="importance",
+        )
     bounds = tuple(round_bounds(total, spec.rounds)) if spec.rounds > 1 else ()
     if run is None:
         prop = fit_proposal(z1, spec)

@@ -41,10 +41,9 @@ from blinasim.calibrate.checkpoints import (
     STAGE1,
     CheckpointError,
     Warn,
-    discard,
-    identity_difference,
     input_hashes,
     read_checkpoint,
+    resume_from,
     write_checkpoint,
 )
 from blinasim.calibrate.config import CalibrationConfig
@@ -156,19 +155,6 @@ def stage1_identity(config: CalibrationConfig, post: LogPosterior) -> dict[str, 
     return {"digest": digest, "inputs": input_hashes(config.targets_file)}
 
 
-def warn_legacy(path: Path, warn: Warn | None) -> None:
-    """One line if ``path``, a pickled checkpoint of an earlier version, exists (never read)."""
-    if path.exists():
-        msg = (
-            f"warning: {path.name} is a pickled checkpoint of an earlier blinasim; it is never "
-            "read (unpickling a file can run code): its stage starts again"
-        )
-        if warn is not None:
-            warn(msg)
-        else:
-            logging.getLogger("blinasim.calibrate").warning(msg)
-
-
 def initial_positions(post: LogPosterior, config: CalibrationConfig) -> FloatArray:
     """Walkers in a small ball around the parameter file's values (in prior-CDF units)."""
     w = config.sampler.walkers
@@ -228,23 +214,17 @@ def run_sampler(
     keys = tuple(fp.key for fp in post.free)
     ids = tuple(t.id for t in post.targets)
     ch: Chain | None = None
-    if resume and ck.exists():
-        try:
-            ch, saved = read_chain(ck)
-        except CheckpointError as exc:
-            discard(ck, str(exc), warn)
-        else:
-            why = identity_difference(saved, identity)
-            if why is not None:
-                raise InputError(
-                    f"a checkpoint made with the same config and model inputs (this one: "
-                    f"{why}; use --fresh to start over)",
-                    file=ck,
-                    field="config",
-                    got=str(saved.get("digest", "?"))[:12],
-                )
-    elif resume:
-        warn_legacy(out / LEGACY_CHECKPOINT, warn)
+    if resume:
+        ch = resume_from(
+            ck,
+            read_chain,
+            identity,
+            warn,
+            legacy=out / LEGACY_CHECKPOINT,
+            expected="a checkpoint made with the same config and model inputs (this one: "
+            "{why}; use --fresh to start over)",
+            field="config",
+        )
     own = pool is None
     pool = make_pool(workers, scheduler) if pool is None else pool
     t0 = time.perf_counter()
