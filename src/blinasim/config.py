@@ -233,6 +233,11 @@ class ParameterSet:
             check_range(key, par.value, par.unit, str(p))
         return cls(params=out, origin=str(p))
 
+    @classmethod
+    def given(cls, params: ParameterSet | None) -> ParameterSet:
+        """``params``, or the shipped parameters when None (every consumer's default)."""
+        return params if params is not None else cls.load()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.params)
 

@@ -34,7 +34,7 @@ from blinasim.analysis.outputs import (
 from blinasim.analysis.read import check_table_path, read_table, validate_adtte
 from blinasim.disclaimer import DISCLAIMER, real_data_statement
 from blinasim.errors import BlinasimError, InputError
-from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.io.checkpoint import write_results_json
 from blinasim.io.results import write_tables
 from blinasim.units import DAYS_PER_YEAR
 
@@ -181,24 +181,6 @@ class AnalysisRun:
         else:
             out["endpoints"] = {a.paramcd: a.summary() for a in self.analyses}
         return out
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON deterministically (sorted keys, NaN as null), atomically."""
-    text = json.dumps(_clean(obj), indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def check_years(milestone_years: float, tau_years: float | None) -> None:
@@ -383,7 +365,7 @@ def write_outputs(
     manifest, is rendered from them by :func:`blinasim.reports.render.write_report`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "summary.json", {**run.summary(), "title": title})
+    write_results_json(out_dir / "summary.json", {**run.summary(), "title": title})
     frames = [p.data for p in run.pooled] or [a.data for a in run.analyses]
     data = pd.concat(frames, ignore_index=True)
     data = data[[c for c in DATA_COLUMNS if c in data.columns]]

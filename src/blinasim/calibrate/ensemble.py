@@ -62,7 +62,7 @@ class PosteriorEnsemble:
         With ``n`` and ``seed``, ``n`` draws are chosen with replacement from a named random
         stream (reproducible); with ``n`` alone, the first ``n`` draws.
         """
-        ps = base if base is not None else ParameterSet.load()
+        ps = ParameterSet.given(base)
         for i in self.indices(n=n, seed=seed):
             yield ps.with_values(
                 self.values(int(i)), source=f"calibrated: posterior {self.name}, draw {i}"

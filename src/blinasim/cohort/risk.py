@@ -86,7 +86,7 @@ class RiskRules:
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> RiskRules:
         """Read and check the ``risk_groups`` section (default: the shipped file)."""
-        ps = params if params is not None else ParameterSet.load()
+        ps = ParameterSet.given(params)
         rules = ps.section("risk_groups", cls)
         for name in _STRATUM_FIELDS:
             if getattr(rules, name) not in GROUPS:

@@ -97,7 +97,7 @@ class CohortParams:
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> CohortParams:
         """Read and check the ``cohort`` section (default: the shipped parameter file)."""
-        ps = params if params is not None else ParameterSet.load()
+        ps = ParameterSet.given(params)
         out = ps.section("cohort", cls)
         out._check(ps.origin)
         return out

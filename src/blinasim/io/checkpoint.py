@@ -8,10 +8,13 @@ ignored: its name starts with ``.tmp-``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 # rw-r--r--: results and checkpoints are readable by the team, like any file ``open`` makes
 FILE_MODE = 0o644
@@ -41,6 +44,24 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_ready(x: Any) -> Any:
+    """``x`` for a results file: numpy scalars as numbers, NaN and infinities as null."""
+    if isinstance(x, dict):
+        return {str(k): json_ready(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_ready(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_results_json(path: str | Path, obj: Any) -> Path:
+    """A results file (``summary.json``): deterministic (sorted keys), NaN as null, atomic."""
+    return atomic_write_json(path, json_ready(obj))
+
+
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -49,5 +70,7 @@ def read_json(path: str | Path) -> Any:
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
+    "json_ready",
     "read_json",
+    "write_results_json",
 ]

@@ -24,14 +24,13 @@ from typing import Any
 import pandas as pd
 
 from blinasim._version import __version__
-from blinasim.analysis.run import write_json
 from blinasim.calibrate.ensemble import DEFAULT_NAME, load_posterior, shipped_dir
 from blinasim.calibrate.targets import published_for_run
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
 from blinasim.interrupt import resumable
-from blinasim.io.checkpoint import atomic_write_json, read_json
+from blinasim.io.checkpoint import atomic_write_json, read_json, write_results_json
 from blinasim.io.outdir import prepare_out_dir
 from blinasim.io.results import write_manifest, write_tables
 from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
@@ -355,7 +354,7 @@ def run(
             "disclaimer": DISCLAIMER,
         }
         summary = summarize(estimates, published=published_for_run(), meta=meta)
-        write_json(out / "summary.json", summary)
+        write_results_json(out / "summary.json", summary)
         files: dict[str, str] = {}
         for name in TABLES:
             store.concat(order, name, out / f"{name}.parquet")

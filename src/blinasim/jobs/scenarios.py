@@ -29,13 +29,12 @@ from blinasim.analysis.outputs import (
     timestamped,
     write_run_manifest,
 )
-from blinasim.analysis.run import write_json
 from blinasim.cohort import sample_cohort
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
-from blinasim.io.checkpoint import atomic_write_bytes
+from blinasim.io.checkpoint import atomic_write_bytes, write_results_json
 from blinasim.io.results import write_tables
 from blinasim.model.engine import simulate
 from blinasim.protocol import load_protocol
@@ -229,7 +228,7 @@ def write_comparison(
     buf = io.StringIO()
     cmp.table.to_csv(buf, index=False)
     atomic_write_bytes(out_dir / "comparison.csv", buf.getvalue().encode("utf-8"))
-    write_json(
+    write_results_json(
         out_dir / "comparison.json",
         {
             "n_children": cmp.n_children,

@@ -86,7 +86,7 @@ class ModelParams:
     @classmethod
     def from_parameters(cls, params: ParameterSet | None = None) -> ModelParams:
         """Read the model sections (default: the shipped parameter file)."""
-        ps = params if params is not None else ParameterSet.load()
+        ps = ParameterSet.given(params)
         return cls(
             pk=ps.section("pk", PKParams),
             leukemia=ps.section("leukemia", LeukemiaParams),
@@ -325,7 +325,7 @@ def simulate(
     if not horizon_days > 0:
         raise InputError("a positive horizon in days", field="horizon_days", got=horizon_days)
 
-    ps = params if params is not None else ParameterSet.load()
+    ps = ParameterSet.given(params)
     mp = ModelParams.from_parameters(ps)
     rules = RiskRules.load(ps)
     plans = _model_plans(protocol)

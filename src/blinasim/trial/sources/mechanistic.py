@@ -123,7 +123,7 @@ def content_digest(params: ParameterSet | None, protocol: Any) -> str:
     sets with equal values (and equal protocols) share a digest; any difference in a value,
     a dose, a day or a phase changes it.
     """
-    ps = params if params is not None else ParameterSet.load()
+    ps = ParameterSet.given(params)
     values = {k: p.value for k, p in sorted(ps.params.items())}
     h = hashlib.sha256()
     h.update(json.dumps(values, sort_keys=True, default=repr).encode())
