@@ -7,6 +7,7 @@ import pytest
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError, ParameterError
 from blinasim.model import engine
+from blinasim.targets import published
 
 from .conftest import SEED, dfs_at, efs_at, first_event_day
 
@@ -102,12 +103,26 @@ def test_cd19_negative_share_of_relapses_after_blinatumomab(outcomes):
     assert chemo.loc[chemo["relapse_day"].notna(), "relapse_cd19_negative"].mean() < share
 
 
-def test_late_relapses_are_a_large_share_on_chemotherapy(outcomes):
-    """~50% of relapses in the COG cohorts are >= 36 months from diagnosis (Rheingold 2024)."""
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (model v2 issue): the point values give ~39% late relapses, the target "
+    "is 50% +- 3%; late relapse is a deterministic regrowth of one slow clone",
+)
+def test_late_relapses_are_about_half_on_chemotherapy(outcomes):
+    """~50% of relapses are >= 36 months from diagnosis (Rheingold 2024): within 2 SE."""
+    target = published("late_relapse_share", arm="chemotherapy")
     p = randomized(outcomes.patients, ["A", "C"])
     rel = p["relapse_day"].dropna()
     late = np.mean(rel >= 36 * YEAR / 12)
-    assert 0.3 <= late <= 0.65
+    assert abs(late - target.estimate) <= 2 * target.se, late
+
+
+def test_late_relapses_are_a_large_share_on_chemotherapy(outcomes):
+    """The model's late share today (the gap above, guarded so that it does not widen)."""
+    p = randomized(outcomes.patients, ["A", "C"])
+    rel = p["relapse_day"].dropna()
+    late = np.mean(rel >= 36 * YEAR / 12)
+    assert 0.35 <= late <= 0.56
 
 
 def test_grade3_adverse_events_close_to_aall1731(outcomes):
