@@ -32,11 +32,13 @@ def test_export_and_reanalyse(trial, tmp_path, fmt):
     dfs = run.analyses[0]
     assert dfs.paramcd == "DFS"
     for arm in ("blinatumomab", "chemotherapy"):
-        assert dfs.arm(arm).milestone.estimate == pytest.approx(est[f"dfs_3y.{arm}"][0], rel=1e-12)
-        assert dfs.arm(arm).milestone.se == pytest.approx(est[f"dfs_3y.{arm}"][1], rel=1e-12)
-    assert dfs.hazard_ratio.estimate == pytest.approx(est["hazard_ratio_dfs"][0], rel=1e-10)
-    assert dfs.logrank_p == pytest.approx(est["logrank_p_stratified"], rel=1e-10)
-    assert dfs.rmst_difference.estimate == pytest.approx(est["rmst_difference_days"][0], rel=1e-10)
+        assert dfs.arm(arm).milestone.estimate == pytest.approx(est.dfs_3y[arm].estimate, rel=1e-12)
+        assert dfs.arm(arm).milestone.se == pytest.approx(est.dfs_3y[arm].se, rel=1e-12)
+    assert dfs.hazard_ratio.estimate == pytest.approx(est.hazard_ratio_dfs.estimate, rel=1e-10)
+    assert dfs.logrank_p == pytest.approx(est.logrank_p_stratified, rel=1e-10)
+    assert dfs.rmst_difference.estimate == pytest.approx(
+        est.rmst_difference_days.estimate, rel=1e-10
+    )
     assert run.analyses[1].arm("chemotherapy").milestone.estimate == pytest.approx(
-        est["os_3y.chemotherapy"][0], rel=1e-12
+        est.os_3y["chemotherapy"].estimate, rel=1e-12
     )

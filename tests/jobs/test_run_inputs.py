@@ -242,3 +242,21 @@ def test_params_file_is_an_input(tmp_path):
     f.write_text("pk:\n  omega_cll: 0.5\n")
     with pytest.raises(InputError, match=r"p.yaml: pk.omega_cll: .*did you mean 'omega_cl'"):
         run(cfg, tmp_path / "out", workers=1)
+
+
+def test_replicate_estimates_round_trip_through_their_checkpoint(reference):
+    """The typed estimates a resumed run reads back equal the ones the worker made."""
+    from blinasim.jobs.store import ReplicateStore
+    from blinasim.jobs.summary import ReplicateEstimates
+
+    ident = json.loads((reference / "checkpoints" / "config.json").read_text())["digest"]
+    store = ReplicateStore(reference / "checkpoints", ident, warn=lambda _line: None)
+    est = store.load(0)["estimates"]
+    assert isinstance(est, ReplicateEstimates)
+    assert ReplicateEstimates.from_json(est.to_json()) == est or est.to_json() == (
+        ReplicateEstimates.from_json(est.to_json()).to_json()
+    )
+    assert est.replicate == 0
+    assert 0.5 < est.dfs_3y["chemotherapy"].estimate < 1.0
+    row = pd.read_parquet(reference / "estimates.parquet").iloc[0]
+    assert row["dfs_3y.chemotherapy"] == est.dfs_3y["chemotherapy"].estimate

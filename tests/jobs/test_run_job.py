@@ -194,11 +194,11 @@ def test_shipped_posterior_is_the_default(tmp_path):
     assert RunConfig().posterior == "shipped"
     res = run(RunConfig(replicates=2, seed=11), tmp_path, workers=1, report=False)
     assert res.calibration.startswith("calibrated: posterior")
-    assert [e["draw"] for e in res.estimates] == [0, 1]
+    assert [e.draw for e in res.estimates] == [0, 1]
     none = run(
         RunConfig(replicates=1, seed=11, posterior="none"), tmp_path / "n", workers=1, report=False
     )
     assert "--posterior none" in none.calibration
-    assert none.estimates[0]["draw"] == 0
+    assert none.estimates[0].draw == 0
     with pytest.raises(InputError, match="posterior"):
         run(RunConfig(replicates=1, posterior=str(tmp_path / "none.csv")), tmp_path / "x")

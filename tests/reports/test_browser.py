@@ -191,6 +191,6 @@ def test_aall1731_report_renders_offline_in_chromium(tmp_path: Path, browser: Br
         "Disease-free survival",
         "Relapse by site",
         "CONSORT flow",
-        "Model assumptions and calibration",
+        "Parameters that ran",
     ):
         assert heading in state["text"]

@@ -36,6 +36,7 @@ from blinasim.io.results import write_manifest, write_tables
 from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
 from blinasim.jobs.store import TABLES, ReplicateStore
 from blinasim.jobs.summary import (
+    ReplicateEstimates,
     estimates_frame,
     replicate_estimates,
     summarize,
@@ -126,7 +127,7 @@ class RunResult:
 
     out_dir: Path
     summary: dict[str, Any]
-    estimates: tuple[dict[str, Any], ...]
+    estimates: tuple[ReplicateEstimates, ...]
     calibration: str
     timings: dict[str, float]
 
@@ -205,7 +206,7 @@ def trials_frame(markers: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def simulate_and_estimate(task: ReplicateTask) -> tuple[ReplicateOutput, dict[str, Any]]:
+def simulate_and_estimate(task: ReplicateTask) -> tuple[ReplicateOutput, ReplicateEstimates]:
     """Run one replicate and its headline analysis (in the worker: module-level, picklable)."""
     out = run_replicate(task)
     return out, replicate_estimates(out)
@@ -329,7 +330,7 @@ def run(
     if progress is not None:
         progress(len(markers), n_total)
 
-    def finished(_i: int, res: tuple[ReplicateOutput, dict[str, Any]]) -> None:
+    def finished(_i: int, res: tuple[ReplicateOutput, ReplicateEstimates]) -> None:
         o, est = res
         markers[o.replicate] = store.save(o, est)
         if progress is not None:

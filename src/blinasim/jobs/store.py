@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from blinasim.io.checkpoint import FILE_MODE, atomic_write_bytes, atomic_write_json
 from blinasim.jobs.simulate import ReplicateOutput
+from blinasim.jobs.summary import ReplicateEstimates
 
 TABLES = ("adtte", "patients", "looks")
 
@@ -60,11 +61,6 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{c: df[c].astype(str) for c in cats})
 
 
-def _restore(est: dict[str, Any]) -> dict[str, Any]:
-    """JSON lists back to the tuples :func:`replicate_estimates` returns."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in est.items()}
-
-
 class ReplicateStore:
     """The checkpoint folder of one run (``identity``: the hash of the run's inputs)."""
 
@@ -79,7 +75,7 @@ class ReplicateStore:
     def _marker(self, r: int) -> Path:
         return self.folder / f"r{r:05d}.done.json"
 
-    def save(self, out: ReplicateOutput, estimates: dict[str, Any]) -> dict[str, Any]:
+    def save(self, out: ReplicateOutput, estimates: ReplicateEstimates) -> dict[str, Any]:
         """Write one finished replicate atomically (tables first, the marker last)."""
         r = out.replicate
         digests = {}
@@ -97,14 +93,14 @@ class ReplicateStore:
             "decision": out.decision,
             "stopped_early": out.stopped_early,
             "data_cut": out.data_cut,
-            "estimates": estimates,
+            "estimates": estimates.to_json(),
             "sha256": digests,
         }
         doc = json.loads(_canonical(doc))  # exactly what a reader will see
         doc["checksum"] = hashlib.sha256(_canonical(doc)).hexdigest()
         atomic_write_json(self._marker(r), doc)
         # the caller gets what a resumed run reads back: the same numbers either way
-        doc["estimates"] = _restore(doc["estimates"])
+        doc["estimates"] = ReplicateEstimates.from_json(doc["estimates"])
         return doc
 
     def load(self, r: int) -> dict[str, Any] | None:
@@ -115,7 +111,7 @@ class ReplicateStore:
         problem = self._check(marker, r)
         if problem is None:
             doc: dict[str, Any] = json.loads(marker.read_bytes())
-            doc["estimates"] = _restore(doc["estimates"])
+            doc["estimates"] = ReplicateEstimates.from_json(doc["estimates"])
             return doc
         self.warn(f"warning: {marker}: {problem}; recomputing replicate {r}")
         marker.unlink(missing_ok=True)

@@ -10,7 +10,9 @@ within-trial estimate, SE and 95% CI are reported instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,42 +29,118 @@ STRATA = ("SR-Average", "SR-High")
 MILESTONE_DAYS = 3 * DAYS_PER_YEAR
 
 
-def replicate_estimates(out: ReplicateOutput) -> dict[str, Any]:
-    """The headline estimates of one simulated trial (flat dict of floats and dicts)."""
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its standard error and, where there is one, its 95% interval."""
+
+    estimate: float
+    se: float
+    lower: float | None = None
+    upper: float | None = None
+
+    def values(self) -> tuple[float, ...]:
+        """``(estimate, se[, lower, upper])``: what :func:`_agg` summarizes."""
+        if self.lower is None or self.upper is None:
+            return (self.estimate, self.se)
+        return (self.estimate, self.se, self.lower, self.upper)
+
+
+def _interval(doc: Mapping[str, Any]) -> Interval:
+    return Interval(**doc)
+
+
+def _intervals(doc: Mapping[str, Any]) -> dict[str, Interval]:
+    return {k: _interval(v) for k, v in doc.items()}
+
+
+@dataclass(frozen=True)
+class ReplicateEstimates:
+    """The headline estimates of one simulated trial (proportions; times in days)."""
+
+    replicate: int
+    draw: int
+    dfs_3y: Mapping[str, Interval]
+    n_randomized: Mapping[str, int]
+    os_3y: Mapping[str, Interval]
+    dfs_3y_by_stratum: Mapping[str, Mapping[str, Interval]]
+    hazard_ratio_dfs: Interval
+    logrank_p_stratified: float
+    rmst_difference_days: Interval
+    rmst_tau_days: float
+    relapse_ci_3y: Mapping[str, Mapping[str, Interval]]
+    ae_grade3plus: Mapping[str, Mapping[str, float]]
+    cd19_negative_share: Mapping[str, float]
+    stopped_early: bool
+    crossed_over: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Nested plain data (the checkpoint marker keeps it)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> ReplicateEstimates:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            replicate=int(doc["replicate"]),
+            draw=int(doc["draw"]),
+            dfs_3y=_intervals(doc["dfs_3y"]),
+            n_randomized={k: int(v) for k, v in doc["n_randomized"].items()},
+            os_3y=_intervals(doc["os_3y"]),
+            dfs_3y_by_stratum={k: _intervals(v) for k, v in doc["dfs_3y_by_stratum"].items()},
+            hazard_ratio_dfs=_interval(doc["hazard_ratio_dfs"]),
+            logrank_p_stratified=float(doc["logrank_p_stratified"]),
+            rmst_difference_days=_interval(doc["rmst_difference_days"]),
+            rmst_tau_days=float(doc["rmst_tau_days"]),
+            relapse_ci_3y={k: _intervals(v) for k, v in doc["relapse_ci_3y"].items()},
+            ae_grade3plus={k: dict(v) for k, v in doc["ae_grade3plus"].items()},
+            cd19_negative_share=dict(doc["cd19_negative_share"]),
+            stopped_early=bool(doc["stopped_early"]),
+            crossed_over=int(doc["crossed_over"]),
+        )
+
+    def row(self) -> dict[str, Any]:
+        """One row of ``estimates.parquet``: ``section.key[.key]`` -> the point estimate."""
+        r: dict[str, Any] = {"replicate": self.replicate, "draw": self.draw}
+        for arm, i in self.dfs_3y.items():
+            r[f"dfs_3y.{arm}"] = i.estimate
+            r[f"n_randomized.{arm}"] = self.n_randomized[arm]
+        r.update({f"os_3y.{arm}": i.estimate for arm, i in self.os_3y.items()})
+        for s, arms in self.dfs_3y_by_stratum.items():
+            r.update({f"dfs_3y_by_stratum.{s}.{arm}": i.estimate for arm, i in arms.items()})
+        r["hazard_ratio_dfs"] = self.hazard_ratio_dfs.estimate
+        r["logrank_p_stratified"] = self.logrank_p_stratified
+        r["rmst_difference_days"] = self.rmst_difference_days.estimate
+        r["rmst_tau_days"] = self.rmst_tau_days
+        for g, sites in self.relapse_ci_3y.items():
+            r.update({f"relapse_ci_3y.{g}.{site}": i.estimate for site, i in sites.items()})
+        for arm in ARMS:
+            for ev, v in self.ae_grade3plus.get(arm, {}).items():
+                r[f"ae_grade3plus.{arm}.{ev}"] = v
+            r[f"cd19_negative_share.{arm}"] = self.cd19_negative_share.get(arm, NAN)
+        r["stopped_early"] = self.stopped_early
+        r["crossed_over"] = self.crossed_over
+        return r
+
+
+def _milestone(m: Any) -> Interval:
+    return Interval(m.estimate, m.se, m.lower, m.upper)
+
+
+def replicate_estimates(out: ReplicateOutput) -> ReplicateEstimates:
+    """The headline estimates of one simulated trial, all made by :mod:`blinasim.analysis`."""
     df = validate_adtte(out.adtte, file=f"replicate {out.replicate}")
     dfs = analyze_endpoint(df, paramcd="DFS", milestone_days=MILESTONE_DAYS, control="chemotherapy")
     os_ = analyze_endpoint(df, paramcd="OS", milestone_days=MILESTONE_DAYS, control="chemotherapy")
-    est: dict[str, Any] = {"replicate": out.replicate, "draw": out.draw}
-    for a in dfs.arms:
-        est[f"dfs_3y.{a.arm}"] = (
-            a.milestone.estimate,
-            a.milestone.se,
-            a.milestone.lower,
-            a.milestone.upper,
-        )
-        est[f"n_randomized.{a.arm}"] = a.n
-    for a in os_.arms:
-        est[f"os_3y.{a.arm}"] = (
-            a.milestone.estimate,
-            a.milestone.se,
-            a.milestone.lower,
-            a.milestone.upper,
-        )
-    for s, arms in dfs.by_stratum.items():
-        for arm, e in arms.items():
-            est[f"dfs_3y_by_stratum.{s}.{arm}"] = (e.estimate, e.se, e.lower, e.upper)
-    hr = dfs.hazard_ratio
-    est["hazard_ratio_dfs"] = (hr.estimate, hr.se, hr.lower, hr.upper)
-    est["logrank_p_stratified"] = dfs.logrank_p
-    rd = dfs.rmst_difference
-    est["rmst_difference_days"] = (rd.estimate, rd.se, rd.lower, rd.upper)
-    est["rmst_tau_days"] = dfs.tau_days
     p = out.patients
     cif = cumulative_incidence(
         p["dfs_days"].to_numpy(dtype=float),
         p["dfs_cause"].to_numpy(dtype=np.int64),
         group=p["arm"].to_numpy(),
     )
+    relapse: dict[str, dict[str, Interval]] = {}
     for c in cif.curves:
         if c.cause in (1, 2, 3):
             v, var = c.at([MILESTONE_DAYS])
@@ -74,23 +152,35 @@ def replicate_estimates(out: ReplicateOutput) -> dict[str, Any]:
                 if len(c.estimate)
                 else 0.0
             )
-            est[f"relapse_ci_3y.{c.group}.{CAUSES[c.cause]}"] = (
-                val,
-                float(np.sqrt(max(var[0], 0.0))) if np.isfinite(var[0]) else float("nan"),
-            )
+            se = float(np.sqrt(max(var[0], 0.0))) if np.isfinite(var[0]) else NAN
+            relapse.setdefault(str(c.group), {})[CAUSES[c.cause]] = Interval(val, se)
+    ae: dict[str, dict[str, float]] = {}
+    cd19: dict[str, float] = {}
     for arm in ARMS:
         m = (p["arm"] == arm).to_numpy()
-        for ev in AE_EVENTS:
-            est[f"ae_grade3plus.{arm}.{ev}"] = (
-                float(p.loc[m, f"ae_{ev}"].mean()) if m.any() else float("nan")
-            )
+        ae[arm] = {ev: float(p.loc[m, f"ae_{ev}"].mean()) if m.any() else NAN for ev in AE_EVENTS}
         rel = m & (p["dfs_cause"].isin([1, 2, 3])).to_numpy()
-        est[f"cd19_negative_share.{arm}"] = (
-            float(p.loc[rel, "relapse_cd19_negative"].mean()) if rel.any() else float("nan")
-        )
-    est["stopped_early"] = out.stopped_early
-    est["crossed_over"] = out.consort["crossed_over"]
-    return est
+        cd19[arm] = float(p.loc[rel, "relapse_cd19_negative"].mean()) if rel.any() else NAN
+    hr, rd = dfs.hazard_ratio, dfs.rmst_difference
+    return ReplicateEstimates(
+        replicate=out.replicate,
+        draw=out.draw,
+        dfs_3y={a.arm: _milestone(a.milestone) for a in dfs.arms},
+        n_randomized={a.arm: a.n for a in dfs.arms},
+        os_3y={a.arm: _milestone(a.milestone) for a in os_.arms},
+        dfs_3y_by_stratum={
+            s: {arm: _milestone(e) for arm, e in arms.items()} for s, arms in dfs.by_stratum.items()
+        },
+        hazard_ratio_dfs=Interval(hr.estimate, hr.se, hr.lower, hr.upper),
+        logrank_p_stratified=dfs.logrank_p,
+        rmst_difference_days=Interval(rd.estimate, rd.se, rd.lower, rd.upper),
+        rmst_tau_days=dfs.tau_days,
+        relapse_ci_3y=relapse,
+        ae_grade3plus=ae,
+        cd19_negative_share=cd19,
+        stopped_early=out.stopped_early,
+        crossed_over=out.consort["crossed_over"],
+    )
 
 
 def _agg(values: Sequence[Any]) -> dict[str, float]:
@@ -119,36 +209,35 @@ def _agg(values: Sequence[Any]) -> dict[str, float]:
     }
 
 
+def _by_key(maps: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Each key's values over the replicates that have it (a stratum may be absent)."""
+    out: dict[str, list[Any]] = {}
+    for m in maps:
+        for k, v in m.items():
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def _agg_intervals(maps: Sequence[Mapping[str, Interval]]) -> dict[str, dict[str, float]]:
+    return {k: _agg([i.values() for i in v]) for k, v in _by_key(maps).items()}
+
+
+def _agg_nested(
+    maps: Sequence[Mapping[str, Mapping[str, Interval]]],
+) -> dict[str, dict[str, dict[str, float]]]:
+    return {k: _agg_intervals(v) for k, v in _by_key(maps).items()}
+
+
 def summarize(
-    estimates: Sequence[dict[str, Any]], *, published: dict[str, Any], meta: dict[str, Any]
+    estimates: Sequence[ReplicateEstimates], *, published: dict[str, Any], meta: dict[str, Any]
 ) -> dict[str, Any]:
     """The ``summary.json`` document (numbers as proportions, days for times)."""
-    keys = [
-        k
-        for k in estimates[0]
-        if "." in k or k in ("hazard_ratio_dfs", "logrank_p_stratified", "rmst_difference_days")
-    ]
-    col = {k: [e[k] for e in estimates if k in e] for k in keys}
     n_rep = len(estimates)
-
-    def nested(prefix: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in col.items():
-            if not k.startswith(prefix + "."):
-                continue
-            parts = k[len(prefix) + 1 :].split(".")
-            node = out
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = v
-        return out
-
-    def agg_tree(node: dict[str, Any]) -> dict[str, Any]:
-        return {k: agg_tree(v) if isinstance(v, dict) else _agg(v) for k, v in node.items()}
-
-    hr = _agg(col["hazard_ratio_dfs"])
+    hr = _agg([e.hazard_ratio_dfs.values() for e in estimates])
     if n_rep > 1:  # a ratio: summarize on the log scale, report the geometric mean
-        logs = np.log([v[0] for v in col["hazard_ratio_dfs"] if v[0] > 0])
+        logs = np.log(
+            [e.hazard_ratio_dfs.estimate for e in estimates if e.hazard_ratio_dfs.estimate > 0]
+        )
         lo, hi = np.quantile(logs, [0.025, 0.975])
         hr = {
             "estimate": float(np.exp(logs.mean())),
@@ -157,16 +246,19 @@ def summarize(
         }
     else:
         hr = {k: hr[k] for k in ("estimate", "lower", "upper")}
-    pvals = np.array(col["logrank_p_stratified"], dtype=float)
+    pvals = np.array([e.logrank_p_stratified for e in estimates], dtype=float)
     relapse = {
-        arm: {site: _agg(v)["estimate"] for site, v in sites.items()}
-        for arm, sites in nested("relapse_ci_3y").items()
+        arm: {site: v["estimate"] for site, v in sites.items()}
+        for arm, sites in _agg_nested([e.relapse_ci_3y for e in estimates]).items()
     }
     ae = {
-        arm: {ev: _agg(v)["estimate"] for ev, v in evs.items()}
-        for arm, evs in nested("ae_grade3plus").items()
+        arm: {ev: _agg(v)["estimate"] for ev, v in _by_key(evs).items()}
+        for arm, evs in _by_key([e.ae_grade3plus for e in estimates]).items()
     }
-    n_rand = {arm: round(float(np.mean(v))) for arm, v in nested("n_randomized").items()}
+    n_rand = {
+        arm: round(float(np.mean(v)))
+        for arm, v in _by_key([e.n_randomized for e in estimates]).items()
+    }
     return {
         "what": "Posterior-predictive replication of COG AALL1731 (standard-risk B-ALL, "
         "chemotherapy with or without blinatumomab) by the blinasim mechanistic model.",
@@ -179,9 +271,9 @@ def summarize(
             else "one replicate: within-trial estimate, standard error and 95% CI"
         ),
         "n_randomized": n_rand,
-        "dfs_3y": agg_tree(nested("dfs_3y")),
-        "dfs_3y_by_stratum": agg_tree(nested("dfs_3y_by_stratum")),
-        "os_3y": agg_tree(nested("os_3y")),
+        "dfs_3y": _agg_intervals([e.dfs_3y for e in estimates]),
+        "dfs_3y_by_stratum": _agg_nested([e.dfs_3y_by_stratum for e in estimates]),
+        "os_3y": _agg_intervals([e.os_3y for e in estimates]),
         "hazard_ratio_dfs": hr,
         "logrank_p_stratified": float(np.median(pvals)),
         "logrank_power": {
@@ -189,23 +281,25 @@ def summarize(
             "p_below_0.001": float(np.mean(pvals < 0.001)),
         },
         "rmst_difference_days": {
-            **{k: v for k, v in _agg(col["rmst_difference_days"]).items() if k != "se"},
-            "tau_days": float(np.min([e["rmst_tau_days"] for e in estimates])),
+            **{
+                k: v
+                for k, v in _agg([e.rmst_difference_days.values() for e in estimates]).items()
+                if k != "se"
+            },
+            "tau_days": float(np.min([e.rmst_tau_days for e in estimates])),
         },
         "relapse_cumulative_incidence_3y": relapse,
         "cd19_negative_share_of_relapses": {
-            arm: _agg(v)["estimate"] for arm, v in nested("cd19_negative_share").items()
+            arm: _agg(v)["estimate"]
+            for arm, v in _by_key([e.cd19_negative_share for e in estimates]).items()
         },
         "ae_grade3plus": ae,
-        "stopped_early_fraction": float(np.mean([bool(e["stopped_early"]) for e in estimates])),
+        "stopped_early_fraction": float(np.mean([e.stopped_early for e in estimates])),
         "published": published,
         "run": meta,
     }
 
 
-def estimates_frame(estimates: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """One row per replicate, one column per scalar estimate (tuples keep the estimate)."""
-    rows = []
-    for e in estimates:
-        rows.append({k: (v[0] if isinstance(v, tuple) else v) for k, v in e.items()})
-    return pd.DataFrame(rows)
+def estimates_frame(estimates: Sequence[ReplicateEstimates]) -> pd.DataFrame:
+    """One row per replicate, one column per scalar estimate (intervals keep the estimate)."""
+    return pd.DataFrame([e.row() for e in estimates])
