@@ -37,6 +37,7 @@ from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, r
 from blinasim.jobs.store import TABLES, ReplicateStore
 from blinasim.jobs.summary import (
     ReplicateEstimates,
+    Summary,
     estimates_frame,
     replicate_estimates,
     summarize,
@@ -126,7 +127,7 @@ class RunResult:
     """A finished run: where it was written and what it found."""
 
     out_dir: Path
-    summary: dict[str, Any]
+    summary: Summary
     estimates: tuple[ReplicateEstimates, ...]
     calibration: str
     timings: dict[str, float]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -183,11 +183,11 @@ def replicate_estimates(out: ReplicateOutput) -> ReplicateEstimates:
     )
 
 
-def _agg(values: Sequence[Any]) -> dict[str, float]:
+def _agg(values: Sequence[Any]) -> Agg:
     """Mean, SD and 2.5/97.5% quantiles over replicates (the within-trial CI for one)."""
     first = values[0]
     if len(values) == 1 and isinstance(first, tuple):
-        out = {"estimate": first[0], "se": first[1]}
+        out = Agg(estimate=first[0], se=first[1])
         if len(first) == 4:
             out.update({"lower": first[2], "upper": first[3]})
         return out
@@ -209,6 +209,47 @@ def _agg(values: Sequence[Any]) -> dict[str, float]:
     }
 
 
+class Agg(TypedDict, total=False):
+    """A quantity over replicates: mean, SD (``se``) and 2.5/97.5% quantiles."""
+
+    estimate: float
+    se: float
+    lower: float
+    upper: float
+
+
+class RmstSummary(TypedDict):
+    """The RMST difference over replicates and its horizon (the shortest trial's)."""
+
+    estimate: float
+    lower: float
+    upper: float
+    tau_days: float
+
+
+class Summary(TypedDict):
+    """The ``summary.json`` document of a run, typed: its keys are fixed."""
+
+    what: str
+    disclaimer: str
+    replicates: int
+    interval: str
+    n_randomized: dict[str, int]
+    dfs_3y: dict[str, Agg]
+    dfs_3y_by_stratum: dict[str, dict[str, Agg]]
+    os_3y: dict[str, Agg]
+    hazard_ratio_dfs: Agg
+    logrank_p_stratified: float
+    logrank_power: dict[str, float]
+    rmst_difference_days: RmstSummary
+    relapse_cumulative_incidence_3y: dict[str, dict[str, float]]
+    cd19_negative_share_of_relapses: dict[str, float]
+    ae_grade3plus: dict[str, dict[str, float]]
+    stopped_early_fraction: float
+    published: dict[str, Any]
+    run: dict[str, Any]
+
+
 def _by_key(maps: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """Each key's values over the replicates that have it (a stratum may be absent)."""
     out: dict[str, list[Any]] = {}
@@ -218,19 +259,19 @@ def _by_key(maps: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     return out
 
 
-def _agg_intervals(maps: Sequence[Mapping[str, Interval]]) -> dict[str, dict[str, float]]:
+def _agg_intervals(maps: Sequence[Mapping[str, Interval]]) -> dict[str, Agg]:
     return {k: _agg([i.values() for i in v]) for k, v in _by_key(maps).items()}
 
 
 def _agg_nested(
     maps: Sequence[Mapping[str, Mapping[str, Interval]]],
-) -> dict[str, dict[str, dict[str, float]]]:
+) -> dict[str, dict[str, Agg]]:
     return {k: _agg_intervals(v) for k, v in _by_key(maps).items()}
 
 
 def summarize(
     estimates: Sequence[ReplicateEstimates], *, published: dict[str, Any], meta: dict[str, Any]
-) -> dict[str, Any]:
+) -> Summary:
     """The ``summary.json`` document (numbers as proportions, days for times)."""
     n_rep = len(estimates)
     hr = _agg([e.hazard_ratio_dfs.values() for e in estimates])
@@ -239,13 +280,14 @@ def summarize(
             [e.hazard_ratio_dfs.estimate for e in estimates if e.hazard_ratio_dfs.estimate > 0]
         )
         lo, hi = np.quantile(logs, [0.025, 0.975])
-        hr = {
-            "estimate": float(np.exp(logs.mean())),
-            "lower": float(np.exp(lo)),
-            "upper": float(np.exp(hi)),
-        }
+        hr = Agg(
+            estimate=float(np.exp(logs.mean())),
+            lower=float(np.exp(lo)),
+            upper=float(np.exp(hi)),
+        )
     else:
-        hr = {k: hr[k] for k in ("estimate", "lower", "upper")}
+        hr = Agg(estimate=hr["estimate"], lower=hr["lower"], upper=hr["upper"])
+    rmst = _agg([e.rmst_difference_days.values() for e in estimates])
     pvals = np.array([e.logrank_p_stratified for e in estimates], dtype=float)
     relapse = {
         arm: {site: v["estimate"] for site, v in sites.items()}
@@ -280,14 +322,12 @@ def summarize(
             "p_below_0.05": float(np.mean(pvals < 0.05)),
             "p_below_0.001": float(np.mean(pvals < 0.001)),
         },
-        "rmst_difference_days": {
-            **{
-                k: v
-                for k, v in _agg([e.rmst_difference_days.values() for e in estimates]).items()
-                if k != "se"
-            },
-            "tau_days": float(np.min([e.rmst_tau_days for e in estimates])),
-        },
+        "rmst_difference_days": RmstSummary(
+            estimate=rmst["estimate"],
+            lower=rmst["lower"],
+            upper=rmst["upper"],
+            tau_days=float(np.min([e.rmst_tau_days for e in estimates])),
+        ),
         "relapse_cumulative_incidence_3y": relapse,
         "cd19_negative_share_of_relapses": {
             arm: _agg(v)["estimate"]

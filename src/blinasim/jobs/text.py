@@ -9,6 +9,7 @@ from rich.table import Table
 from blinasim.analysis.run import AnalysisRun
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.jobs.run import RunResult
+from blinasim.jobs.summary import Agg
 from blinasim.reports.analysis import milestone_table, pooled_table, tests_table
 
 
@@ -20,7 +21,7 @@ def print_summary(console: Console, result: RunResult) -> None:
     for c in ("3-year DFS", "simulated", "95% interval", "published"):
         t.add_column(c, justify="left" if c == "3-year DFS" else "right")
 
-    def row(label: str, sim: dict[str, float] | None, p: dict[str, float] | None) -> None:
+    def row(label: str, sim: Agg | None, p: dict[str, float] | None) -> None:
         if sim is None:
             return
         interval = f"{sim['lower']:.1%}-{sim['upper']:.1%}" if "lower" in sim else ""
