@@ -110,6 +110,12 @@ def test_other_config_in_the_same_folder_is_refused(finished):
         run(RunConfig(replicates=2, seed=12, posterior=None), finished.out_dir, workers=1)
 
 
+def test_bad_workers_leave_no_folder(tmp_path):
+    with pytest.raises(InputError, match="--workers: expected workers >= 1"):
+        run(CFG, tmp_path / "w0", workers=0)
+    assert not (tmp_path / "w0").exists()
+
+
 def test_bad_arguments():
     with pytest.raises(InputError, match="at least 1 replicate"):
         run(RunConfig(replicates=0, posterior=None), None)

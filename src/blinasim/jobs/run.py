@@ -317,6 +317,8 @@ def run(
     result files, and the report pools at most ``reports.run.POOL`` replicates.
     """
     t0 = time.perf_counter()
+    if workers is not None and workers < 1:  # before any folder is made
+        raise InputError("workers >= 1", field="--workers", got=workers)
     tasks, status = _posterior_tasks(cfg)
     identity = input_identity(cfg)
     out = Path(out_dir) if out_dir is not None else default_out_dir(cfg.trial)
