@@ -15,6 +15,7 @@ from blinasim.stats.competing import (
     gray_test,
 )
 from blinasim.stats.cox import ChiSquareTest, CoxResult, cox_ph
+from blinasim.stats.finegray import FineGrayFit, FineGrayPrediction, fine_gray
 from blinasim.stats.km import (
     KaplanMeier,
     NelsonAalen,
@@ -34,6 +35,8 @@ __all__ = [
     "ChiSquareTest",
     "CoxResult",
     "CumulativeIncidence",
+    "FineGrayFit",
+    "FineGrayPrediction",
     "GrayTestResult",
     "KaplanMeier",
     "LogRankResult",
@@ -44,6 +47,7 @@ __all__ = [
     "SurvivalAt",
     "cox_ph",
     "cumulative_incidence",
+    "fine_gray",
     "gray_test",
     "kaplan_meier",
     "km_survival_at_batched",
