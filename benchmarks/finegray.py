@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _r import time_r
 
 R_LIMIT_S = 60.0
 
@@ -81,27 +81,6 @@ def r_available() -> bool:
     return res.returncode == 0
 
 
-def time_r(data: pd.DataFrame, reps: int, tmp: Path) -> dict[str, float]:
-    csv = tmp / f"data_{len(data)}.csv"
-    data.to_csv(csv, index=False)
-    script = tmp / "bench_crr.R"
-    script.write_text(R_SCRIPT)
-    res = subprocess.run(
-        ["Rscript", str(script), str(csv), str(reps)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        print(f"R failed: {res.stderr.strip()[:300]}", file=sys.stderr)
-        return {}
-    out = {}
-    for line in res.stdout.splitlines():
-        key, _, val = line.partition("=")
-        out[key.strip()] = float(val)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n = 500 and 1000 only")
@@ -132,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             agree = float("nan")
             predicted = np.inf if r_prev is None else r_prev[1] * (n / r_prev[0]) ** 2
             if have_r and (r_prev is None or predicted <= R_LIMIT_S):
-                res = time_r(d, 3 if n <= 1000 else 1, tmp)
+                res = time_r(R_SCRIPT, d, 3 if n <= 1000 else 1, tmp)
                 if res:
                     r_s = res["crr"]
                     agree = abs(fit.coef[0] / res["coef1"] - 1.0)

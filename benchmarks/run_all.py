@@ -19,7 +19,9 @@ def main() -> int:
     args = sys.argv[1:]
     quick = "--quick" in args
     only = {a for a in args if not a.startswith("-")}
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name not in {"run_all.py", "__init__.py"})
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != "run_all.py" and not p.name.startswith("_")
+    )
     if only:
         unknown = only - {p.stem for p in scripts}
         if unknown:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _r import time_r
 
 LIFELINES_LIMIT_S = 60.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,29 +81,6 @@ cx <- best(function() coxph(Surv(time, event) ~ x, data = d, ties = "efron"))
 cat(sprintf("km=%.6f\nkm_cont=%.6f\nlogrank_s3=%.6f\nlogrank=%.6f\ncox_efron=%.6f\n",
             km, kmc, lr3, lr, cx))
 """
-
-
-def time_r(data: pd.DataFrame, reps: int, tmp: Path) -> dict[str, float]:
-    if shutil.which("Rscript") is None:
-        return {}
-    csv = tmp / f"data_{len(data)}.csv"
-    data.to_csv(csv, index=False)
-    script = tmp / "bench.R"
-    script.write_text(R_SCRIPT)
-    res = subprocess.run(
-        ["Rscript", str(script), str(csv), str(reps)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode != 0:
-        print(f"R failed: {res.stderr.strip()[:300]}", file=sys.stderr)
-        return {}
-    out = {}
-    for line in res.stdout.splitlines():
-        key, _, val = line.partition("=")
-        out[key.strip()] = float(val)
-    return out
 
 
 def ours(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
@@ -243,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             data = make_data(n)
             reps = 3 if n <= 100_000 else 2
             our_t = {k: best_of(f, reps) for k, f in ours(data).items()}
-            r_t = time_r(data, reps, Path(tmp))
+            r_t = time_r(R_SCRIPT, data, reps, Path(tmp))
             ll_t: dict[str, float] = {}
             for k, f in lifelines_fns(data).items():
                 if k in last_ll:

@@ -128,6 +128,19 @@ class CoxResult:
         )
 
 
+def wald_hazard_ratios(
+    coef: FloatArray, se: FloatArray, conf_level: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Wald z, two-sided p, hazard ratio and its ``conf_level`` limits (as R's summaries)."""
+    zq = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = coef / se
+        hr = np.exp(coef)
+        hr_lower = np.exp(coef - zq * se)
+        hr_upper = np.exp(coef + zq * se)
+    return z, 2.0 * norm.sf(np.abs(z)), hr, hr_lower, hr_upper
+
+
 def _design(covariates: Any, n: int) -> tuple[FloatArray, tuple[str, ...]]:
     """Covariates (1-D/2-D array, Series or DataFrame) to an ``(n, p)`` float matrix + names."""
     if covariates is None:
@@ -363,13 +376,7 @@ def cox_ph(
 
     se = np.sqrt(np.diag(naive_var))
     se_inf = robust_se if robust_se is not None else se
-    zq = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = coef / se_inf
-        hr = np.exp(coef)
-        hr_lower = np.exp(coef - zq * se_inf)
-        hr_upper = np.exp(coef + zq * se_inf)
-    p = 2.0 * norm.sf(np.abs(z))
+    z, p, hr, hr_lower, hr_upper = wald_hazard_ratios(coef, se_inf, conf_level)
     return CoxResult(
         names=names,
         coef=coef,

@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from blinasim.errors import InputError
 from blinasim.stats._common import FloatArray, IntArray, as_float, check_lengths, to_numpy
-from blinasim.stats.cox import ChiSquareTest, _design
+from blinasim.stats.cox import ChiSquareTest, _design, wald_hazard_ratios
 
 _GTOL = 1e-6  # crr gtol
 _MAXITER = 10  # crr maxiter
@@ -439,13 +438,7 @@ def fine_gray(
     jumps = counts / s0[first_pos] * np.exp(-float(centre @ b))
 
     se = np.sqrt(np.diag(var))
-    zq = float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = b / se
-        hr = np.exp(b)
-        hr_lower = np.exp(b - zq * se)
-        hr_upper = np.exp(b + zq * se)
-    pval = 2.0 * norm.sf(np.abs(z))
+    z, pval, hr, hr_lower, hr_upper = wald_hazard_ratios(b, se, conf_level)
     loglik = -f
     loglik_null = -f0
     try:
