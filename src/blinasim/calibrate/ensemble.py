@@ -121,11 +121,10 @@ def save_posterior(ens: PosteriorEnsemble, folder: str | Path, name: str | None 
     return csv
 
 
-def load_posterior(path: str | Path | None = None) -> PosteriorEnsemble:
-    """Read a posterior ensemble (default: the one shipped with the package).
+def posterior_file(path: str | Path | None = None) -> Path:
+    """The posterior CSV that ``path`` names (None: the shipped one).
 
-    ``path`` is the CSV (its JSON sidecar beside it) or a folder holding exactly one
-    ``posterior_*.csv``. Every parameter must be known to the parameter file.
+    A folder must hold exactly one ``posterior_*.csv`` (else a one-line error).
     """
     p = Path(path) if path is not None else shipped_dir() / f"{DEFAULT_NAME}.csv"
     if p.is_dir():
@@ -133,6 +132,16 @@ def load_posterior(path: str | Path | None = None) -> PosteriorEnsemble:
         if len(found) != 1:
             raise InputError("a folder with one posterior_*.csv", file=p, got=len(found))
         p = found[0]
+    return p
+
+
+def load_posterior(path: str | Path | None = None) -> PosteriorEnsemble:
+    """Read a posterior ensemble (default: the one shipped with the package).
+
+    ``path`` is the CSV (its JSON sidecar beside it) or a folder holding exactly one
+    ``posterior_*.csv``. Every parameter must be known to the parameter file.
+    """
+    p = posterior_file(path)
     side = p.with_suffix(".json")
     if not p.exists() or not side.exists():
         raise InputError(
@@ -165,6 +174,7 @@ def load_posterior(path: str | Path | None = None) -> PosteriorEnsemble:
 __all__ = [
     "PosteriorEnsemble",
     "load_posterior",
+    "posterior_file",
     "posterior_name",
     "save_posterior",
     "shipped_dir",

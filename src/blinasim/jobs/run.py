@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from blinasim._version import __version__
-from blinasim.calibrate.ensemble import DEFAULT_NAME, load_posterior, shipped_dir
+from blinasim.calibrate.ensemble import load_posterior, posterior_file, shipped_dir
 from blinasim.calibrate.targets import published_for_run
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
@@ -79,13 +79,7 @@ def _sha(data: bytes | str) -> str:
 def _posterior_path(cfg: RunConfig) -> Path | None:
     if cfg.posterior is None or cfg.posterior.lower() == "none":
         return None
-    if cfg.posterior == "shipped":
-        return shipped_dir() / f"{DEFAULT_NAME}.csv"
-    p = Path(cfg.posterior)
-    if p.is_dir():
-        found = sorted(p.glob("posterior_*.csv"))
-        p = found[0] if len(found) == 1 else p
-    return p
+    return posterior_file(None if cfg.posterior == "shipped" else cfg.posterior)
 
 
 def _parameters(cfg: RunConfig) -> ParameterSet:
