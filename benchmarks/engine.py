@@ -37,7 +37,7 @@ def main() -> None:
     engine.simulate(warm, proto, params=params, seed=1)  # numba compile / cache load
     rows = []
     t0, c0 = time.perf_counter(), time.process_time()
-    cohort = sample_cohort(N, seed=1)
+    cohort = sample_cohort(N, seed=1, params=params)  # parameters parsed above, as for the engine
     rows.append(
         (
             "sample_cohort",

@@ -2,8 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import blinasim.cohort.sample as sample_mod
 from blinasim.cohort import COLUMNS, SCREEN_REASONS, sample_cohort, screen_cohort
 from blinasim.cohort.growth import (
+    body_size,
+    count_at_or_below,
     lms_table,
     lms_value,
     lms_zscore,
@@ -141,3 +144,30 @@ def test_parameters_change_the_cohort():
     ps = ParameterSet.load().with_values({"cohort.p_down_syndrome": 1.0}, source="assumption: test")
     p = sample_cohort(200, seed=5, params=ps)
     assert p["down_syndrome"].all()
+
+
+def test_screening_step_never_changes_the_cohort(monkeypatch):
+    a = screen_cohort(5_000, seed=8)
+    # steps that cut random blocks (4096) anywhere give the same children and counts
+    for step in (1_000, 4_096, 7_777):
+        monkeypatch.setattr(sample_mod, "SCREEN_CHUNK", step)
+        b = screen_cohort(5_000, seed=8)
+        pd.testing.assert_frame_equal(a.patients, b.patients, check_exact=True)
+        pd.testing.assert_frame_equal(a.screening, b.screening, check_exact=True)
+        assert a.n_candidates == b.n_candidates
+
+
+def test_body_size_equals_interpolating_each_measure():
+    g = np.random.default_rng(3)
+    age = np.concatenate([g.uniform(0.5, 20.0, 5_000), [1.0, 2.0, 2.5, 19.04, 30.0, 0.1]])
+    male = g.random(age.size) < 0.5
+    zh, zw = g.normal(size=age.size), g.normal(size=age.size)
+    h, w = body_size(age, male, zh, zw)
+    # bit for bit what numpy.interp per sex gives (including ages outside the table)
+    assert np.array_equal(h, measurement_for_age("height_cm", age, male, zh))
+    assert np.array_equal(w, measurement_for_age("weight_kg", age, male, zw))
+    pts = np.sort(g.uniform(0, 1, 30))
+    x = np.concatenate([g.uniform(-0.1, 1.1, 1_000), pts])
+    assert np.array_equal(count_at_or_below(pts, x), np.searchsorted(pts, x, side="right"))
+    many = np.linspace(0, 1, 300)
+    assert np.array_equal(count_at_or_below(many, x), np.searchsorted(many, x, side="right"))

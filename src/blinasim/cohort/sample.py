@@ -13,6 +13,7 @@ Every distribution is read from the ``cohort`` section of ``data/parameters.yaml
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri
 
 from blinasim import rng
-from blinasim.cohort.growth import measurement_for_age, mosteller_bsa
+from blinasim.cohort.growth import body_size, count_at_or_below, mosteller_bsa
 from blinasim.config import ParameterSet
 from blinasim.errors import ParameterError
 
@@ -165,18 +166,12 @@ def _age_inverse_cdf(u: NDArray[np.float64], weights: Mapping[str, float]) -> ND
     years = np.array(sorted(int(k) for k in weights), dtype=np.float64)
     w = np.array([float(weights[str(int(y))]) for y in years], dtype=np.float64)
     cdf = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
-    idx = np.clip(np.searchsorted(cdf, u, side="right") - 1, 0, len(years) - 1)
-    lo, hi = cdf[idx], cdf[idx + 1]
-    frac = np.where(hi > lo, (u - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
+    # the year's index: searchsorted(cdf, u, "right") - 1, clamped to the last year
+    idx = np.minimum(count_at_or_below(cdf[1:], u), len(years) - 1)
+    lo, width = cdf[:-1][idx], (cdf[1:] - cdf[:-1])[idx]
+    frac = np.where(width > 0, (u - lo) / np.where(width > 0, width, 1.0), 0.5)
     out: NDArray[np.float64] = years[idx] + np.clip(frac, 0.0, 1.0 - 1e-12)
     return out
-
-
-def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Index of the category each uniform falls in (inverse CDF)."""
-    cdf = np.cumsum(probs)
-    cdf[-1] = 1.0 + 1e-12
-    return np.searchsorted(cdf, u, side="right").astype(np.intp)
 
 
 def _truncated_normal(u: NDArray[np.float64], bound: float) -> NDArray[np.float64]:
@@ -189,7 +184,8 @@ def _candidates(seed: int, start: int, n: int, p: CohortParams) -> dict[str, NDA
     """Screening covariates of candidates ``start .. start+n-1`` (children with B-ALL).
 
     Categories are integer codes: ``sex`` 0=F 1=M, ``subtype`` index into :data:`SUBTYPES`,
-    ``cns`` 0=CNS1 1=CNS2 2=CNS3.
+    ``cns`` 0=CNS1 1=CNS2 2=CNS3. The Down syndrome uniform is returned as drawn (``u_ds``):
+    it is compared with its probability for eligible children only.
     """
     u_age = rng.uniforms(seed, "cohort.age", start, n)
     u_sex = rng.uniforms(seed, "cohort.sex", start, n)
@@ -197,164 +193,208 @@ def _candidates(seed: int, start: int, n: int, p: CohortParams) -> dict[str, NDA
     u_gen = rng.uniforms(seed, "cohort.genetics", start, n)
     u_cns = rng.uniforms(seed, "cohort.cns", start, n)
     u_tes = rng.uniforms(seed, "cohort.testicular", start, n)
-    u_ds = rng.uniforms(seed, "cohort.down_syndrome", start, n)
 
     age = _age_inverse_cdf(u_age, p.age_year_weights)
     male = u_sex < p.p_male
     wbc = 10.0 ** (np.log10(p.wbc_median_per_ul) + p.wbc_log10_sd * ndtri(u_wbc))
-    p_young = np.array([p.subtype_probs_age_under_10[s] for s in SUBTYPES], dtype=np.float64)
-    p_old = np.array([p.subtype_probs_age_10_plus[s] for s in SUBTYPES], dtype=np.float64)
-    sub = np.where(age < 10.0, _categorical(u_gen, p_young), _categorical(u_gen, p_old))
-    sub = np.minimum(sub, len(SUBTYPES) - 1).astype(np.int8)
-    cns = np.where(u_cns < p.p_cns3, 2, np.where(u_cns < p.p_cns3 + p.p_cns2, 1, 0))
+    sub = np.where(
+        age < 10.0,
+        _category_counts(u_gen, p.subtype_probs_age_under_10),
+        _category_counts(u_gen, p.subtype_probs_age_10_plus),
+    )
+    cns = (u_cns < p.p_cns3 + p.p_cns2).astype(np.int8) + (u_cns < p.p_cns3).astype(np.int8)
     return {
         "candidate_index": np.arange(start, start + n, dtype=np.int64),
         "age_years": age,
         "male": male,
         "wbc_per_ul": wbc,
         "subtype": sub,
-        "cns": cns.astype(np.int8),
+        "cns": cns,
         "testicular": male & (u_tes < p.p_testicular_if_male),
-        "down_syndrome": u_ds < p.p_down_syndrome,
+        "u_ds": rng.uniforms(seed, "cohort.down_syndrome", start, n),
     }
 
 
-def _reasons(c: Mapping[str, NDArray[Any]], p: CohortParams) -> NDArray[np.bool_]:
-    """Boolean matrix (candidates x :data:`SCREEN_REASONS`)."""
+def _category_counts(u: NDArray[np.float64], probs: Mapping[str, float]) -> NDArray[np.int8]:
+    """Index into :data:`SUBTYPES` of each uniform (inverse CDF).
+
+    The number of CDF points at or below ``u``, the last point excluded (so an index never
+    passes the last subtype).
+    """
+    cdf = np.cumsum(np.array([probs[s] for s in SUBTYPES], dtype=np.float64))
+    return count_at_or_below(cdf[:-1], u).astype(np.int8, copy=False)
+
+
+def _reasons(c: Mapping[str, NDArray[Any]], p: CohortParams) -> list[NDArray[np.bool_]]:
+    """One boolean array per reason of :data:`SCREEN_REASONS` (in that order)."""
     age = c["age_years"]
-    return np.column_stack(
-        [
-            (age < p.eligible_age_min_years) | (age >= p.eligible_age_max_years),
-            c["wbc_per_ul"] >= p.eligible_wbc_max_per_ul,
-            c["subtype"] == SUBTYPES.index("BCR::ABL1"),
-            c["cns"] == 2,
-            c["testicular"],
-        ]
-    )
+    return [
+        (age < p.eligible_age_min_years) | (age >= p.eligible_age_max_years),
+        c["wbc_per_ul"] >= p.eligible_wbc_max_per_ul,
+        c["subtype"] == SUBTYPES.index("BCR::ABL1"),
+        c["cns"] == 2,
+        c["testicular"],
+    ]
+
+
+def _count_reasons(
+    reasons: list[NDArray[np.bool_]],
+    stop: int,
+    with_reason: NDArray[np.int64],
+    first: NDArray[np.int64],
+) -> None:
+    """Add the first ``stop`` candidates' reasons to the counts (any reason; first reason)."""
+    before = np.zeros(stop, dtype=bool)
+    for j, r in enumerate(reasons):
+        r = r[:stop]
+        with_reason[j] += np.count_nonzero(r)
+        first[j] += np.count_nonzero(r & ~before)
+        before |= r
+
+
+SCREEN_CHUNK = 16 * rng.PATIENT_BLOCK
+"""Candidates screened per step (any value gives the same cohort; this one keeps the
+step's arrays in cache and bounds the memory used by screening)."""
+
+_FLOAT_COLUMNS = ("age_years", "height_cm", "weight_kg", "bsa_m2", "height_z", "weight_z")
 
 
 def screen_cohort(n: int, *, seed: int, params: ParameterSet | None = None) -> CohortSample:
     """Screen candidates until ``n`` are eligible for AALL1731; report who was excluded, why.
 
     Patient ``i`` is the ``i``-th eligible candidate of the seed's candidate sequence, so it
-    is the same child whatever ``n`` is.
+    is the same child whatever ``n`` is. Candidates are screened in steps of at most
+    :data:`SCREEN_CHUNK`; each candidate's draws depend on its index only, so the step size
+    never changes the cohort.
     """
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    n = int(n)
     p = CohortParams.load(params)
-    parts: list[dict[str, NDArray[Any]]] = []
-    reason_parts: list[NDArray[np.bool_]] = []
+    out = _empty_columns(n)
+    with_reason = np.zeros(len(SCREEN_REASONS), dtype=np.int64)
+    first_reason = np.zeros(len(SCREEN_REASONS), dtype=np.int64)
     have, start = 0, 0
-    chunk = max(1024, int(1.85 * n) + 1024)  # ~57% of candidates are eligible (shipped values)
     while have < n:
-        cand = _candidates(seed, start, chunk, p)
+        # ~57% of candidates are eligible (shipped values): ask for a little more than needed
+        step = min(SCREEN_CHUNK, int(1.85 * (n - have)) + 1024)
+        cand = _candidates(seed, start, step, p)
         reasons = _reasons(cand, p)
-        ok: NDArray[np.bool_] = np.logical_not(reasons.any(axis=1))
-        need = n - have
-        if int(ok.sum()) >= need:
-            last = int(np.flatnonzero(ok)[need - 1]) + 1  # screen no one after the n-th enrolled
-            reasons, ok = reasons[:last], ok[:last]
-        parts.append({k: v[: len(ok)][ok] for k, v in cand.items()})
-        reason_parts.append(reasons)
-        have += int(ok.sum())
-        start += len(ok)
+        ok = ~functools.reduce(np.logical_or, reasons)
+        take = np.flatnonzero(ok)
+        screened = step
+        if take.size >= n - have:
+            take = take[: n - have]
+            screened = int(take[-1]) + 1  # screen no one after the n-th enrolled
+        _count_reasons(reasons, screened, with_reason, first_reason)
+        _fill_patients(out, slice(have, have + take.size), cand, take, seed, p)
+        have += take.size
+        start += screened
         if have < n and start > 1000 * (n + 1) + 10**6:
             raise ParameterError(
                 "cohort parameters under which some candidates are eligible",
                 field="cohort",
                 got=f"{have} eligible in {start} candidates",
             )
-        chunk = max(1024, 2 * (n - have) + 1024)
-    eligible = {k: np.concatenate([q[k] for q in parts]) for k in parts[0]} if parts else None
-    reasons_all = (
-        np.concatenate(reason_parts) if reason_parts else np.zeros((0, len(SCREEN_REASONS)), bool)
-    )
     return CohortSample(
-        patients=_patients(
-            eligible if eligible is not None else _candidates(seed, 0, 0, p), seed, p
-        ),
-        screening=_screening_table(reasons_all),
+        patients=_patients_frame(out),
+        screening=_screening_table(with_reason, first_reason, start),
         n_candidates=start,
         seed=seed,
     )
 
 
-def _patients(c: Mapping[str, NDArray[Any]], seed: int, p: CohortParams) -> pd.DataFrame:
-    """The patients table of eligible candidates; height and weight drawn here."""
-    idx = c["candidate_index"]
-    n = len(idx)
-    # height/weight streams are keyed by candidate index, drawn only for eligible children
-    u_hw = _uniform_pairs_at(seed, "cohort.height_weight", idx)
+def _empty_columns(n: int) -> dict[str, NDArray[Any]]:
+    """Uninitialized patient columns (codes for categories), filled step by step."""
+    out: dict[str, NDArray[Any]] = {k: np.empty(n, dtype=np.float64) for k in _FLOAT_COLUMNS}
+    out["wbc_per_ul"] = np.empty(n, dtype=np.float64)
+    out["candidate_index"] = np.empty(n, dtype=np.int64)
+    for k in ("male", "down_syndrome", "testicular"):
+        out[k] = np.empty(n, dtype=bool)
+    for k in ("subtype", "cns"):
+        out[k] = np.empty(n, dtype=np.int8)
+    return out
+
+
+def _fill_patients(
+    out: dict[str, NDArray[Any]],
+    rows: slice,
+    cand: Mapping[str, NDArray[Any]],
+    take: NDArray[np.intp],
+    seed: int,
+    p: CohortParams,
+) -> None:
+    """Write eligible candidates ``take`` (positions in ``cand``) to ``out[rows]``.
+
+    Height and weight are drawn here, from streams keyed by candidate index.
+    """
+    if take.size == 0:
+        return
+    for k in ("candidate_index", "age_years", "male", "wbc_per_ul", "subtype", "cns"):
+        out[k][rows] = cand[k][take]
+    out["testicular"][rows] = cand["testicular"][take]
+    out["down_syndrome"][rows] = cand["u_ds"][take] < p.p_down_syndrome
+    idx = cand["candidate_index"]
+    u_hw = rng.uniforms(seed, "cohort.height_weight", int(idx[0]), int(take[-1]) + 1, k=2)[take]
     rho = p.height_weight_z_correlation
     z_h = _truncated_normal(u_hw[:, 0], p.z_truncation)
     z_2 = _truncated_normal(u_hw[:, 1], p.z_truncation)
     z_w = np.clip(rho * z_h + np.sqrt(1.0 - rho * rho) * z_2, -p.z_truncation, p.z_truncation)
-    age, male = c["age_years"], c["male"]
-    height = measurement_for_age("height_cm", age, male, z_h)
-    weight = measurement_for_age("weight_kg", age, male, z_w)
-    sub = c["subtype"].astype(np.int8)
-    gen_codes = np.array([GENETICS.index(SUBTYPE_GENETICS[s]) for s in SUBTYPES], dtype=np.int8)
-    cns = c["cns"].astype(np.int8)
+    height, weight = body_size(out["age_years"][rows], out["male"][rows], z_h, z_w)
+    out["height_z"][rows], out["weight_z"][rows] = z_h, z_w
+    out["height_cm"][rows], out["weight_kg"][rows] = height, weight
+    out["bsa_m2"][rows] = mosteller_bsa(height, weight)
+
+
+_GENETICS_OF_SUBTYPE = np.array(
+    [GENETICS.index(SUBTYPE_GENETICS[s]) for s in SUBTYPES], dtype=np.int8
+)
+
+
+def _patients_frame(c: Mapping[str, NDArray[Any]]) -> pd.DataFrame:
+    """The patients table (columns :data:`COLUMNS`, in order) from the filled columns."""
+    n = len(c["candidate_index"])
+    sub, cns = c["subtype"], c["cns"]
     if (cns > 1).any():
         raise AssertionError("CNS3 child passed screening")
-    out = pd.DataFrame(
-        {
-            "patient_id": np.arange(n, dtype=np.int64),
-            "candidate_index": idx,
-            "age_years": age,
-            "sex": _cat(male.astype(np.int8), ["F", "M"]),
-            "height_cm": height,
-            "weight_kg": weight,
-            "bsa_m2": mosteller_bsa(height, weight),
-            "height_z": z_h,
-            "weight_z": z_w,
-            "wbc_per_ul": c["wbc_per_ul"],
-            "genetics": _cat(gen_codes[sub], list(GENETICS)),
-            "genetic_subtype": _cat(sub, list(SUBTYPES)),
-            "cns_status": _cat(cns, ["CNS1", "CNS2"]),
-            "down_syndrome": c["down_syndrome"].astype(bool),
-            "testicular": c["testicular"].astype(bool),
-            "bcr_abl1": sub == SUBTYPES.index("BCR::ABL1"),
-        }
-    )
-    return out.loc[:, list(COLUMNS)]
+    cols: dict[str, Any] = {
+        "patient_id": np.arange(n, dtype=np.int64),
+        "candidate_index": c["candidate_index"],
+        "age_years": c["age_years"],
+        "sex": _cat(c["male"].view(np.int8), ["F", "M"]),
+        "height_cm": c["height_cm"],
+        "weight_kg": c["weight_kg"],
+        "bsa_m2": c["bsa_m2"],
+        "height_z": c["height_z"],
+        "weight_z": c["weight_z"],
+        "wbc_per_ul": c["wbc_per_ul"],
+        "genetics": _cat(_GENETICS_OF_SUBTYPE[sub], list(GENETICS)),
+        "genetic_subtype": _cat(sub, list(SUBTYPES)),
+        "cns_status": _cat(cns, ["CNS1", "CNS2"]),
+        "down_syndrome": c["down_syndrome"],
+        "testicular": c["testicular"],
+        "bcr_abl1": sub == SUBTYPES.index("BCR::ABL1"),
+    }
+    # copy=False keeps one block per column: no consolidation copy of a million rows
+    return pd.DataFrame(cols, columns=list(COLUMNS), copy=False)
 
 
 def _cat(codes: NDArray[Any], categories: list[str]) -> pd.Categorical[str]:
     """A categorical from integer codes."""
     return pd.Categorical.from_codes(
-        np.asarray(codes, dtype=np.int64), categories=pd.Index(categories)
+        np.asarray(codes, dtype=np.int8), categories=pd.Index(categories)
     )
 
 
-def _uniform_pairs_at(seed: int, name: str, idx: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Per-candidate uniform pairs for the (sorted) candidate indices ``idx``."""
-    if len(idx) == 0:
-        return np.empty((0, 2), dtype=np.float64)
-    lo, hi = int(idx[0]), int(idx[-1]) + 1
-    pairs = rng.uniforms(seed, name, lo, hi - lo, k=2)
-    return pairs[idx - lo]
-
-
-def _screening_table(reasons: NDArray[np.bool_]) -> pd.DataFrame:
-    n_cand = reasons.shape[0]
-    excluded = reasons.any(axis=1)
-    first = np.where(excluded, reasons.argmax(axis=1), -1)
+def _screening_table(
+    with_reason: NDArray[np.int64], first_reason: NDArray[np.int64], n_cand: int
+) -> pd.DataFrame:
+    n_excluded = int(first_reason.sum())
     rows = [
-        {
-            "reason": r,
-            "n_with_reason": int(reasons[:, j].sum()),
-            "n_excluded": int((first == j).sum()),
-        }
+        {"reason": r, "n_with_reason": int(with_reason[j]), "n_excluded": int(first_reason[j])}
         for j, r in enumerate(SCREEN_REASONS)
     ]
-    rows.append(
-        {
-            "reason": "eligible",
-            "n_with_reason": int((~excluded).sum()),
-            "n_excluded": 0,
-        }
-    )
+    rows.append({"reason": "eligible", "n_with_reason": n_cand - n_excluded, "n_excluded": 0})
     table = pd.DataFrame(rows)
     table["fraction_of_candidates"] = table["n_with_reason"] / max(n_cand, 1)
     return table
