@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from blinasim.commands import calibrate, params, protocol, trial
+from blinasim.commands import calibrate, params, protocol, trial, validate
 
 
 def groups() -> list[tuple[str, typer.Typer]]:
@@ -14,4 +14,5 @@ def groups() -> list[tuple[str, typer.Typer]]:
         ("protocol", protocol.app),
         ("calibrate", calibrate.app),
         ("params", params.app),
+        ("validate", validate.app),
     ]

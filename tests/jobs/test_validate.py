@@ -1,0 +1,261 @@
+"""``blinasim validate`` on a toy posterior and simulator: intervals, roles, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinasim.calibrate.config import load_config
+from blinasim.calibrate.ensemble import PosteriorEnsemble, save_posterior
+from blinasim.calibrate.targets import load_targets
+from blinasim.cli import main
+from blinasim.errors import InputError
+from blinasim.jobs import validate as job
+from blinasim.reports.validate import render_validation
+
+HERE = Path(__file__).parent
+TOY_TARGETS = HERE / "validate_toy_targets.yaml"
+
+
+def toy_posterior(folder: Path, n: int = 12, *, fit: tuple[str, ...] = ("toy_fit",)) -> Path:
+    """A posterior of ``n`` draws with a sidecar naming the toy simulator and targets."""
+    keys = tuple(load_config().free_parameters[:2])
+    g = np.random.default_rng(3)
+    draws = pd.DataFrame(
+        {"draw": np.arange(n), keys[0]: 0.5 + 0.1 * g.standard_normal(n), keys[1]: 0.5}
+    )
+    draws[keys[1]] = 0.5 + 0.1 * g.standard_normal(n)
+    draws["log_posterior"] = 0.0
+    config = {
+        "name": "toyval",
+        "version": 1,
+        "seed": 7,
+        "targets_file": str(TOY_TARGETS),
+        "fit": list(fit),
+        "hold_out": [],
+        "free_parameters": list(keys),
+        "simulation": {"simulator": "validate_toy_sim:ValidateToySimulator", "n_patients": 400},
+        "ensemble_size": n,
+    }
+    meta = {
+        "name": "toyval",
+        "version": 1,
+        "free_parameters": list(keys),
+        "fit_targets": list(fit),
+        "config": config,
+    }
+    return save_posterior(PosteriorEnsemble(draws=draws, keys=keys, meta=meta), folder)
+
+
+@pytest.fixture
+def posterior(tmp_path: Path) -> Path:
+    return toy_posterior(tmp_path / "post")
+
+
+def test_rows_roles_and_inside_from_the_interval(posterior: Path) -> None:
+    res = job.validate(job.ValidateConfig(posterior=str(posterior)), workers=1)
+    rows = {r.id: r for r in res.rows}
+    # every target of the file is listed, in file order, none dropped
+    assert [r.id for r in res.rows] == list(load_targets(TOY_TARGETS).ids())
+    assert rows["toy_held_in"].inside is True
+    assert rows["toy_held_miss"].inside is False
+    for r in res.rows:
+        if r.predicted is not None:  # inside is exactly: published estimate in the interval
+            p = r.predicted
+            assert r.inside == (p.lower <= r.published.estimate <= p.upper)
+            assert p.lower <= p.upper
+            assert r.model is not None
+            assert r.model.lower <= r.model.upper
+    # targets without a simulated counterpart are listed as not simulated
+    for tid in ("toy_closed", "toy_input"):
+        assert rows[tid].predicted is None
+        assert rows[tid].inside is None
+        assert "not simulated" in rows[tid].note
+    # published interval: the CI or estimate ± 1.96 SE
+    pub = rows["toy_held_miss"].published
+    assert (pub.lower, pub.upper) == pytest.approx((0.9 - 1.96 * 0.01, 0.9 + 1.96 * 0.01))
+    # counts per role; only held out is validation
+    s = res.summary
+    assert (s["held_out"].n, s["held_out"].simulated, s["held_out"].inside) == (2, 2, 1)
+    assert (s["fitted"].n, s["fitted"].simulated) == (1, 1)
+    assert (s["closed_form"].n, s["closed_form"].simulated, s["closed_form"].inside) == (1, 0, 0)
+    lines = job.summary_lines(s)
+    assert lines[0] == "held out: 1 of 2 inside <- validation"
+    assert "closed form: 0 of 0 inside (1 not simulated) (not validation)" in lines
+
+
+def test_a_target_the_posterior_fitted_is_reported_as_fitted(tmp_path: Path) -> None:
+    """A held-out target in the file that this posterior was fitted to is not validation."""
+    post = toy_posterior(tmp_path, fit=("toy_fit", "toy_held_in"))
+    res = job.validate(job.ValidateConfig(posterior=str(post)), workers=1)
+    row = {r.id: r for r in res.rows}["toy_held_in"]
+    assert row.role == "fitted"
+    assert "role in the target file: held_out" in row.note
+    assert res.summary["held_out"].n == 1
+
+
+def test_inside_follows_the_interval_edges() -> None:
+    """build_rows: a published value just outside the predictive interval is outside."""
+    ts = load_targets(TOY_TARGETS).targets
+    n = 200
+    vals = np.full((n, len(ts)), np.nan)
+    mcse = np.zeros_like(vals)
+    j = [t.id for t in ts].index("toy_held_in")
+    vals[:, j] = 0.20
+    rows = job.build_rows(ts, {"toy_fit"}, vals, mcse, seed=1)
+    r = rows[j]
+    assert r.inside is True
+    assert r.predicted is not None
+    assert r.predicted.lower < 0.20 < r.predicted.upper
+    vals[:, j] = 0.20 + 6 * 0.03  # six published SEs away: outside
+    assert job.build_rows(ts, {"toy_fit"}, vals, mcse, seed=1)[j].inside is False
+    # a target whose draws all failed is "not simulated", not "outside"
+    vals[:, j] = np.nan
+    r = job.build_rows(ts, {"toy_fit"}, vals, mcse, seed=1)[j]
+    assert (r.predicted, r.inside) == (None, None)
+    assert "not simulated" in r.note
+
+
+def test_json_schema_and_files(posterior: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as ex:
+        main(
+            [
+                "validate",
+                "--posterior",
+                str(posterior),
+                "--json",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+    assert ex.value.code in (0, None)
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"model_version", "posterior", "disclaimer", "targets", "summary", "whatif"}
+    assert "not medical advice" in doc["disclaimer"]
+    assert isinstance(doc["whatif"], list)
+    for t in doc["targets"]:
+        assert set(t) >= {
+            "id",
+            "role",
+            "study",
+            "quantity",
+            "published",
+            "predicted",
+            "inside",
+            "note",
+        }
+        assert set(t["published"]) == {"estimate", "lower", "upper"}
+        assert t["predicted"] is None or set(t["predicted"]) == {"estimate", "lower", "upper"}
+        assert t["inside"] is None or isinstance(t["inside"], bool)
+        assert (t["predicted"] is None) == (t["inside"] is None)
+    assert doc["summary"]["held_out"] == {"n": 2, "simulated": 2, "inside": 1}
+    assert set(doc["summary"]) <= {"fitted", "held_out", "derived", "closed_form", "input"}
+    # --out: the same document and an HTML page rendered from it
+    assert json.loads((out / "validate.json").read_text())["targets"] == doc["targets"]
+    html = (out / "report.html").read_text()
+    assert "toy_held_miss" in html
+    assert "not medical advice" in html
+    assert render_validation(out) == html
+
+
+def test_terminal_table(posterior: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as ex:
+        main(["validate", "--posterior", str(posterior), "--workers", "1"])
+    assert ex.value.code in (0, None)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "held out: 1 of 2 inside" in text
+    assert "not simulated" in text
+    assert "Only held-out targets count as validation" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--posterior", "/no/such/posterior.csv"], "posterior"),
+        (["--draws", "0"], "--draws"),
+        (["--n", "5"], "--n"),
+        (["--workers", "0"], "--workers"),
+        (["--seed", "-1"], "--seed"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], words: str, capsys, posterior) -> None:
+    if "--posterior" not in args:
+        args = ["--posterior", str(posterior), *args]
+    with pytest.raises(SystemExit) as ex:
+        main(["validate", *args])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:")
+    assert words in err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_same_numbers_whatever_the_workers(posterior: Path) -> None:
+    a = job.validate(job.ValidateConfig(posterior=str(posterior), draws=10, seed=4), workers=1)
+    b = job.validate(job.ValidateConfig(posterior=str(posterior), draws=10, seed=4), workers=2)
+    assert a.rows == b.rows
+
+
+def test_checkpoint_resume_and_a_corrupt_checkpoint(posterior: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    cfg = job.ValidateConfig(posterior=str(posterior))
+    first = job.validate(cfg, workers=1, out_dir=out)
+    assert (out / job.CHECKPOINT).exists()
+    seen: list[tuple[int, int]] = []
+    again = job.validate(cfg, workers=1, out_dir=out, on_progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (12, 12)  # everything came from the checkpoint
+    assert again.rows == first.rows
+    (out / job.CHECKPOINT).write_bytes(b"not an archive")
+    warned: list[str] = []
+    third = job.validate(cfg, workers=1, out_dir=out, warn=warned.append)
+    assert third.rows == first.rows
+    assert warned
+    assert "ignoring" in warned[0]
+    # another seed: the old checkpoint is not reused
+    other = job.validate(
+        job.ValidateConfig(posterior=str(posterior), seed=9),
+        workers=1,
+        out_dir=out,
+        warn=warned.append,
+    )
+    assert "other inputs" in warned[-1]
+    assert other.summary["held_out"].n == 2
+
+
+def test_config_checks() -> None:
+    with pytest.raises(InputError, match="--draws"):
+        job.ValidateConfig(draws=0)
+    with pytest.raises(InputError, match="--n"):
+        job.ValidateConfig(n_patients=3)
+
+
+def test_every_shipped_target_file_is_read_and_ids_are_unique(tmp_path: Path) -> None:
+    files = job.shipped_target_files()
+    assert files
+    assert all(f.suffix == ".yaml" for f in files)
+    ts = job.load_all_targets(files)
+    assert len({t.id for t in ts}) == len(ts)
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(TOY_TARGETS.read_text())
+    with pytest.raises(InputError, match="unique across target files"):
+        job.load_all_targets([TOY_TARGETS, dup])
+
+
+@pytest.mark.slow
+def test_the_shipped_posterior_through_the_model() -> None:
+    """The real path: the calibration's simulator and summaries on two draws."""
+    res = job.validate(job.ValidateConfig(draws=2, n_patients=600, seed=3), workers=1)
+    ids = {r.id for r in res.rows}
+    assert {"dfs3_avg_blina", "efs5_aall0932", "n_randomized_blina"} <= ids
+    rows = {r.id: r for r in res.rows}
+    assert rows["dfs3_avg_blina"].predicted is not None
+    assert rows["n_randomized_blina"].predicted is None  # an input without a counterpart
+    assert res.summary["held_out"].n >= 1
