@@ -76,7 +76,7 @@ def test_analysis_agrees_with_direct_calls_and_cif():
 
 def test_needs_two_arms():
     df = validate_adtte(veteran_adtte().assign(TRT01P="x"))
-    with pytest.raises(InputError, match="exactly two arms"):
+    with pytest.raises(InputError, match="at least two arms"):
         analyze_endpoint(df, paramcd="OS")
 
 

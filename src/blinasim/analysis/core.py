@@ -1,8 +1,11 @@
-"""The standard two-arm time-to-event analysis of one ADTTE parameter.
+"""The standard time-to-event analysis of one ADTTE parameter, two arms or more.
 
 Kaplan-Meier by arm with a milestone estimate, (stratified) log-rank test, Cox hazard
 ratio (stratified when strata are given), RMST difference, and, when competing causes are
-coded, Aalen-Johansen cumulative incidence with Gray's test. The same function analyses
+coded, Aalen-Johansen cumulative incidence with Gray's test. With more than two arms the
+log-rank test is the k-sample test (k - 1 df) and each experimental arm is compared with
+the control (:mod:`blinasim.analysis.karms`: hazard ratios from one Cox model, pairwise
+log-rank tests with Holm's adjustment, RMST differences). The same function analyses
 real trial data and simulated trials, so both give one kind of report.
 
 A quantity the data cannot estimate is never printed as a number: a milestone past an
@@ -12,7 +15,6 @@ log-rank test without events carry ``not estimable: <why>`` instead.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from blinasim.analysis.arms import ControlArm, resolve_control
+from blinasim.analysis.estimate import Estimate
+from blinasim.analysis.karms import MULTIPLICITY, ArmComparison, compare_to_control
 from blinasim.errors import InputError
 from blinasim.stats import (
     CumulativeIncidence,
@@ -32,63 +36,6 @@ from blinasim.stats import (
     rmst,
 )
 from blinasim.units import DAYS_PER_YEAR
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with standard error and 95% interval.
-
-    ``note`` says why there is no estimate (the numbers are then NaN).
-    """
-
-    estimate: float
-    se: float
-    lower: float
-    upper: float
-    note: str = ""
-
-    @classmethod
-    def missing(cls, why: str) -> Estimate:
-        """No estimate, because ``why``."""
-        nan = float("nan")
-        return cls(nan, nan, nan, nan, why)
-
-    @property
-    def estimable(self) -> bool:
-        """False when the data cannot give this estimate."""
-        return not self.note
-
-    def flag(self) -> str:
-        """``"not estimable: <why>"``."""
-        return f"not estimable: {self.note}"
-
-    def percent(self) -> str:
-        """``"87.9% ± 2.1%"``; the SE is omitted where it is not estimable (S = 0 or 1)."""
-        if self.note:
-            return self.flag()
-        if self.se != self.se:  # NaN
-            return f"{self.estimate:.1%} (SE not estimable)"
-        return f"{self.estimate:.1%} ± {self.se:.1%}"
-
-    def interval(self, fmt: str = ".1%", sep: str = " to ") -> str:
-        """``"85.1% to 90.2%"``, or the reason there is none."""
-        if self.note:
-            return self.flag()
-        if not (math.isfinite(self.lower) and math.isfinite(self.upper)):
-            return "–"  # e.g. S = 1 with no events: no Greenwood interval
-        return f"{self.lower:{fmt}}{sep}{self.upper:{fmt}}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (for JSON); ``not_estimable`` gives the reason when there is none."""
-        out: dict[str, Any] = {
-            "estimate": self.estimate,
-            "se": self.se,
-            "lower": self.lower,
-            "upper": self.upper,
-        }
-        if self.note:
-            out["not_estimable"] = self.note
-        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +73,9 @@ class EndpointAnalysis:
     gray_p: dict[int, float]
     by_stratum: dict[str, dict[str, Estimate]]
     data: pd.DataFrame
+    treatments: tuple[str, ...] = ()
+    comparisons: tuple[ArmComparison, ...] = ()
+    logrank_df: int = 1
 
     def arm(self, name: str) -> ArmSummary:
         """The summary of arm ``name``."""
@@ -155,9 +105,19 @@ class EndpointAnalysis:
                 "stratified": self.stratified,
                 **({"not_estimable": self.logrank_note} if self.logrank_note else {}),
             },
-            "hazard_ratio": {**self.hazard_ratio.as_dict(), "p": self.hazard_ratio_p},
-            "rmst_difference_days": {**self.rmst_difference.as_dict(), "tau_days": self.tau_days},
         }
+        if self.comparisons:
+            out["treatments"] = list(self.treatments)
+            out["logrank"]["df"] = self.logrank_df
+            out["multiplicity"] = MULTIPLICITY
+            out["rmst_tau_days"] = self.tau_days
+            out["comparisons"] = [c.as_dict() for c in self.comparisons]
+        else:
+            out["hazard_ratio"] = {**self.hazard_ratio.as_dict(), "p": self.hazard_ratio_p}
+            out["rmst_difference_days"] = {
+                **self.rmst_difference.as_dict(),
+                "tau_days": self.tau_days,
+            }
         if self.cif_milestone is not None:
             out["cumulative_incidence_milestone"] = self.cif_milestone.to_dict(orient="records")
             out["gray_p"] = {str(k): v for k, v in self.gray_p.items()}
@@ -210,19 +170,23 @@ def analyze_endpoint(
     tau_days: float | None = None,
     control: str | ControlArm | None = None,
 ) -> EndpointAnalysis:
-    """Analyse one parameter of a validated ADTTE table with exactly two arms.
+    """Analyse one parameter of a validated ADTTE table with two or more arms.
 
     ``control`` is the reference arm: a name, a resolved :class:`ControlArm`, or None to
     recognise it from the arm labels (an :class:`InputError` asks for it otherwise). The
     hazard ratio and the RMST difference are treatment versus control. ``tau_days``
-    defaults to the milestone, cut to the shorter arm's last follow-up.
+    defaults to the milestone, cut to the shorter arm's last follow-up (with more than two
+    arms: the shortest of all arms'). With more than two arms ``treatment`` names the
+    experimental arms together, ``treatments`` lists them (sorted) and ``comparisons``
+    holds each against the control; the two-arm fields ``hazard_ratio`` and
+    ``rmst_difference`` then say why they are not given.
     """
     d = df[df["PARAMCD"] == paramcd].reset_index(drop=True)
     if d.empty:
         raise InputError(f"rows with PARAMCD {paramcd}", field="PARAMCD")
     arms = sorted(d["ARM"].unique())
-    if len(arms) != 2:
-        raise InputError("exactly two arms", field="ARM", got=arms)
+    if len(arms) < 2:
+        raise InputError("at least two arms", field="ARM", got=arms)
     ref = (
         control
         if isinstance(control, ControlArm)
@@ -231,86 +195,58 @@ def analyze_endpoint(
     if ref.arm not in arms:
         raise InputError(f"a control arm among {arms}", field="--control", got=ref.arm)
     control_arm = ref.arm
-    treatment = next(a for a in arms if a != control_arm)
+    treatments = tuple(a for a in arms if a != control_arm)
+    order = (control_arm, *treatments)
     time = d["AVAL"].to_numpy(dtype=np.float64)
     event = d["EVENT"].to_numpy(dtype=np.int64)
-    trt = (d["ARM"] == treatment).to_numpy(dtype=np.int64)
+    arm_labels = d["ARM"].to_numpy()
+    position = {a: i for i, a in enumerate(order)}
+    code = np.array([position[a] for a in arm_labels], dtype=np.int64)
     strata = d["STRATUM"].to_numpy() if "STRATUM" in d.columns else None
     stratified = strata is not None and len(np.unique(strata)) > 1
+    fit_strata = strata if stratified else None
 
-    summaries = []
-    for arm in (control_arm, treatment):
-        m = (d["ARM"] == arm).to_numpy()
-        km = kaplan_meier(time[m], event[m])
-        summaries.append(
-            ArmSummary(
-                arm=arm,
-                n=int(m.sum()),
-                events=int(event[m].sum()),
-                km=km,
-                milestone=_milestone(km, milestone_days, float(time[m].max())),
-                median_days=float(km.median().time),
-            )
-        )
+    summaries = [
+        _arm_summary(arm, time, event, code == i, milestone_days) for i, arm in enumerate(order)
+    ]
     lr_note = "" if event.sum() > 0 else f"no events in {paramcd}"
+    lr_df = len(order) - 1
     if lr_note:
         lr_chisq, lr_p = float("nan"), float("nan")
     else:
-        lr = logrank_test(time, event, trt, strata=strata if stratified else None)
-        lr_chisq, lr_p = float(lr.chisq), float(lr.p_value)
-    no_events = [a.arm for a in summaries if a.events == 0]
-    if event.sum() == 0:
-        hr = Estimate.missing(f"no events in {paramcd}")
-        hr_p = float("nan")
-    elif no_events:
-        # the Cox likelihood has no maximum: the estimate would run off to 0 or infinity
-        hr = Estimate.missing(f"no events in arm {no_events[0]}")
-        hr_p = float("nan")
-    else:
-        cox = cox_ph(time, event, trt.astype(np.float64), strata=strata if stratified else None)
-        hr = Estimate(
-            float(cox.hr[0]), float(cox.se[0]), float(cox.hr_lower[0]), float(cox.hr_upper[0])
+        lr = logrank_test(time, event, code, strata=fit_strata)
+        lr_chisq, lr_p, lr_df = float(lr.chisq), float(lr.p_value), int(lr.df)
+    horizon = tau_days if tau_days is not None else milestone_days
+    comparisons: tuple[ArmComparison, ...] = ()
+    if len(treatments) > 1:
+        treatment = ", ".join(treatments)
+        comparisons, tau = compare_to_control(
+            time,
+            event,
+            arm_labels,
+            control=control_arm,
+            treatments=treatments,
+            strata=fit_strata,
+            tau_days=horizon,
         )
-        hr_p = float(cox.p[0])
-    tau, rdiff = rmst_difference(
-        time, event, trt, tau_days if tau_days is not None else milestone_days
-    )
+        why = "more than two arms: one estimate per arm (comparisons)"
+        hr, hr_p, rdiff = Estimate.missing(why), float("nan"), Estimate.missing(why)
+    else:
+        treatment = treatments[0]
+        hr, hr_p = _hazard_ratio(time, event, code, fit_strata, summaries, paramcd)
+        tau, rdiff = rmst_difference(time, event, code, horizon)
 
     by_stratum: dict[str, dict[str, Estimate]] = {}
     if strata is not None:
         for s in sorted(np.unique(strata)):
             by_stratum[str(s)] = {}
-            for arm in (control_arm, treatment):
-                m = (strata == s) & (d["ARM"] == arm).to_numpy()
+            for i, arm in enumerate(order):
+                m = (strata == s) & (code == i)
                 if m.any():
                     by_stratum[str(s)][arm] = _milestone(
                         kaplan_meier(time[m], event[m]), milestone_days, float(time[m].max())
                     )
-
-    cif = None
-    cif_ms = None
-    gray: dict[int, float] = {}
-    if "CAUSE" in d.columns and (d["CAUSE"] > 0).any():
-        cause = d["CAUSE"].to_numpy(dtype=np.int64)
-        cif = cumulative_incidence(time, cause, group=d["ARM"].to_numpy())
-        cif_ms = cif.at([milestone_days]).to_frame()
-        groups = d["ARM"].to_numpy()
-        last_by_arm = {str(g): float(time[groups == g].max()) for g in np.unique(groups)}
-        notes = [
-            f"last follow-up {years_text(last_by_arm[str(g)])}"
-            if milestone_days > last_by_arm[str(g)]
-            else ""
-            for g in cif_ms["group"]
-        ]
-        cif_ms["not_estimable"] = notes
-        past = np.array([bool(x) for x in notes])
-        for col in ("estimate", "std_err", "variance"):
-            if col in cif_ms.columns:
-                cif_ms.loc[past, col] = float("nan")
-        for k in cif.causes:
-            gray[int(k)] = float(
-                gray_test(time, cause, d["ARM"].to_numpy(), cause_of_interest=int(k)).p
-            )
+    cif, cif_ms, gray = _competing(d, time, milestone_days)
     return EndpointAnalysis(
         paramcd=paramcd,
         control=control_arm,
@@ -331,4 +267,73 @@ def analyze_endpoint(
         gray_p=gray,
         by_stratum=by_stratum,
         data=d,
+        treatments=treatments if comparisons else (),
+        comparisons=comparisons,
+        logrank_df=lr_df,
     )
+
+
+def _arm_summary(
+    arm: str, time: np.ndarray, event: np.ndarray, m: np.ndarray, milestone_days: float
+) -> ArmSummary:
+    km = kaplan_meier(time[m], event[m])
+    return ArmSummary(
+        arm=arm,
+        n=int(m.sum()),
+        events=int(event[m].sum()),
+        km=km,
+        milestone=_milestone(km, milestone_days, float(time[m].max())),
+        median_days=float(km.median().time),
+    )
+
+
+def _hazard_ratio(
+    time: np.ndarray,
+    event: np.ndarray,
+    trt: np.ndarray,
+    strata: np.ndarray | None,
+    summaries: list[ArmSummary],
+    paramcd: str,
+) -> tuple[Estimate, float]:
+    """Two arms: the Cox hazard ratio of arm code 1 against 0 and its Wald p."""
+    no_events = [a.arm for a in summaries if a.events == 0]
+    if event.sum() == 0:
+        return Estimate.missing(f"no events in {paramcd}"), float("nan")
+    if no_events:
+        # the Cox likelihood has no maximum: the estimate would run off to 0 or infinity
+        return Estimate.missing(f"no events in arm {no_events[0]}"), float("nan")
+    cox = cox_ph(time, event, trt.astype(np.float64), strata=strata)
+    hr = Estimate(
+        float(cox.hr[0]), float(cox.se[0]), float(cox.hr_lower[0]), float(cox.hr_upper[0])
+    )
+    return hr, float(cox.p[0])
+
+
+def _competing(
+    d: pd.DataFrame, time: np.ndarray, milestone_days: float
+) -> tuple[CumulativeIncidence | None, pd.DataFrame | None, dict[int, float]]:
+    """Aalen-Johansen CIFs by arm, their milestone values and Gray's test per cause."""
+    gray: dict[int, float] = {}
+    if "CAUSE" not in d.columns or not (d["CAUSE"] > 0).any():
+        return None, None, gray
+    cause = d["CAUSE"].to_numpy(dtype=np.int64)
+    cif = cumulative_incidence(time, cause, group=d["ARM"].to_numpy())
+    cif_ms = cif.at([milestone_days]).to_frame()
+    groups = d["ARM"].to_numpy()
+    last_by_arm = {str(g): float(time[groups == g].max()) for g in np.unique(groups)}
+    notes = [
+        f"last follow-up {years_text(last_by_arm[str(g)])}"
+        if milestone_days > last_by_arm[str(g)]
+        else ""
+        for g in cif_ms["group"]
+    ]
+    cif_ms["not_estimable"] = notes
+    past = np.array([bool(x) for x in notes])
+    for col in ("estimate", "std_err", "variance"):
+        if col in cif_ms.columns:
+            cif_ms.loc[past, col] = float("nan")
+    for k in cif.causes:
+        gray[int(k)] = float(
+            gray_test(time, cause, d["ARM"].to_numpy(), cause_of_interest=int(k)).p
+        )
+    return cif, cif_ms, gray

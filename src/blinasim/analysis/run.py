@@ -116,6 +116,7 @@ class PooledEndpoint:
     per_replicate: pd.DataFrame
     pooled: pd.DataFrame
     data: pd.DataFrame
+    treatments: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -128,6 +129,7 @@ class PooledEndpoint:
             "replicate_column": self.replicate_column,
             "pooled": self.pooled.to_dict(orient="records"),
             "per_replicate": self.per_replicate.to_dict(orient="records"),
+            **({"treatments": list(self.treatments)} if self.treatments else {}),
         }
 
 
@@ -220,6 +222,7 @@ def pool_endpoint(
     rows: list[dict[str, Any]] = []
     notes: dict[str, list[str]] = {}
     treatment = ""
+    treatments: tuple[str, ...] = ()
     for rep, g in d.groupby("REPLICATE", sort=True):
         try:
             a = analyze_endpoint(
@@ -236,7 +239,7 @@ def pool_endpoint(
                 field=f"{replicate_column} {rep}: {exc.field}",
                 got=exc.got,
             ) from None
-        treatment = a.treatment
+        treatment, treatments = a.treatment, a.treatments
         row: dict[str, Any] = {"replicate": rep}
         for arm in a.arms:
             row[f"n {arm.arm}"] = arm.n
@@ -244,12 +247,25 @@ def pool_endpoint(
         for arm in a.arms:
             row[f"{yrs:g}-year {arm.arm}"] = arm.milestone.estimate
             notes.setdefault(f"{yrs:g}-year {arm.arm}", []).append(arm.milestone.note)
-        row["hazard ratio"] = a.hazard_ratio.estimate
-        notes.setdefault("hazard ratio", []).append(a.hazard_ratio.note)
-        row["log-rank p"] = a.logrank_p
-        notes.setdefault("log-rank p", []).append(a.logrank_note)
-        row["RMST difference (days)"] = a.rmst_difference.estimate
-        notes.setdefault("RMST difference (days)", []).append(a.rmst_difference.note)
+        quantities: list[tuple[str, float, str]] = []
+        if a.comparisons:
+            quantities.append(("log-rank p", a.logrank_p, a.logrank_note))
+            for c in a.comparisons:
+                vs = f"{c.arm} vs {a.control}"
+                quantities += [
+                    (f"hazard ratio {vs}", c.hazard_ratio.estimate, c.hazard_ratio.note),
+                    (f"log-rank p {vs} (Holm)", c.logrank_p_holm, c.logrank_note),
+                    (f"RMST difference {vs} (days)", c.rmst_difference.estimate, ""),
+                ]
+        else:
+            quantities += [
+                ("hazard ratio", a.hazard_ratio.estimate, a.hazard_ratio.note),
+                ("log-rank p", a.logrank_p, a.logrank_note),
+                ("RMST difference (days)", a.rmst_difference.estimate, a.rmst_difference.note),
+            ]
+        for name, value, note in quantities:
+            row[name] = value
+            notes.setdefault(name, []).append(note)
         row["not estimable"] = "; ".join(f"{k}: {v[-1]}" for k, v in notes.items() if v and v[-1])
         rows.append(row)
     per = pd.DataFrame(rows)
@@ -275,6 +291,7 @@ def pool_endpoint(
         per_replicate=per,
         pooled=pd.DataFrame(pooled),
         data=d.reset_index(drop=True),
+        treatments=treatments,
     )
 
 
@@ -314,8 +331,8 @@ def analyze_table(
             got=f"{len(used):,} censored rows",
         )
     arms = sorted(used["ARM"].unique())
-    if len(arms) != 2:
-        raise InputError("exactly two arms", file=source, field="ARM", got=arms)
+    if len(arms) < 2:
+        raise InputError("at least two arms", file=source, field="ARM", got=arms)
     ref = resolve_control(
         used, arms, control, file=source, arm_column=str(df.attrs.get("arm_column", "ARM"))
     )

@@ -32,7 +32,22 @@ METHODS = (
     "events) is shown as not estimable, never extrapolated. Estimates are shown as "
     "estimate ± standard error (SE) with 95% confidence intervals."
 )
+K_ARM_METHODS = (
+    "With more than two arms: the log-rank test is the k-sample test of all arms together "
+    "(chi-square with k - 1 degrees of freedom, R survdiff); the hazard ratios of each arm "
+    "against the reference arm come from one Cox model with the arm as a factor (R coxph); "
+    "each arm is also compared with the reference arm by a log-rank test on the two arms' "
+    "patients, and these pairwise p-values are adjusted for multiplicity by Holm's "
+    "step-down method (R p.adjust, method holm), which controls the family-wise error "
+    "rate; the RMST differences use one horizon, the shortest last follow-up of any arm "
+    "if it comes before the requested one."
+)
 DATA_COLS = ("PARAMCD", "ARM", "AVAL", "EVENT", "CAUSE", "REPLICATE")
+
+
+def arm_order(e: dict[str, Any]) -> list[str]:
+    """The reference arm first, then the experimental arm(s)."""
+    return [e["control"], *e.get("treatments", [e["treatment"]])]
 
 
 def endpoint_name(paramcd: str) -> str:
@@ -64,7 +79,7 @@ def milestone_table(e: dict[str, Any]) -> pd.DataFrame:
     """Per arm: n, events, milestone survival ± SE with 95% CI, median."""
     yrs = e["milestone_days"] / curves.DAYS_PER_YEAR
     rows = []
-    for arm in (e["control"], e["treatment"]):
+    for arm in arm_order(e):
         m = e["milestone_survival"][arm]
         med = e["median_days"].get(arm)
         rows.append(
@@ -80,8 +95,54 @@ def milestone_table(e: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rmst_text(rd: dict[str, Any]) -> str:
+    if rd.get("not_estimable"):
+        return f"not estimable: {rd['not_estimable']}"
+    return f"{rd['estimate']:,.1f} days (95% CI {rd['lower']:,.1f} to {rd['upper']:,.1f})"
+
+
+def k_arm_tests_table(e: dict[str, Any]) -> pd.DataFrame:
+    """More than two arms: the k-sample log-rank test, then each arm against the control."""
+    lr = e["logrank"]
+    strat = " (stratified)" if lr.get("stratified") else ""
+    rows = [
+        {
+            "statistic": f"log-rank{strat}, all {len(arm_order(e))} arms",
+            "value": f"not estimable: {lr['not_estimable']}"
+            if lr.get("not_estimable")
+            else f"χ² = {lr['chisq']:.2f}, {lr['df']} df",
+            "p-value": tables.p_value(lr.get("p")),
+        }
+    ]
+    for c in e["comparisons"]:
+        vs = f"{c['arm']} vs {e['control']}"
+        clr = c["logrank"]
+        rows += [
+            {
+                "statistic": f"Cox hazard ratio{strat}, {vs}",
+                "value": tables.hazard_ratio(c["hazard_ratio"], 3),
+                "p-value": tables.p_value(c["hazard_ratio"].get("p")),
+            },
+            {
+                "statistic": f"log-rank{strat}, {vs} ({e['multiplicity']}-adjusted p)",
+                "value": f"not estimable: {clr['not_estimable']}"
+                if clr.get("not_estimable")
+                else f"χ² = {clr['chisq']:.2f}, unadjusted p {tables.p_value(clr.get('p'))}",
+                "p-value": tables.p_value(clr.get("p_holm")),
+            },
+            {
+                "statistic": f"RMST difference to {e['rmst_tau_days']:,.0f} days, {vs}",
+                "value": _rmst_text(c["rmst_difference_days"]),
+                "p-value": "",
+            },
+        ]
+    return pd.DataFrame(rows)
+
+
 def tests_table(e: dict[str, Any]) -> pd.DataFrame:
-    """Log-rank, Cox HR and RMST difference in one table."""
+    """Log-rank, Cox HR and RMST difference in one table (each arm's with more than two)."""
+    if e.get("comparisons"):
+        return k_arm_tests_table(e)
     lr, hr, rd = e["logrank"], e["hazard_ratio"], e["rmst_difference_days"]
     strat = " (stratified)" if lr.get("stratified") else ""
     rmst = (
@@ -132,7 +193,7 @@ def _cif_table(e: dict[str, Any], names: dict[int, str]) -> pd.DataFrame:
 def endpoint_section(e: dict[str, Any], data: pd.DataFrame) -> Section:
     """One endpoint of a single data set: KM figure, estimates, tests, strata, CIF."""
     yrs = e["milestone_days"] / curves.DAYS_PER_YEAR
-    arms = (e["control"], e["treatment"])
+    arms = tuple(arm_order(e))
     sec = Section(
         endpoint_name(e["paramcd"]),
         lead=f"{e['treatment']} versus {e['control']}; milestone {yrs:g} years.",
@@ -152,7 +213,12 @@ def endpoint_section(e: dict[str, Any], data: pd.DataFrame) -> Section:
         + (f" The y axis starts at {floor:.0%} (marked //)." if floor > 0 else ""),
     )
     sec.table(milestone_table(e), "Estimates by arm (± standard error)")
-    sec.table(tests_table(e), "Comparison")
+    sec.table(
+        tests_table(e),
+        "Comparison"
+        if not e.get("comparisons")
+        else f"Comparisons with {e['control']} (pairwise p-values {e['multiplicity']}-adjusted)",
+    )
     strata = e.get("milestone_survival_by_stratum") or {}
     if len(strata) > 1:
         sec.table(
@@ -234,7 +300,7 @@ def pooled_section(e: dict[str, Any], data: pd.DataFrame) -> Section:
     )
     d = data[data["PARAMCD"] == e["paramcd"]]
     cs = curves.km_curves(
-        d, group="ARM", time="AVAL", event="EVENT", order=(e["control"], e["treatment"]),
+        d, group="ARM", time="AVAL", event="EVENT", order=tuple(arm_order(e)),
         replicate="REPLICATE", band="none",
     )  # fmt: skip
     floor = curves.survival_floor(cs, xmax_days=float(d["AVAL"].max()), step=0.1)
@@ -265,7 +331,13 @@ def render_analysis(folder: ResultsFolder) -> str:
         ("data", f"{s['data']} ({s['data_origin']})"),
         ("reference arm", f"{s['reference_arm']['arm']} ({s['reference_arm']['reason']})"),
         ("endpoints", ", ".join(f"{e['paramcd']} ({endpoint_name(e['paramcd'])})" for e in ends)),
-        ("arms", f"{first['treatment']} (treatment) versus {first['control']} (reference)"),
+        (
+            "arms",
+            f"{first['treatment']} (treatment) versus {first['control']} (reference)"
+            if len(arm_order(first)) == 2
+            else f"{', '.join(arm_order(first)[1:])} (experimental, each versus the "
+            f"reference) and {first['control']} (reference)",
+        ),
     ]
     if s.get("replicate_column"):
         r = int(first["replicates"])
@@ -287,9 +359,12 @@ def render_analysis(folder: ResultsFolder) -> str:
         ]
         sections = [endpoint_section(e, data) for e in ends]
     overview = Section("Data", lead="The analysed data set.").kv(items)
+    methods = Section("Methods").text(METHODS)
+    if any(len(arm_order(e)) > 2 for e in ends):
+        methods.text(K_ARM_METHODS)
     return render(
         s.get("title") or f"Time-to-event analysis: {s['source']}",
-        [overview, *sections, Section("Methods").text(METHODS)],
+        [overview, *sections, methods],
         subtitle=f"Source: {s['source']}",
         disclaimer=s["disclaimer"],
     )
