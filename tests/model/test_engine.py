@@ -213,8 +213,12 @@ def test_dose_intensity_is_relative_to_the_reference_protocol(protocol):
             for d in maint.drugs
         ),
     )
-    n_drugs = len(ref["maintenance"])
-    assert relative_intensity(half, ref) == pytest.approx(1 - 0.5 / n_drugs)
+    # drug-class Emax (docs/model_v2_chemo.md): half the thiopurine keeps E(0.5)/E(1) of its share
+    cp = engine.ModelParams.from_parameters().chemo
+    e_half = 0.5 * (1 + cp.x50_thiopurine) / (0.5 + cp.x50_thiopurine)
+    assert relative_intensity(half, ref) == pytest.approx(
+        1 - cp.share_maintenance_thiopurine * (1 - e_half)
+    )
 
 
 def test_user_errors(cohort, protocol, params):

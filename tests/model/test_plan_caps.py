@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import yaml
 
 from blinasim.cohort import sample_cohort
 from blinasim.model import engine
+from blinasim.model.chemo_effect import emax_ratio
 from blinasim.model.engine import ModelParams
 from blinasim.model.plan import arm_plan, reference_intensities, relative_intensity, schedule_for
 from blinasim.protocol import load_protocol, load_protocol_data
@@ -37,12 +39,14 @@ def test_caps_enter_the_dose_intensity() -> None:
     bsa = reference_child().bsa_m2
     uncapped = _with_vincristine(2.0, None).arm("FAV").phase("induction")
     capped = _with_vincristine(2.0, 1.0).arm("FAV").phase("induction")
-    hi = relative_intensity(uncapped, ref)
-    lo = relative_intensity(capped, ref)
+    cp = ModelParams.from_parameters().chemo
+    hi = relative_intensity(uncapped, ref, cp)
+    lo = relative_intensity(capped, ref, cp)
     assert hi > lo
     # vincristine 2 mg/m2 capped at 1 mg: 1/bsa mg/m2 at the reference child, versus 1.5
-    n = len(ref["induction"])
-    assert hi - lo == pytest.approx((2.0 - 1.0 / bsa) / 1.5 / n)
+    e_hi = float(emax_ratio(2.0 / 1.5, cp.x50_vinca))
+    e_lo = float(emax_ratio(1.0 / bsa / 1.5, cp.x50_vinca))
+    assert hi - lo == pytest.approx(cp.share_induction_vinca * (e_hi - e_lo))
     # the cap does not bind for the shipped dose at the reference child: nothing changes
     same = _with_vincristine(1.5, 2.0).arm("FAV").phase("induction")
     assert relative_intensity(same, ref) == pytest.approx(1.0)
@@ -80,7 +84,8 @@ def test_plan_refuses_a_non_finite_intensity() -> None:
     bad = dataclasses.replace(
         ph,
         drugs=tuple(
-            dataclasses.replace(d, dose=1e308) if d.drug == "dexamethasone" else d for d in ph.drugs
+            dataclasses.replace(d, dose=math.inf) if d.drug == "dexamethasone" else d
+            for d in ph.drugs
         ),
     )
     arm = dataclasses.replace(proto.arm("A"), phases=(bad, *proto.arm("A").phases[1:]))

@@ -112,6 +112,41 @@ class ChemoParams:
     cns_systemic_fraction: float
     it_log_kill_per_dose: float
     cns_kill_sd_log: float
+    # drug-class Emax (blinasim.model.plan): x50 per class, share of a kind's reference kill
+    x50_mtx: float
+    x50_thiopurine: float
+    x50_steroid: float
+    x50_vinca: float
+    x50_asparaginase: float
+    x50_anthracycline: float
+    x50_alkylator: float
+    x50_cytarabine: float
+    share_induction_steroid: float
+    share_induction_vinca: float
+    share_induction_asparaginase: float
+    share_consolidation_thiopurine: float
+    share_consolidation_vinca: float
+    share_interim_maintenance_mtx: float
+    share_interim_maintenance_vinca: float
+    share_delayed_intensification_steroid: float
+    share_delayed_intensification_vinca: float
+    share_delayed_intensification_anthracycline: float
+    share_delayed_intensification_asparaginase: float
+    share_delayed_intensification_alkylator: float
+    share_delayed_intensification_cytarabine: float
+    share_delayed_intensification_thiopurine: float
+    share_maintenance_thiopurine: float
+    share_maintenance_mtx: float
+    share_maintenance_steroid: float
+    share_maintenance_vinca: float
+    # potency equivalences within a class
+    dexamethasone_per_mg_prednisone: float
+    dexamethasone_per_mg_hydrocortisone: float
+    pegaspargase_iu_per_erwinia_iu: float
+    pegaspargase_iu_per_erwinia_mg: float
+    mercaptopurine_per_mg_thioguanine: float
+    doxorubicin_per_mg_daunorubicin: float
+
 
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> ChemoParams:

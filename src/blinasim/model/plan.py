@@ -1,24 +1,30 @@
 """From a protocol arm to what the model needs: phases, kill rates, IT doses, infusions.
 
 A :class:`~blinasim.protocol.core.Arm` lists phases with drugs; the model needs, per
-phase, its kind, its span in days, its chemotherapy dose intensity relative to the reference
-protocol (so that dose and schedule variants change the kill), the number of intrathecal
-doses, and the blinatumomab infusions. :func:`arm_plan` computes those once per arm;
-:func:`schedule_for` turns a plan into contiguous kernel segments up to a horizon.
+phase, its kind, its span in days, its systemic chemotherapy (so that dose and schedule
+variants change the kill through the drug-class Emax of :mod:`blinasim.model.chemo_effect`),
+the number of intrathecal doses, and the blinatumomab infusions. :func:`arm_plan` computes
+those once per arm; :func:`schedule_for` turns a plan into contiguous kernel segments up to
+a horizon. The reference phases are AALL1731's (:func:`reference_intensities`): the phase
+kill rates were calibrated on them.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from typing import Protocol as TypingProtocol
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from blinasim.model import chemo_effect as ce
 from blinasim.model.leukemia import ChemoParams, Schedule
 from blinasim.model.toxicity import PhaseSpan
-from blinasim.protocol.doses import capped_dose, reference_child
+from blinasim.protocol import load_protocol
+from blinasim.protocol.doses import reference_child
 
 IT_ROUTE = "IT"
 BLINATUMOMAB = "blinatumomab"
@@ -66,6 +72,10 @@ class Infusion:
     """Cap of one day's infusion in the unit without ``/m2`` (µg/day), or None."""
 
 
+Reference = Mapping[str, Mapping[ce.AmountKey, float]]
+"""Per phase kind, the daily drug amounts (per m², reference child) of its reference phase."""
+
+
 @dataclass(frozen=True)
 class PlannedPhase:
     """One phase as the model sees it."""
@@ -74,8 +84,10 @@ class PlannedPhase:
     kind: str
     start: float
     end: float
-    intensity: float
-    """Systemic chemotherapy dose intensity relative to the reference phase of this kind."""
+    doses: tuple[ce.SystemicDose, ...]
+    """Systemic chemotherapy of the phase (caps kept: applied per child)."""
+    reference: Reference
+    """The reference phases its kill is relative to (:func:`reference_intensities`)."""
     it_doses: int
     infusions: tuple[Infusion, ...]
 
@@ -83,6 +95,34 @@ class PlannedPhase:
     def span(self) -> PhaseSpan:
         """The phase as a :class:`PhaseSpan` (for toxicity)."""
         return PhaseSpan(name=self.name, kind=self.kind, start=self.start, end=self.end)
+
+    def kill(
+        self,
+        cp: ChemoParams,
+        bsa_m2: ArrayLike | None = None,
+        weight_kg: ArrayLike | None = None,
+    ) -> NDArray[np.float64]:
+        """Systemic kill per day at sensitivity 1, per child (default: the reference child).
+
+        ``max_dose`` caps apply at each child's ``bsa_m2`` / ``weight_kg``.
+        """
+        ref = reference_child()
+        bsa = ref.bsa_m2 if bsa_m2 is None else bsa_m2
+        wt = ref.weight_kg if weight_kg is None else weight_kg
+        mine = ce.class_amounts(ce.daily_amounts(self.doses, bsa, wt), cp)
+        return ce.kill_rate(self.kind, mine, _class_reference(self.reference, cp), cp)
+
+    def intensity(self, cp: ChemoParams) -> float:
+        """Kill at the reference child relative to the kind's reference kill (1 if none)."""
+        k = cp.kill_for_kind(self.kind)
+        return float(self.kill(cp)) / k if k > 0 else 1.0
+
+
+def _class_reference(reference: Reference, cp: ChemoParams) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for kind, amounts in reference.items():
+        out[kind] = {c: float(v) for c, v in ce.class_amounts(amounts, cp).items()}
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,38 +154,36 @@ class ArmPlan:
         return float("nan")
 
 
-def _capped(a: _Admin) -> float:
-    """The dose of ``a`` after its ``max_dose`` cap, for the reference child."""
-    if a.max_dose is None:
-        return float(a.dose)
-    ref = reference_child()
-    return float(
-        capped_dose(a.dose, a.unit, a.max_dose, bsa_m2=ref.bsa_m2, weight_kg=ref.weight_kg)
+def _systemic_doses(phase: _PhaseLike) -> tuple[ce.SystemicDose, ...]:
+    """The systemic chemotherapy lines of ``phase`` (IT, leucovorin, blinatumomab left out)."""
+    length = max(phase.end_day - phase.start_day, 1)
+    return tuple(
+        ce.SystemicDose(
+            drug=a.drug,
+            dose=float(a.dose),
+            unit=a.unit,
+            max_dose=None if a.max_dose is None else float(a.max_dose),
+            per_day=len(phase.offsets(a)) / length,
+        )
+        for a in phase.drugs
+        if a.route != IT_ROUTE and a.drug in ce.DRUG_CLASS
     )
 
 
-def _systemic_per_day(phase: _PhaseLike) -> dict[tuple[str, str], float]:
-    """Average daily amount per (drug, unit) of systemic (non-IT) chemotherapy.
-
-    ``max_dose`` caps apply at the reference child of ``data/dose_bounds.yaml`` (the
-    intensity is one number per phase, shared by all children).
-    """
-    out: dict[tuple[str, str], float] = {}
-    length = max(phase.end_day - phase.start_day, 1)
-    for a in phase.drugs:
-        if a.route == IT_ROUTE or a.drug == BLINATUMOMAB:
-            continue
-        key = (a.drug, a.unit.removesuffix("/day"))
-        amount = _capped(a) * len(phase.offsets(a)) / length
-        if not np.isfinite(amount):
-            raise ValueError(f"non-finite dose intensity of {a.drug} in phase {phase.name}")
-        out[key] = out.get(key, 0.0) + amount
+def _systemic_per_day(phase: _PhaseLike) -> dict[ce.AmountKey, float]:
+    """Average daily amount per (drug, basis) of systemic chemotherapy, reference child."""
+    ref = reference_child()
+    amounts = ce.daily_amounts(_systemic_doses(phase), ref.bsa_m2, ref.weight_kg)
+    out: dict[ce.AmountKey, float] = {}
+    for k, v in amounts.items():
+        if not np.isfinite(v).all():
+            raise ValueError(f"non-finite dose intensity of {k[0]} in phase {phase.name}")
+        out[k] = float(v)
     return out
 
 
-def reference_intensities(arms: Sequence[_ArmLike]) -> dict[str, dict[tuple[str, str], float]]:
-    """Per phase kind, the daily drug amounts of its first phase in ``arms`` (in order)."""
-    ref: dict[str, dict[tuple[str, str], float]] = {}
+def _first_phases(arms: Sequence[_ArmLike]) -> dict[str, dict[ce.AmountKey, float]]:
+    ref: dict[str, dict[ce.AmountKey, float]] = {}
     for arm in arms:
         for ph in arm.phases:
             if ph.kind not in ref and _systemic_per_day(ph):
@@ -153,20 +191,57 @@ def reference_intensities(arms: Sequence[_ArmLike]) -> dict[str, dict[tuple[str,
     return ref
 
 
-def relative_intensity(
-    phase: _PhaseLike, reference: Mapping[str, Mapping[tuple[str, str], float]]
-) -> float:
-    """Mean over the reference phase's drugs of (this phase's daily amount / reference's).
+CALIBRATION_PROTOCOL = "aall1731"
+"""The protocol whose phases the kill rates were calibrated on."""
 
-    A drug of the reference phase missing here counts 0; a drug not in the reference phase
-    is ignored (the model has no kill rate for it). 1 when the kind has no reference.
+
+@functools.lru_cache(maxsize=1)
+def calibration_reference() -> dict[str, dict[ce.AmountKey, float]]:
+    """The reference phases the kill rates were calibrated on.
+
+    Per phase kind, the daily drug amounts of the first phase of that kind in the shipped
+    AALL1731 control arms (A, then C).
     """
-    ref = reference.get(phase.kind)
-    if not ref:
-        return 1.0
-    mine = _systemic_per_day(phase)
-    ratios = [mine.get(k, 0.0) / v for k, v in ref.items() if v > 0]
-    return float(np.mean(ratios)) if ratios else 1.0
+    proto = load_protocol(CALIBRATION_PROTOCOL)
+    arms: list[Any] = [proto.arm(n) for n in proto.arm_names]
+    return _first_phases([a for a in arms if a.control])
+
+
+def reference_intensities(arms: Sequence[_ArmLike] = ()) -> dict[str, dict[ce.AmountKey, float]]:
+    """Per phase kind, the daily drug amounts of its reference phase.
+
+    The reference is AALL1731's (:func:`calibration_reference`) for every kind it has, so
+    that a protocol's own control arm (a variant of AALL1731 in a what-if protocol) is
+    measured against the phases the kill rates mean; ``arms`` (in order) supply the first
+    phase of a kind AALL1731 lacks.
+    """
+    return {**_first_phases(arms), **calibration_reference()}
+
+
+def relative_intensity(
+    phase: _PhaseLike, reference: Reference, cp: ChemoParams | None = None
+) -> float:
+    """Kill of ``phase`` relative to the reference kill of its kind (drug-class Emax).
+
+    ``sum_c share_c * E_c(x_c) / E_c(1)`` plus the classes the reference phase lacks; 1 for
+    the reference phase itself and when the kind has no reference or no kill rate.
+    """
+    cps = ChemoParams.load() if cp is None else cp
+    planned = _planned(phase, reference)
+    return planned.intensity(cps)
+
+
+def _planned(ph: _PhaseLike, reference: Reference) -> PlannedPhase:
+    return PlannedPhase(
+        name=ph.name,
+        kind=ph.kind,
+        start=float(ph.start_day),
+        end=float(ph.end_day),
+        doses=_systemic_doses(ph),
+        reference=reference,
+        it_doses=int(sum(len(ph.offsets(a)) for a in ph.drugs if a.route == IT_ROUTE)),
+        infusions=_infusions(ph),
+    )
 
 
 def _infusions(phase: _PhaseLike) -> tuple[Infusion, ...]:
@@ -193,20 +268,11 @@ def _infusions(phase: _PhaseLike) -> tuple[Infusion, ...]:
     return tuple(sorted(out, key=lambda x: x.start))
 
 
-def arm_plan(arm: _ArmLike, reference: Mapping[str, Mapping[tuple[str, str], float]]) -> ArmPlan:
-    """The model's view of ``arm``; intensities relative to ``reference``."""
-    phases = tuple(
-        PlannedPhase(
-            name=ph.name,
-            kind=ph.kind,
-            start=float(ph.start_day),
-            end=float(ph.end_day),
-            intensity=relative_intensity(ph, reference),
-            it_doses=int(sum(len(ph.offsets(a)) for a in ph.drugs if a.route == IT_ROUTE)),
-            infusions=_infusions(ph),
-        )
-        for ph in arm.phases
-    )
+def arm_plan(arm: _ArmLike, reference: Reference) -> ArmPlan:
+    """The model's view of ``arm``; kill rates relative to ``reference``."""
+    for ph in arm.phases:
+        _systemic_per_day(ph)  # refuse a non-finite dose intensity early
+    phases = tuple(_planned(ph, reference) for ph in arm.phases)
     rand = float("nan")
     if arm.randomized_after is not None:
         rand = next(p.end for p in phases if p.name == arm.randomized_after)
@@ -223,8 +289,12 @@ def schedule_for(phases: Sequence[PlannedPhase], horizon_days: float, cp: ChemoP
     """Contiguous segments from day 0 to ``horizon_days``; gaps and after-therapy are rest.
 
     A phase is cut at the start and end of each blinatumomab infusion; the phase's IT doses
-    are spread evenly over it (a log-linear average).
+    are spread evenly over it (a log-linear average). Chemotherapy kill is the reference
+    child's (the kernel takes one kill rate per segment); :meth:`PlannedPhase.kill` gives
+    it per child with that child's ``max_dose`` caps.
     """
+    for p in phases[:1]:
+        ce.check_shares(cp, _class_reference(p.reference, cp))
     cuts: set[float] = {0.0, float(horizon_days)}
     for p in phases:
         cuts.update((p.start, p.end))
@@ -245,7 +315,7 @@ def schedule_for(phases: Sequence[PlannedPhase], horizon_days: float, cp: ChemoP
     for j, p in enumerate(phases):
         inside = (mid >= p.start) & (mid < p.end)
         phase_idx[inside] = j
-        chemo[inside] = cp.kill_for_kind(p.kind) * p.intensity
+        chemo[inside] = float(p.kill(cp))
         it[inside] = p.it_doses * cp.it_log_kill_per_dose / max(p.end - p.start, 1.0)
         for inf in p.infusions:
             on = (mid >= inf.start) & (mid < inf.end)
