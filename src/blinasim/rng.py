@@ -54,8 +54,11 @@ STREAMS: dict[str, str] = {
     "toxicity.*": "each adverse event in each phase: toxicity.<event>.<phase>",
     "competing.death_in_remission": "death in remission",
     "competing.second_malignancy": "second malignant neoplasm",
-    "after_relapse.death": "death after relapse",
     "after_relapse.death_after_smn": "death after a second malignancy",
+    "after_relapse.mrd": "MRD after reinduction block 1 of a first relapse",
+    "after_relapse.salvage": "reinduction, consolidation, HSCT, second relapse (first relapse)",
+    "after_relapse.third_line": "CAR-T and third-line salvage (refractory or second relapse)",
+    "after_relapse.lifetime": "late death on the life table with survivors' excess mortality",
     # the trial engine (trial/)
     "trial.accrual": "enrollment times",
     "trial.randomization": "permuted blocks of the stratified randomization",

@@ -1,0 +1,39 @@
+"""After the first relapse: salvage, transplant, CAR-T, second relapse, lifetime.
+
+- :mod:`.pathway`: the salvage pathway of each relapsing child (:func:`salvage`);
+- :mod:`.lifetime`: death to age 100 on a national life table with late-mortality SMRs;
+- :mod:`.first_line`: second malignancy in first remission and death after it;
+- :mod:`.params`: the ``after_relapse`` section of ``parameters.yaml``.
+
+A research model, not medical advice.
+"""
+
+from blinasim.model.after_relapse.first_line import (
+    cure_fraction,
+    death_after_relapse_day,
+    death_after_smn_day,
+    smn_day,
+)
+from blinasim.model.after_relapse.params import AfterRelapseParams
+from blinasim.model.after_relapse.pathway import (
+    CAUSES,
+    RISK_GROUPS,
+    SITES,
+    Salvage,
+    salvage,
+    site_codes,
+)
+
+__all__ = [
+    "CAUSES",
+    "RISK_GROUPS",
+    "SITES",
+    "AfterRelapseParams",
+    "Salvage",
+    "cure_fraction",
+    "death_after_relapse_day",
+    "death_after_smn_day",
+    "salvage",
+    "site_codes",
+    "smn_day",
+]

@@ -1,0 +1,75 @@
+"""Second malignancy in first remission, death after it, and the engine's death-after-relapse.
+
+Second malignant neoplasms (SMN) arise at a constant hazard from diagnosis while in first
+remission (10-year cumulative incidence 1.18%) and are followed by a mixture cure model,
+``S(t) = pi + (1 - pi) exp(-lambda t)`` with ``lambda = ln 2 / median_uncured`` and ``pi``
+chosen so that ``S(5 years)`` is the published 5-year OS after an SMN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from blinasim.model import _draws
+from blinasim.model.after_relapse.params import AfterRelapseParams
+from blinasim.model.after_relapse.pathway import salvage, site_codes
+from blinasim.units import DAYS_PER_YEAR
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def cure_fraction(os5: FloatArray | float, median_uncured_days: float) -> FloatArray:
+    """Long-term survivor fraction ``pi`` giving 5-year survival ``os5``."""
+    tail = math.exp(-math.log(2.0) / median_uncured_days * 5.0 * DAYS_PER_YEAR)
+    return np.clip((np.asarray(os5, dtype=np.float64) - tail) / (1.0 - tail), 0.0, 1.0)
+
+
+def smn_day(
+    ids: IntArray, *, seed: int, ap: AfterRelapseParams, cache: _draws.ChunkDraws | None = None
+) -> FloatArray:
+    """Day of a second malignancy at constant hazard from diagnosis (may exceed any horizon)."""
+    rate = -math.log1p(-ap.smn_cumulative_incidence_10y) / (10.0 * DAYS_PER_YEAR)
+    u = _draws.uniforms(seed, "competing.second_malignancy", ids, cache=cache)
+    return np.asarray(-np.log(u) / rate, dtype=np.float64)
+
+
+def death_after_smn_day(
+    ids: IntArray,
+    smn: FloatArray,
+    *,
+    seed: int,
+    ap: AfterRelapseParams,
+    cache: _draws.ChunkDraws | None = None,
+) -> FloatArray:
+    """Day of death after a second malignancy (inf: survivor)."""
+    u = _draws.uniforms(seed, "after_relapse.death_after_smn", ids, k=2, cache=cache)
+    s = np.asarray(smn, dtype=np.float64)
+    pi = cure_fraction(np.full(s.shape, ap.smn_os5), ap.median_survival_uncured_days)
+    delay = -np.log(u[:, 1]) * ap.median_survival_uncured_days / math.log(2.0)
+    out = np.where(u[:, 0] < pi, np.inf, s + delay)
+    return np.where(np.isfinite(s), out, np.inf)
+
+
+def death_after_relapse_day(
+    ids: IntArray,
+    relapse_day: FloatArray,
+    isolated_extramedullary: NDArray[np.bool_],
+    *,
+    seed: int,
+    ap: AfterRelapseParams,
+    cache: _draws.ChunkDraws | None = None,
+) -> FloatArray:
+    """Day of death after relapse by the salvage pathway (inf: survivor or no relapse).
+
+    Knows only the site (isolated extramedullary or marrow-involving): CD19-positive,
+    neutral genetics. :func:`~blinasim.model.after_relapse.pathway.salvage` takes the rest.
+    """
+    iem = np.asarray(isolated_extramedullary, dtype=bool)
+    site = site_codes(np.where(iem, "cns", "marrow"))
+    none = np.zeros(iem.shape, dtype=bool)
+    out = salvage(ids, relapse_day, site, none, none, seed=seed, ap=ap, cache=cache)
+    return out.death_day
