@@ -128,7 +128,15 @@ def test_roles_follow_the_model_review() -> None:
     assert {t.role for t in ts.find("n_randomized")} == {"input"}
     compared = [t for t in ts.targets if t.summary is not None]
     held = [t.id for t in compared if t.role == "held_out"]
-    assert len(held) == 9  # the targets with independent information
+    # the targets with independent information (the 1- and 2-year DFS read off the curve
+    # have a simulated counterpart since the target audit)
+    assert len(held) == 11
+    assert {"dfs1_all_chemo", "dfs2_all_chemo"} <= set(held)
+    # the CD19-negative share is an assumption (Braig 2017 counts patients, not relapses)
+    cd19 = ts.get("cd19neg_fraction_blina")
+    assert cd19.provenance == "assumption"
+    assert (cd19.low, cd19.high) == (0.05, 0.30)
+    assert "share of patients" in cd19.source
     for t in ts.targets:
         if t.role not in ("fitted", "held_out"):
             assert t.role_note, t.id  # why a number is not a validation
@@ -207,3 +215,20 @@ def test_config_errors(toy_config: Path, tmp_path: Path) -> None:
     assert by_role.fit == ("toy_a", "toy_b")
     assert by_role.hold_out == ("toy_c",)
     assert by_role.digest() == load_config(toy_config).digest()
+
+
+def test_every_target_file_has_roles_and_unique_ids() -> None:
+    """Each file of data/targets loads; ids are unique across files; held out says why."""
+    files = sorted(default_targets_path().parent.glob("*.yaml"))
+    assert "other_studies.yaml" in [f.name for f in files]
+    seen: set[str] = set()
+    for f in files:
+        for t in load_targets(f).targets:
+            assert t.id not in seen, t.id
+            seen.add(t.id)
+    other = load_targets(default_targets_path().parent / "other_studies.yaml")
+    for t in other.targets:
+        assert t.role == "held_out"
+        assert t.summary is not None  # each can be simulated
+        assert t.role_note  # what it tests and how independent it is
+        assert t.provenance == "published"
