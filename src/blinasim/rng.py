@@ -48,6 +48,7 @@ STREAMS: dict[str, str] = {
     "leukemia.resistant_growth": "growth of the resistant clone",
     "leukemia.cns_kill": "kill of CNS disease by CNS-directed therapy",
     "leukemia.extinction": "chance extinction of each clone",
+    "leukemia.dormancy": "when the survivors of each clone leave dormancy after therapy",
     "blinatumomab.tcell_fitness": "T-cell fitness (blinatumomab effect)",
     "pk.eta_cl": "between-patient variability of blinatumomab clearance",
     "mrd.assay": "MRD assay sampling (day 8, end of induction, end of consolidation)",

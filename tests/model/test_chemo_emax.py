@@ -86,7 +86,8 @@ def test_every_aall1731_arm_keeps_its_calibrated_kill(proto, cp) -> None:
     and the two weightings (equal vs the shares) differ: C by 1.0%, B and D by 3.1%.
     """
     ref = reference_intensities()
-    for name in proto.arm_names:
+    # the trial's arms (the off-study stand-in HR has high-dose methotrexate on purpose)
+    for name in [n for n in proto.arm_names if proto.arm(n).stratum != "off-study"]:
         arm = proto.arm(name)
         plan = arm_plan(arm, ref)
         for ph, planned in zip(arm.phases, plan.phases, strict=True):
@@ -164,9 +165,13 @@ def test_a_class_absent_from_the_reference_phase_counts(cp) -> None:
 
     im = _with(edit).arm("FAV").phase("IM1")
     k = relative_intensity(im, ref, cp)
-    # 2 x 2,500 IU/m2 in 56 days = induction's daily amount: induction's asparaginase kill
-    added = cp.kill_induction_per_day * cp.share_induction_asparaginase
-    assert k == pytest.approx(1.0 + added / cp.kill_interim_maintenance_per_day, rel=1e-9)
+    # 2 x 2,500 IU/m2 in 56 days = induction's daily amount (x' = 1 there): it adds
+    # induction's asparaginase share of interim maintenance's reference kill
+    assert k == pytest.approx(1.0 + cp.share_induction_asparaginase, rel=1e-9)
+    # half as much: the nearest reference is delayed intensification's (x' = 1 there)
+    half = _with(lambda doc: (edit(doc), _phase(doc, "IM1")["drugs"][-1].update(days=[2])))
+    k_half = relative_intensity(half.arm("FAV").phase("IM1"), ref, cp)
+    assert k_half == pytest.approx(1.0 + cp.share_delayed_intensification_asparaginase)
 
 
 def test_max_dose_caps_apply_per_child(proto, cp) -> None:

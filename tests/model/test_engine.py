@@ -167,7 +167,10 @@ def test_common_random_numbers_across_arms(outcomes):
     p = outcomes.patients
     a = p[p["arm"] == "A"].set_index("patient_id")
     b = p[p["arm"] == "B"].set_index("patient_id")
-    assert a.index.equals(b.index)
+    # every child on arm B is on arm A too (arm A also has the SR-Average children with
+    # undetectable HTS MRD, who get it without randomization)
+    assert b.index.isin(a.index).all()
+    a = a.loc[b.index]
     cols = ["risk_group", "risk_reason", "day8_pb_flow", "eoi_flow", "eoi_hts", "eoc_flow"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     # nothing differs before blinatumomab cycle 1 starts (day 56): early events coincide
@@ -201,7 +204,7 @@ def test_dose_intensity_is_relative_to_the_reference_protocol(protocol):
 
     arms = [protocol.arm(n) for n in protocol.arm_names]
     ref = reference_intensities([a for a in arms if a.control])
-    for arm in arms:
+    for arm in [a for a in arms if a.stratum != "off-study"]:  # HR: high-dose MTX on purpose
         for ph in arm.phases:
             if ph.kind != "blinatumomab":  # same drugs; maintenance length differs a little
                 assert relative_intensity(ph, ref) == pytest.approx(1.0, abs=0.05)

@@ -8,8 +8,8 @@ from blinasim.model import _draws, mrd, pk
 from blinasim.model.leukemia import (
     Biology,
     Schedule,
-    blina_kill_rates,
     draw_biology,
+    potential_kill,
     simulate_trajectories,
 )
 
@@ -97,6 +97,7 @@ def _single(log_n0, g, u, mp, rate_sched, q=()):
         tcell_fitness=np.ones(n),
         cns_kill_factor=np.ones(n),
         extinction_u=np.repeat(np.asarray(u, float)[:, None], 6, axis=1),
+        dormancy_u=np.full((n, 6), 0.5),
     )
     return simulate_trajectories(
         bio,
@@ -162,7 +163,7 @@ def test_one_blinatumomab_cycle_clears_mrd_in_most_mrd_positive(cohort, mp):
     css = pk.steady_state_pg_per_ml(pk.daily_dose_ug(15.0, "µg/m²/day", bsa, mp.pk), ex.cl_l_per_h)
     sched = _schedule([0, 28, 29], blina=[15.0, 0.0])
     bk = np.zeros((ids.size, 2))
-    bk[:, 0] = blina_kill_rates(css, bio.tcell_fitness, mp.blina)
+    bk[:, 0] = potential_kill(css, bio.tcell_fitness, mp.blina)
     cleared = []
     for start in (1e-3, 1e-2):
         f_neg = np.exp(bio.log_n0[:, 2] - np.logaddexp.reduce(bio.log_n0[:, :3], axis=1))

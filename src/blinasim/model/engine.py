@@ -30,12 +30,11 @@ from blinasim.errors import InputError
 from blinasim.model import _draws, after_relapse, mrd, pk, toxicity
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.leukemia import (
-    Biology,
     BlinaParams,
     ChemoParams,
     LeukemiaParams,
-    blina_kill_rates,
     draw_biology,
+    potential_kill,
     simulate_trajectories,
 )
 from blinasim.model.mrd import MRDParams
@@ -106,7 +105,7 @@ class Outcomes:
     child appears once per arm of the stratum (common random numbers); a child on study but
     not randomized (SR-Favorable) once, on the stratum's arm; a child off study (induction
     failure, SR-High with EOC MRD >= 0.1%) once, with ``arm`` missing, simulated on the
-    SR-High control arm as a stand-in for further therapy. ``randomization_day`` is NaN
+    off-study arm (a high-risk stand-in) for further therapy. ``randomization_day`` is NaN
     unless the child was randomized and reached randomization event-free.
     ``adverse_events``: one row per grade >= 3 event (:data:`AE_COLUMNS`). Days are from
     diagnosis; NaN means "did not happen before the horizon".
@@ -192,17 +191,7 @@ def _run_arm(
     cache: _draws.ChunkDraws,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
 
-    bio = Biology(
-        log_n0=bio_all.log_n0[sel],
-        growth_per_day=bio_all.growth_per_day[sel],
-        resistant_growth_per_day=bio_all.resistant_growth_per_day[sel],
-        sensitivity=bio_all.sensitivity[sel],
-        genetic_factor=bio_all.genetic_factor[sel],
-        resistance_factor=bio_all.resistance_factor[sel],
-        tcell_fitness=bio_all.tcell_fitness[sel],
-        cns_kill_factor=bio_all.cns_kill_factor[sel],
-        extinction_u=bio_all.extinction_u[sel],
-    )
+    bio = bio_all.subset(sel)
     pid = ids[sel]
     sched = schedule_for(plan.phases, horizon, mp.chemo)
     n = sel.size
@@ -216,11 +205,18 @@ def _run_arm(
             # the protocol's max_dose (µg/day) caps each child's daily dose, as pk's cap does
             rate = np.minimum(pk.daily_dose_ug(float(dose), sched.blina_unit, bsa[sel], mp.pk), cap)
             css = pk.steady_state_pg_per_ml(rate, ex.cl_l_per_h)
-            kill = blina_kill_rates(css, bio.tcell_fitness, mp.blina)
+            kill = potential_kill(css, bio.tcell_fitness, mp.blina)
             seg = on[(sched.blina_dose[on] == dose) & (caps[on] == cap)]
             bk[:, seg] = kill[:, None]
     tr = simulate_trajectories(
-        bio, sched, bk, np.empty(0), lp=mp.leukemia, cp=mp.chemo, bp=mp.blina
+        bio,
+        sched,
+        bk,
+        np.empty(0),
+        lp=mp.leukemia,
+        cp=mp.chemo,
+        bp=mp.blina,
+        therapy_end=plan.end_day,
     )
     lp = mp.leukemia
     cross = np.where(tr.cross_day < horizon, tr.cross_day, np.inf)
@@ -353,10 +349,14 @@ OFF_STUDY = "off-study"
 
 
 def _proxy_arm(plans: dict[str, ArmPlan]) -> str:
-    """Arm whose therapy stands in for off-protocol therapy: the SR-High control arm."""
+    """Arm of the children taken off study.
+
+    The protocol's ``off-study`` arm (a high-risk stand-in), else the SR-High control arm.
+    """
+    own = [p for p in plans.values() if p.stratum == OFF_STUDY]
     high = [p for p in plans.values() if p.stratum == "SR-High" and p.control]
     ctrl = [p for p in plans.values() if p.control]
-    return (high or ctrl or list(plans.values()))[0].name
+    return (own or high or ctrl or list(plans.values()))[0].name
 
 
 def _arm_members(
@@ -371,7 +371,8 @@ def _arm_members(
     Randomized children run on every arm of their stratum (or only on the forced arm); other
     children on study run once, on their stratum's first control arm (or its only arm).
     Children off study (induction failure, SR-High with EOC MRD >= 0.1%, ...) are simulated on
-    the SR-High control arm as a stand-in for further therapy, under the key ``""``
+    the protocol's off-study arm (else the SR-High control arm) as a stand-in for further
+    therapy, under the key ``""``
     (reported with ``arm`` missing); a forced arm leaves them out.
     """
     out: dict[str, NDArray[np.intp]] = {}

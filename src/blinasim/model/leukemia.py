@@ -21,7 +21,9 @@ with ``g`` the patient's net growth rate, ``chemo_c = k_seg * sigma_c * (1 or f_
 (``k_seg`` the phase's kill rate at its dose intensity, ``sigma_c`` the patient's
 sensitivity times the clone's factor, ``f_cns`` the systemic kill reaching the CNS) plus,
 in the CNS, intrathecal kill ``it_seg * sigma_c``; and ``blina_c = K_ip`` (marrow CD19+) or
-``K_ip * f_blina_cns`` (CNS CD19+), ``K_ip = k_max * Css/(Css + EC50) * fitness_i``.
+``K_ip * f_blina_cns`` (CNS CD19+), with ``K_ip`` the infusion's mean kill from
+:mod:`blinasim.model.pd` (concentration, T-cell fitness and the effector-to-target balance:
+lower at high burden). Antigen loss under blinatumomab feeds the CD19-negative clone.
 
 Extinction is a chance event. The deterministic trajectory's lowest point before it
 first regrows past the relapse burden is ``m`` cells; the number of surviving lineages is
@@ -30,7 +32,10 @@ establishment probability of a linear birth-death process with birth ``b = g + d
 natural death rate; chemotherapy only adds death) and the net rate it grows at. A survivor
 restarts from ``K / p_est`` cells (the mean size of ``K`` surviving lineages) and regrows;
 the first time a sub-population reaches its compartment's relapse burden is the relapse
-time. All of it is closed form per segment and runs in one numba kernel.
+time. Survivors held down until the end of therapy first stay dormant (each leaves
+quiescence at ``dormancy_exit_per_cell_day``), which spreads late relapses over years. All
+of it is closed form per segment (numerically integrated only within blinatumomab
+infusions) and runs in one numba kernel (:mod:`blinasim.model._kernel`).
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -47,6 +51,8 @@ from scipy import special
 
 from blinasim.config import ParameterSet
 from blinasim.model import _draws
+from blinasim.model._kernel import CERTAIN_EXTINCTION_LOG, POISSON_EXACT_MAX_MEAN, kernel
+from blinasim.model.pd import BlinaParams, potential_kill
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -56,10 +62,6 @@ N_SUB = 6
 MARROW = (0, 1, 2)
 CNS = (3, 4, 5)
 CD19_POSITIVE = np.array([1.0, 1.0, 0.0])
-CERTAIN_EXTINCTION_LOG = -40.0
-"""Below this natural-log count (4e-18 cells) extinction is certain in double precision."""
-POISSON_EXACT_MAX_MEAN = 30.0
-"""Above this expected number of surviving lineages, survival is certain to double precision."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class LeukemiaParams:
     relapse_cells_marrow: float
     relapse_cells_cns: float
     combined_site_window_days: float
+    dormancy_exit_per_cell_day: float
 
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> LeukemiaParams:
@@ -147,7 +150,6 @@ class ChemoParams:
     mercaptopurine_per_mg_thioguanine: float
     doxorubicin_per_mg_daunorubicin: float
 
-
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> ChemoParams:
         """Read the ``chemo`` section (default: the shipped parameter file)."""
@@ -162,22 +164,6 @@ class ChemoParams:
             "delayed_intensification": self.kill_delayed_intensification_per_day,
             "maintenance": self.kill_maintenance_per_day,
         }.get(kind, 0.0)
-
-
-@dataclass(frozen=True)
-class BlinaParams:
-    """The ``blinatumomab`` section: pharmacodynamics of CD19+ cell kill."""
-
-    kmax_per_day: float
-    ec50_pg_per_ml: float
-    cns_factor: float
-    tcell_fitness_beta_a: float
-    tcell_fitness_beta_b: float
-
-    @classmethod
-    def load(cls, params: ParameterSet | None = None) -> BlinaParams:
-        """Read the ``blinatumomab`` section (default: the shipped parameter file)."""
-        return (params or ParameterSet.load()).section("blinatumomab", cls)
 
 
 @dataclass(frozen=True)
@@ -197,6 +183,12 @@ class Biology:
     """Patient multiplier of every kill in the CNS (drug distribution, sanctuary niches)."""
     extinction_u: FloatArray
     """Uniforms for the Poisson survival draw of each sub-population, ``(n, 6)``."""
+    dormancy_u: FloatArray
+    """Uniforms for the dormancy delay of each sub-population's survivors, ``(n, 6)``."""
+
+    def subset(self, sel: NDArray[np.intp]) -> Biology:
+        """The patients ``sel`` (row indices)."""
+        return Biology(**{k: v[sel] for k, v in self.__dict__.items()})
 
     def clone_growth(self, lp: LeukemiaParams) -> FloatArray:
         """Net growth rate of the six sub-populations, shape ``(n, 6)``."""
@@ -324,6 +316,7 @@ def draw_biology(
             - 0.5 * cp.cns_kill_sd_log**2
         ),
         extinction_u=_draws.uniforms(seed, "leukemia.extinction", ids, k=N_SUB),
+        dormancy_u=_draws.uniforms(seed, "leukemia.dormancy", ids, k=N_SUB),
     )
 
 
@@ -375,54 +368,54 @@ class Trajectories:
     """Day extinction was decided: the nadir, or the day the count fell below 4e-18."""
 
 
-def blina_kill_rates(css_pg_per_ml: FloatArray, fitness: FloatArray, bp: BlinaParams) -> FloatArray:
-    """Marrow CD19+ kill rate per day, ``k_max * Css/(Css + EC50) * fitness``."""
-    css = np.asarray(css_pg_per_ml, dtype=np.float64)
-    emax = css / (css + bp.ec50_pg_per_ml)
-    f = np.asarray(fitness, dtype=np.float64)
-    if css.ndim == 2:
-        f = f[:, None]
-    return np.asarray(bp.kmax_per_day * emax * f, dtype=np.float64)
-
-
 def simulate_trajectories(
     bio: Biology,
     schedule: Schedule,
-    blina_kill: FloatArray,
+    blina_pot: FloatArray,
     query_days: FloatArray,
     *,
     lp: LeukemiaParams,
     cp: ChemoParams,
     bp: BlinaParams,
+    therapy_end: float = math.inf,
 ) -> Trajectories:
     """Run every patient's six sub-populations through ``schedule``.
 
-    ``blina_kill`` has shape ``(n, n_segments)``: the marrow CD19+ kill rate per segment.
+    ``blina_pot`` has shape ``(n, n_segments)``: the potential blinatumomab kill rate
+    (:func:`blinasim.model.pd.potential_kill`, before the effector-to-target factor) per
+    segment, 0 outside infusions. ``therapy_end`` is the day protocol therapy ends: survivors
+    held down until then regrow after a dormancy delay (``inf``: no dormancy).
     """
     n = bio.growth_per_day.size
     nseg = schedule.start.size
-    if blina_kill.shape != (n, nseg):
-        raise ValueError(f"blina_kill: expected shape ({n}, {nseg}), got {blina_kill.shape}")
+    if blina_pot.shape != (n, nseg):
+        raise ValueError(f"blina_pot: expected shape ({n}, {nseg}), got {blina_pot.shape}")
     q = np.ascontiguousarray(query_days, dtype=np.float64)
     cross = np.empty((n, N_SUB))
     extinct = np.empty((n, N_SUB), dtype=np.bool_)
     logq = np.empty((n, N_SUB, q.size))
     nadir = np.empty((n, N_SUB))
-    _kernel(
+    kernel(
         schedule.start,
         schedule.end,
         schedule.chemo_kill,
         schedule.it_kill,
-        np.ascontiguousarray(blina_kill),
+        np.ascontiguousarray(blina_pot, dtype=np.float64),
         np.ascontiguousarray(bio.clone_growth(lp)),
         np.ascontiguousarray(bio.clone_sensitivity(cp)),
         np.ascontiguousarray(bio.cns_kill_factor),
         np.ascontiguousarray(bio.log_n0),
         np.ascontiguousarray(bio.extinction_u),
+        np.ascontiguousarray(bio.dormancy_u),
         np.array([math.log(lp.relapse_cells_marrow), math.log(lp.relapse_cells_cns)]),
         lp.death_rate_per_day,
         cp.cns_systemic_fraction,
         bp.cns_factor,
+        bp.et50_cells,
+        bp.normal_bcell_cells,
+        bp.antigen_loss_per_cell_day,
+        lp.dormancy_exit_per_cell_day,
+        float(therapy_end),
         CD19_POSITIVE,
         q,
         cross,
@@ -433,126 +426,18 @@ def simulate_trajectories(
     return Trajectories(cross_day=cross, extinct=extinct, log_count_at=logq, nadir_day=nadir)
 
 
-# Callees of a cached kernel must not change without the kernel changing too: numba's
-# cache does not track them. Keep the kernel self-contained except for this helper.
-@numba.njit(cache=True)
-def _poisson_inv(u: float, lam: float) -> int:
-    p = math.exp(-lam)
-    cdf = p
-    k = 0
-    while u > cdf and k < 10_000:
-        k += 1
-        p *= lam / k
-        cdf += p
-    return k
-
-
-@numba.njit(cache=True, parallel=True)
-def _kernel(
-    seg_start: FloatArray,
-    seg_end: FloatArray,
-    chemo_kill: FloatArray,
-    it_kill: FloatArray,
-    blina_kill: FloatArray,
-    growth: FloatArray,
-    sigma: FloatArray,
-    cns_factor: FloatArray,
-    log_n0: FloatArray,
-    u_ext: FloatArray,
-    log_thr: FloatArray,
-    death: float,
-    cns_sys: float,
-    blina_cns: float,
-    cd19pos: FloatArray,
-    qdays: FloatArray,
-    out_cross: FloatArray,
-    out_extinct: BoolArray,
-    out_logq: FloatArray,
-    out_nadir: FloatArray,
-) -> None:
-    n = growth.shape[0]
-    nseg = seg_start.size
-    nq = qdays.size
-    for i in numba.prange(n):
-        rates = np.empty(nseg)
-        for c in range(6):
-            clone = c % 3
-            g = growth[i, c]
-            sig = sigma[i, clone]
-            cd19 = cd19pos[clone]
-            thr = log_thr[0] if c < 3 else log_thr[1]
-            for p in range(nseg):
-                if c < 3:
-                    rates[p] = g - chemo_kill[p] * sig - blina_kill[i, p] * cd19
-                else:
-                    # intrathecal kill does not depend on systemic sensitivity (assumption)
-                    rates[p] = (
-                        g
-                        - (chemo_kill[p] * sig * cns_sys + it_kill[p]) * cns_factor[i]
-                        - blina_kill[i, p] * cd19 * blina_cns
-                    )
-            # pass 1: deterministic trajectory, first upward crossing once below threshold
-            cur = log_n0[i, c]
-            armed = cur < thr
-            m = cur
-            pm = -1  # nadir at the end of segment pm (-1: at day 0)
-            for p in range(nseg):
-                r = rates[p]
-                nxt = cur + r * (seg_end[p] - seg_start[p])
-                if armed and nxt >= thr and r > 0.0:
-                    break
-                if nxt < thr:
-                    armed = True
-                if nxt < m:
-                    m = nxt
-                    pm = p
-                    if m < CERTAIN_EXTINCTION_LOG:
-                        break  # exp(m) < 1e-17: no lineage survives whatever comes later
-                cur = nxt
-            # chance extinction at the nadir
-            tm = 0.0 if pm < 0 else seg_end[pm]
-            r_after = rates[pm + 1] if pm + 1 < nseg else g
-            birth = max(g + death, 1e-12)
-            p_est = min(max(r_after / birth, 1e-12), 1.0)
-            lam = math.exp(m) * p_est if m < 700.0 else math.inf
-            shift = 0.0
-            dead = False
-            if lam <= POISSON_EXACT_MAX_MEAN:
-                k = _poisson_inv(u_ext[i, c], lam)
-                if k == 0:
-                    dead = True
-                else:
-                    shift = math.log(k / lam)
-            out_extinct[i, c] = dead
-            out_nadir[i, c] = tm
-            # pass 2: realized trajectory; crossing and query values
-            cross = math.inf
-            cur = log_n0[i, c]
-            armed = cur < thr
-            qi = 0
-            for p in range(nseg):
-                if dead and p > pm and qi >= nq:
-                    break  # extinct and no query left: nothing more to compute
-                r = rates[p]
-                s0 = seg_start[p]
-                s1 = seg_end[p]
-                if p == pm + 1:
-                    cur += shift
-                after = p > pm
-                while qi < nq and qdays[qi] < s1:
-                    if qdays[qi] < s0 or (after and dead):
-                        out_logq[i, c, qi] = -math.inf
-                    else:
-                        out_logq[i, c, qi] = cur + r * (qdays[qi] - s0)
-                    qi += 1
-                nxt = cur + r * (s1 - s0)
-                if not (after and dead) and math.isinf(cross):
-                    if armed and nxt >= thr and r > 0.0:
-                        cross = s0 + (thr - cur) / r
-                    if nxt < thr:
-                        armed = True
-                cur = nxt
-            while qi < nq:
-                out_logq[i, c, qi] = -math.inf if dead else cur
-                qi += 1
-            out_cross[i, c] = cross
+__all__ = [
+    "CERTAIN_EXTINCTION_LOG",
+    "POISSON_EXACT_MAX_MEAN",
+    "Biology",
+    "BlinaParams",
+    "ChemoParams",
+    "LeukemiaParams",
+    "Schedule",
+    "Trajectories",
+    "beta_inverse",
+    "draw_biology",
+    "gamma_from_mean_sd",
+    "potential_kill",
+    "simulate_trajectories",
+]

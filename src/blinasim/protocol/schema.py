@@ -22,7 +22,7 @@ PhaseKind = Literal[
     "blinatumomab",
     "rest",
 ]
-Stratum = Literal["SR-Favorable", "SR-Average", "SR-High"]
+Stratum = Literal["SR-Favorable", "SR-Average", "SR-High", "off-study"]
 DrugName = Literal[
     "vincristine",
     "dexamethasone",

@@ -177,7 +177,10 @@ def check_protocol_placement(design: TrialDesign, protocol: Any = None) -> None:
             f"{what} no place in the {len(randomized)}-stratum "
             f"two-arm design {design.name} (use 'blinasim compare' to compare protocol variants)"
         )
-    uncovered = [s for s in STRATA if not any(a.stratum == s for a in arms.values())]
+    # off-study children fall back to a stand-in arm when the protocol has none
+    uncovered = [
+        s for s in STRATA if s != "off-study" and not any(a.stratum == s for a in arms.values())
+    ]
     for s in uncovered:
         if s not in randomized:  # a randomized stratum is already reported above
             problems.append(f"no arm for {s} (the model assigns children to it)")
