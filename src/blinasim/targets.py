@@ -435,6 +435,17 @@ def shipped_targets() -> TargetSet:
     return load_targets()
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_target_sets() -> dict[str, TargetSet]:
+    """Every target file of ``data/targets/`` (``*.yaml``), by file stem, read once.
+
+    ``aall1731`` is the calibration's file (:func:`shipped_targets`); others hold published
+    comparisons that are predicted but never fitted (``backbone``: the what-if validation).
+    """
+    folder = default_targets_path().parent
+    return {p.stem: load_targets(p) for p in sorted(folder.glob("*.yaml"))}
+
+
 def published(
     quantity: Quantity,
     *,

@@ -10,9 +10,10 @@ which ``kill_<kind>`` was calibrated). The shares of a kind sum to 1 over the cl
 reference phase, so a reference phase keeps its calibrated kill exactly, and the Emax
 saturates: no dose of class ``c`` can raise its part more than ``1 + x50_c`` fold. A class
 the reference phase of this kind lacks (pegaspargase added to interim maintenance, oral
-mercaptopurine in an interim maintenance) counts as it does in the reference phase whose
-daily amount of that class is nearest on a log scale: ``kill_<k'> * share_<k'>_<c> *
-E_c(x') / E_c(1)``, ``x'`` relative to that phase. Phase kinds without a calibrated kill
+mercaptopurine in an interim maintenance) counts with its share in the reference phase whose
+daily amount of that class is nearest on a log scale, ``k'``: it adds ``kill_<kind> *
+share_<k'>_<c> * E_c(x') / E_c(1)``, ``x'`` relative to that phase (the class adds the same
+fraction of this phase's reference kill as it carries there). Phase kinds without a calibrated kill
 (blinatumomab blocks, rest) carry no chemotherapy kill: the dexamethasone premedication of a
 blinatumomab block does not count.
 
@@ -243,5 +244,5 @@ def kill_rate(
         if not k2:
             raise ValueError(f"no reference phase gives drug class {c}: no kill rate for it")
         x = va / reference[k2][c]
-        total = total + cp.kill_for_kind(k2) * share(cp, k2, c) * emax_ratio(x, x50(cp, c))
+        total = total + k * share(cp, k2, c) * emax_ratio(x, x50(cp, c))
     return np.asarray(total, dtype=np.float64)
