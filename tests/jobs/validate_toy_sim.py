@@ -20,6 +20,8 @@ class ValidateToySimulator:
         self.keys = tuple(config.free_parameters[:2])
         self.n = int(config.simulation.n_patients)
         self.seed = int(config.seed)
+        # as the model's simulator does: the config's target lists must match the roles
+        self.ids = config.load_targets().ids()
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, SummaryValue]:
         a, b = (values[k] for k in self.keys)

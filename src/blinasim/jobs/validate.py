@@ -328,9 +328,14 @@ def validate(
     fitted = set(ens.meta.get("fit_targets") or pcfg.fit)
     seed = pcfg.predictive_seed if cfg.seed is None else cfg.seed
     n_pat = pcfg.simulation.n_patients if cfg.n_patients is None else cfg.n_patients
+    # the posterior's own lists of fitted and compared targets are dropped: the simulator
+    # gets this validation's targets, and lists made before a target gained a simulated
+    # counterpart would no longer match the file's roles
     sim_cfg = pcfg.model_copy(
         update={
             "seed": seed,
+            "fit": (),
+            "hold_out": (),
             "simulation": pcfg.simulation.model_copy(update={"n_patients": n_pat}),
         }
     )
