@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from blinasim import _commands
 from blinasim._version import __version__
+from blinasim.commands.reconstruct import reconstruct
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError
 from blinasim.interrupt import Interrupted, Terminated, handle_sigterm
@@ -122,6 +123,9 @@ def analyze(
     assert run.out_dir is not None
     console.print(f"\nreport: [bold]{escape(str(run.out_dir / 'report.html'))}[/]")
     console.print(f"[dim]{escape(run.statement)}[/]", soft_wrap=True)
+
+
+app.command()(reconstruct)
 
 
 @app.command("run")
