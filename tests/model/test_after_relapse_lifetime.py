@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse import lifetime as lt
+from blinasim.model.after_relapse.history import CAUSES, lifetime
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +70,61 @@ def test_late_death_invariants(ap, age, from_years, smr, seed):
     assert not (d.excess & ~fin).any()
     ly = lt.life_years(a, d.death_day, ap)
     assert (ly <= ap.lifetime_max_age_years - age + 1e-9).all()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    n=st.integers(1, 80),
+    seed=st.integers(0, 2**20),
+    horizon_years=st.floats(3.0, 15.0),
+)
+def test_lifetime_history_invariants(ap, n, seed, horizon_years):
+    r = np.random.default_rng(seed)
+    ids = np.arange(n, dtype=np.int64) * 5 + 3
+    age = r.uniform(1.0, 10.0, n)
+    horizon = horizon_years * 365.25
+    rd = np.where(r.random(n) < 0.4, r.uniform(60.0, horizon * 1.2, n), np.inf)
+    fl = np.where(np.isinf(rd) & (r.random(n) < 0.1), r.uniform(10.0, horizon, n), np.inf)
+    site = np.where(np.isfinite(rd), r.integers(0, 3, n), -1)
+    neg = r.random(n) < 0.2
+    fav = r.random(n) < 0.3
+    life = lifetime(
+        ids, age, fl, rd, site, neg, fav, horizon_day=horizon, seed=seed, ap=ap
+    )  # fmt: skip
+    relapsed = rd < horizon
+    # first-line deaths are kept; nothing happens to a child after death
+    np.testing.assert_array_equal(life.death_day[np.isfinite(fl)], fl[np.isfinite(fl)])
+    assert (life.death_cause[np.isfinite(fl)] == CAUSES.index("first line")).all()
+    for x in (life.hsct_day, life.cart_day, life.relapse2_day):
+        assert np.isinf(x[~relapsed]).all()
+        assert (x[np.isfinite(x)] < life.death_day[np.isfinite(x)]).all()
+    assert ((life.death_cause >= 0) == np.isfinite(life.death_day)).all()
+    # relapse-related causes only after a relapse; nobody outlives the maximum age
+    rel_cause = np.isin(life.death_cause, [1, 2])
+    assert relapsed[rel_cause].all()
+    assert (life.life_years <= ap.lifetime_max_age_years - age + 1e-9).all()
+
+
+def test_lifetime_relapse_shortens_life(ap):
+    n = 50_000
+    ids = np.arange(n)
+    age = np.full(n, 5.0)
+    none = np.zeros(n, bool)
+    inf = np.full(n, np.inf)
+    well = lifetime(
+        ids, age, inf, inf, np.full(n, -1), none, none, horizon_day=3653.0, seed=1, ap=ap
+    )
+    rel = lifetime(
+        ids,
+        age,
+        inf,
+        np.full(n, 700.0),
+        np.zeros(n, int),
+        none,
+        none,
+        horizon_day=3653.0,
+        seed=1,
+        ap=ap,
+    )
+    assert rel.life_years.mean() < well.life_years.mean() - 10
+    assert np.isfinite(rel.hsct_day).mean() > 0.3

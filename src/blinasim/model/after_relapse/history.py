@@ -1,0 +1,123 @@
+"""Each child's life to age 100 from the state at the end of first-line follow-up.
+
+Inputs per child: age at diagnosis, the first-line death (treatment-related or after a
+second malignancy, ``inf`` if none) and the first relapse (day, site, CD19 phenotype) within
+the first-line horizon, and genetics. Relapsing children go through the salvage pathway
+(:func:`~blinasim.model.after_relapse.pathway.salvage`, not truncated at the horizon);
+everyone alive then faces the life table with the late-mortality SMR of what they went
+through (:mod:`~blinasim.model.after_relapse.lifetime`). A first relapse after the
+first-line horizon is not simulated (the late-mortality SMRs carry the rest). Death causes:
+:data:`CAUSES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from blinasim.model import _draws
+from blinasim.model.after_relapse.lifetime import late_death, life_years, smr_for
+from blinasim.model.after_relapse.params import AfterRelapseParams
+from blinasim.model.after_relapse.pathway import Consolidation, salvage
+from blinasim.units import DAYS_PER_YEAR
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+CAUSES = (
+    "first line",
+    "leukemia",
+    "treatment-related after relapse",
+    "late effects",
+    "background",
+)
+"""Lifetime death causes (index = code; -1: alive at the maximum age). ``first line``: the
+first-line model's own death (treatment-related in first remission or second malignancy)."""
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """Each child's lifetime events (days from diagnosis; ``inf``: never)."""
+
+    hsct_day: FloatArray
+    cart_day: FloatArray
+    relapse2_day: FloatArray
+    death_day: FloatArray
+    death_cause: NDArray[np.int8]
+    life_years: FloatArray
+    """Years from diagnosis to death or the maximum age (life expectancy: their mean)."""
+
+
+def lifetime(
+    ids: IntArray,
+    age_years: FloatArray,
+    first_line_death_day: FloatArray,
+    relapse_day: FloatArray,
+    site: NDArray[np.integer],
+    cd19_negative: NDArray[np.bool_],
+    favorable_genetics: NDArray[np.bool_],
+    *,
+    horizon_day: float,
+    seed: int,
+    ap: AfterRelapseParams,
+    consolidation: Consolidation = "policy",
+    male_share: float = 0.5,
+    cache: _draws.ChunkDraws | None = None,
+) -> Lifetime:
+    """Life to age ``ap.lifetime_max_age_years`` of every child (vectorized)."""
+    rd = np.asarray(relapse_day, dtype=np.float64)
+    rd = np.where(np.isfinite(rd) & (rd < horizon_day), rd, np.inf)
+    fl = np.asarray(first_line_death_day, dtype=np.float64)
+    fl = np.where(np.isfinite(fl), fl, np.inf)
+    sal = salvage(
+        ids,
+        rd,
+        site,
+        cd19_negative,
+        favorable_genetics,
+        seed=seed,
+        ap=ap,
+        age_at_relapse_years=np.asarray(age_years)
+        + np.where(np.isfinite(rd), rd, 0.0) / DAYS_PER_YEAR,
+        consolidation=consolidation,
+        cache=cache,
+    )
+    relapsed = np.isfinite(rd)
+    transplanted = np.isfinite(sal.hsct_day)
+    start = np.where(relapsed, rd, horizon_day)
+    late = late_death(
+        ids,
+        age_years,
+        start,
+        smr_for(relapsed, transplanted, ap),
+        seed=seed,
+        ap=ap,
+        male_share=male_share,
+        cache=cache,
+    )
+    early = np.minimum(fl, sal.death_day)
+    death = np.minimum(early, late.death_day)
+    cause = np.full(death.size, -1, dtype=np.int8)
+    cause = np.where(
+        np.isfinite(late.death_day) & (late.death_day < early),
+        np.where(late.excess, 3, 4),
+        cause,
+    )
+    cause = np.where(
+        np.isfinite(sal.death_day) & (sal.death_day <= death), 1 + sal.death_cause, cause
+    )
+    cause = np.where(np.isfinite(fl) & (fl <= death), 0, cause).astype(np.int8)
+
+    def before_death(x: FloatArray) -> FloatArray:
+        return np.where(x < death, x, np.inf)
+
+    return Lifetime(
+        hsct_day=before_death(sal.hsct_day),
+        cart_day=before_death(sal.cart_day),
+        relapse2_day=before_death(sal.relapse2_day),
+        death_day=death,
+        death_cause=cause,
+        life_years=life_years(age_years, death, ap),
+    )
