@@ -15,6 +15,7 @@ from blinasim.calibrate.targets import load_targets
 from blinasim.cli import main
 from blinasim.errors import InputError
 from blinasim.jobs import validate as job
+from blinasim.jobs.whatif import COMPARISONS, Effect, WhatIfReport, WhatIfResult
 from blinasim.reports.validate import render_validation
 
 HERE = Path(__file__).parent
@@ -133,6 +134,7 @@ def test_json_schema_and_files(posterior: Path, tmp_path: Path, capsys) -> None:
                 "1",
                 "--out",
                 str(out),
+                "--no-whatif",
             ]
         )
     assert ex.value.code in (0, None)
@@ -167,7 +169,7 @@ def test_json_schema_and_files(posterior: Path, tmp_path: Path, capsys) -> None:
 
 def test_terminal_table(posterior: Path, capsys) -> None:
     with pytest.raises(SystemExit) as ex:
-        main(["validate", "--posterior", str(posterior), "--workers", "1"])
+        main(["validate", "--posterior", str(posterior), "--workers", "1", "--no-whatif"])
     assert ex.value.code in (0, None)
     text = " ".join(capsys.readouterr().out.split())
     assert "held out: 1 of 2 inside" in text
@@ -189,7 +191,7 @@ def test_bad_input_is_one_line_exit_2(args: list[str], words: str, capsys, poste
     if "--posterior" not in args:
         args = ["--posterior", str(posterior), *args]
     with pytest.raises(SystemExit) as ex:
-        main(["validate", *args])
+        main(["validate", "--no-whatif", *args])
     assert ex.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:")
@@ -247,6 +249,49 @@ def test_every_shipped_target_file_is_read_and_ids_are_unique(tmp_path: Path) ->
     dup.write_text(TOY_TARGETS.read_text())
     with pytest.raises(InputError, match="unique across target files"):
         job.load_all_targets([TOY_TARGETS, dup])
+
+
+def test_whatif_rows_are_carried(posterior: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The what-if job's comparisons (called, not reimplemented) land in the document."""
+    calls: list[dict[str, object]] = []
+
+    def fake(n: int, **kw: object) -> WhatIfReport:
+        calls.append({"n": n, **kw})
+        res = tuple(
+            WhatIfResult(
+                id=c.id,
+                description=c.description,
+                population=c.population,
+                endpoint=c.endpoint,
+                years=c.years,
+                published=Effect(0.04, 0.01, 0.07),
+                predicted=Effect(0.05 if i else 0.2, 0.0, 0.3),
+                hit=bool(i),
+                published_control=0.8,
+                published_experimental=0.84,
+                predicted_control=0.8,
+                predicted_experimental=0.85,
+                n_children=n,
+            )
+            for i, c in enumerate(COMPARISONS)
+        )
+        return WhatIfReport(res, n=n, seed=int(str(kw["seed"])), parameters="toy", draws=2)
+
+    monkeypatch.setattr(job, "run_whatif", fake)
+    res = job.validate(
+        job.ValidateConfig(posterior=str(posterior), draws=3), workers=1, whatif=True
+    )
+    assert calls == [{"n": 400, "seed": 1, "posterior": str(posterior), "draws": 3}]
+    doc = res.document()
+    assert [w["id"] for w in doc["whatif"]] == [c.id for c in COMPARISONS]
+    assert doc["whatif"][0]["hit"] is False
+    assert set(doc["whatif"][0]["predicted"]) == {"estimate", "lower", "upper"}
+    n = len(COMPARISONS)
+    assert doc["whatif_note"].startswith(f"what-if (held out, never fitted): {n - 1} of {n}")
+    assert doc["summary_lines"][-1] == doc["whatif_note"]
+    out = tmp_path / "w"
+    job.write_outputs(res, out)
+    assert "What-if backbone comparisons" in render_validation(out)
 
 
 @pytest.mark.slow

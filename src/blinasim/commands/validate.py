@@ -63,8 +63,25 @@ def print_table(con: Console, result: job.ValidationResult) -> None:
             r.id, job.ROLE_WORDS.get(r.role, r.role), _iv(r.published), _iv(r.predicted), inside
         )
     con.print(tab)
+    if result.whatif:
+        wt = Table(
+            title="What-if backbone comparisons (held out, never fitted)", title_justify="left"
+        )
+        for c in ("comparison", "published effect [95% CI]", "predicted [95%]", "hit"):
+            wt.add_column(c, overflow="fold")
+        for w in result.whatif:
+            p, q = w["published"], w["predicted"]
+            wt.add_row(
+                str(w["description"]),
+                _iv(job.Interval(p["estimate"], p["lower"], p["upper"])),
+                _iv(job.Interval(q["estimate"], q["lower"], q["upper"])),
+                "yes" if w["hit"] else "[red]NO[/]",
+            )
+        con.print(wt)
     for line in job.summary_lines(result.summary):
         con.print(escape(line), highlight=False)
+    if result.whatif:
+        con.print(escape(job.whatif_line(result.whatif)), highlight=False)
     con.print(job.VALIDATION_NOTE, highlight=False)
     con.print(f"run time {result.timing_s:.1f} s", highlight=False)
 
@@ -101,6 +118,14 @@ def validate(
             help=f"{job.QUICK_DRAWS} draws x {job.QUICK_PATIENTS:,} children (a rough check).",
         ),
     ] = False,
+    whatif: Annotated[
+        bool,
+        typer.Option(
+            "--whatif/--no-whatif",
+            help=f"Also predict the what-if backbone comparisons ({job.WHATIF_DRAWS} draws "
+            "at most).",
+        ),
+    ] = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the machine-readable document only.")
     ] = False,
@@ -146,6 +171,7 @@ def validate(
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
             warn=warn,
             progress=prog,
+            whatif=whatif,
         )
     paths = job.write_outputs(result, out) if out is not None else {}
     if as_json:

@@ -43,6 +43,7 @@ from blinasim.errors import InputError
 from blinasim.io.checkpoint import write_results_json
 from blinasim.io.outdir import prepare_out_dir
 from blinasim.jobs.validate_draws import CHECKPOINT, DrawSummaries, Progress, evaluate, identity
+from blinasim.jobs.whatif import COMPARISONS, WhatIfReport, run_whatif
 from blinasim.reports.validate import write_validation_report
 
 FloatArray = NDArray[np.float64]
@@ -53,10 +54,16 @@ VALIDATION_NOTE = (
     "derived ones are computed from fitted ones, closed-form ones set a parameter, inputs are "
     "taken as given."
 )
+WHATIF_DRAWS = 20
+"""Posterior draws of the what-if comparisons (at most the validation's draws)."""
 WHATIF_NOTE = (
-    "what-if comparisons of backbone intensity (predicted vs published, never fitted): "
-    "rows of blinasim.jobs.whatif.run_whatif when that job is available; none yet"
+    "what-if comparisons of backbone intensity, predicted and never fitted "
+    "(blinasim.jobs.whatif.run_whatif): not run (--no-whatif)"
 )
+WHATIF_TARGETS = frozenset(
+    t for c in COMPARISONS for t in (c.control_target, c.experimental_target)
+)
+"""Held-out targets predicted as pairs by the what-if job, not one by one here."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +151,10 @@ class ValidationResult:
                 k: {"n": c.n, "simulated": c.simulated, "inside": c.inside}
                 for k, c in self.summary.items()
             },
-            "summary_lines": summary_lines(self.summary),
+            "summary_lines": summary_lines(self.summary)
+            + ([whatif_line(self.whatif)] if self.whatif else []),
             "whatif": list(self.whatif),
-            "whatif_note": WHATIF_NOTE if not self.whatif else "",
+            "whatif_note": whatif_line(self.whatif) if self.whatif else WHATIF_NOTE,
             "timing_s": self.timing_s,
         }
 
@@ -198,6 +206,46 @@ def summary_lines(summary: Mapping[str, RoleCount]) -> list[str]:
         tag = " <- validation" if role == "held_out" else " (not validation)"
         out.append(f"{ROLE_WORDS[role]}: {c.inside} of {c.simulated} inside{extra}{tag}")
     return out
+
+
+def whatif_rows(report: WhatIfReport) -> tuple[dict[str, Any], ...]:
+    """The what-if job's comparisons as rows of the document (intervals as lower/upper)."""
+    rows = []
+    for r in report.results:
+        rows.append(
+            {
+                "id": r.id,
+                "description": r.description,
+                "endpoint": r.endpoint,
+                "years": r.years,
+                "population": r.population,
+                "published": {
+                    "estimate": r.published.estimate,
+                    "lower": r.published.low,
+                    "upper": r.published.high,
+                },
+                "predicted": {
+                    "estimate": r.predicted.estimate,
+                    "lower": r.predicted.low,
+                    "upper": r.predicted.high,
+                },
+                "hit": r.hit,
+                "published_arms": [r.published_control, r.published_experimental],
+                "predicted_arms": [r.predicted_control, r.predicted_experimental],
+                "parameters": report.parameters,
+                "children": report.n,
+            }
+        )
+    return tuple(rows)
+
+
+def whatif_line(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``what-if: 2 of 4 predicted effects inside the published 95% CI``."""
+    hits = sum(bool(r.get("hit")) for r in rows)
+    return (
+        f"what-if (held out, never fitted): {hits} of {len(rows)} predicted effects inside "
+        "the published 95% CI"
+    )
 
 
 def shipped_target_files() -> tuple[Path, ...]:
@@ -281,7 +329,9 @@ def build_rows(
         elif t.role == "fitted" and fitted_by_posterior and t.id not in fitted_by_posterior:
             notes.append("role fitted in the target file, but not fitted by this posterior")
         simulated = bool(np.isfinite(values[:, j]).any())
-        if t.summary is None:
+        if t.summary is None and t.id in WHATIF_TARGETS:
+            notes.append("not simulated here: predicted as a pair by the what-if job (whatif)")
+        elif t.summary is None:
             notes.append("not simulated: no simulated counterpart (summary) in its target file")
         elif not simulated:
             notes.append("not simulated: the simulation gave no value (e.g. no such events)")
@@ -311,11 +361,12 @@ def validate(
     on_progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
     progress: Progress | None = None,
-    whatif: Sequence[Mapping[str, Any]] = (),
+    whatif: bool = False,
 ) -> ValidationResult:
     """Simulate the posterior draws and compare every target with its prediction.
 
-    ``whatif``: rows of the what-if backbone comparisons to carry in the document.
+    ``whatif``: also run the what-if backbone comparisons (:func:`run_whatif` on the same
+    posterior, seed and children, :data:`WHATIF_DRAWS` draws at most) into the document.
     """
     if workers is not None and workers < 1:
         raise InputError("workers >= 1", field="--workers", got=workers)
@@ -356,6 +407,10 @@ def validate(
         warn=warn,
     )
     rows = build_rows(targets, fitted, values, mcse, sim_cfg.predictive_seed)
+    wi: tuple[dict[str, Any], ...] = ()
+    if whatif:
+        wdraws = min(WHATIF_DRAWS, len(idx))
+        wi = whatif_rows(run_whatif(n_pat, seed=seed, posterior=cfg.posterior, draws=wdraws))
     settings = {
         "posterior_file": Path(ens.origin).name,
         "draws": len(idx),
@@ -365,6 +420,9 @@ def validate(
         "fitted_seed": pcfg.seed,
         "target_files": [f.name for f in files],
         "fitted_by_posterior": sorted(fitted),
+        "whatif": {"draws": min(WHATIF_DRAWS, len(idx)), "children": n_pat, "seed": seed}
+        if whatif
+        else None,
         "predictive_interval": "95% posterior predictive interval of the published estimate: "
         "each draw's simulated value plus the trial's sampling noise (binomial for counts, "
         "normal with the published SE otherwise)",
@@ -375,7 +433,7 @@ def validate(
         posterior=ens.name,
         settings=settings,
         timing_s=time.perf_counter() - t0,
-        whatif=tuple(dict(w) for w in whatif),
+        whatif=wi,
     )
 
 
@@ -428,5 +486,7 @@ __all__ = [
     "summary_lines",
     "table_frame",
     "validate",
+    "whatif_line",
+    "whatif_rows",
     "write_outputs",
 ]

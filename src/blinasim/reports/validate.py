@@ -163,7 +163,26 @@ def render_validation(folder: str | Path) -> str:
         "predicted without tuning: predicted versus published effect.",
     )
     if doc.get("whatif"):
-        s_w.table(pd.DataFrame(doc["whatif"]), "Predicted vs published.", wrap=True)
+        rows = [
+            {
+                "comparison": w.get("description", w.get("id")),
+                "end point": f"{w.get('years', '')}-y {str(w.get('endpoint', '')).upper()}",
+                "published effect [95% CI]": interval_text(w.get("published")),
+                "predicted effect [95%]": interval_text(w.get("predicted")),
+                "hit": "yes" if w.get("hit") else "NO",
+                "model population": w.get("population", ""),
+                "flag": not w.get("hit"),
+            }
+            for w in doc["whatif"]
+        ]
+        s_w.text(str(doc.get("whatif_note") or ""))
+        s_w.table(
+            pd.DataFrame(rows),
+            "Effect = experimental minus control, in event-free proportion; hit: the predicted "
+            "point inside the published 95% CI.",
+            flag_column="flag",
+            wrap=True,
+        )
     else:
         s_w.text(str(doc.get("whatif_note") or "none"))
     sections.append(s_w)
