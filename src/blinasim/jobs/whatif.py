@@ -40,6 +40,8 @@ from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.model.engine import simulate
+from blinasim.model.leukemia import ChemoParams
+from blinasim.model.plan import arm_plan, reference_intensities
 from blinasim.protocol import load_protocol
 from blinasim.protocol.loader import shipped_dir
 from blinasim.targets import TargetSet, shipped_target_sets
@@ -370,14 +372,65 @@ def markdown_table(report: WhatIfReport) -> str:
     return "\n".join(lines)
 
 
+REVIEW_PROTOCOL = "aall1731_intensity_review"
+REVIEW_ARMS = ("REF", "HD_MTX_IM", "NO_DI")
+
+
+@dataclass(frozen=True)
+class IntensityReview:
+    """Issue 13's review point 3: relapse by 10 years under intensity variants of arm A."""
+
+    relapse_10y: dict[str, float]
+    """Per arm of ``aall1731_intensity_review``: share relapsed within 10 years."""
+    im_kill: dict[str, float]
+    """Per arm: interim maintenance I kill relative to the reference (reference child)."""
+    n_children: int
+
+
+def review_intensity(
+    n: int = 20_000, *, seed: int = 1, params: ParameterSet | None = None
+) -> IntensityReview:
+    """10-year relapse of SR-Average children under intensity variants of arm A.
+
+    Arm A, arm A with 5 g/m² methotrexate for each IM1 dose, arm A without delayed
+    intensification: the same children on the three (common random numbers).
+    """
+    ps = ParameterSet.given(params)
+    proto = load_protocol(whatif_protocol_path(REVIEW_PROTOCOL))
+    cohort = sample_cohort(n, seed=seed, params=ps)
+    cp = ChemoParams.load(ps)
+    ref = reference_intensities()
+    relapse: dict[str, float] = {}
+    kill: dict[str, float] = {}
+    size = 0
+    for arm in REVIEW_ARMS:
+        out = simulate(cohort, proto, arm=arm, params=ps, seed=seed)
+        day = out.patients["relapse_day"].astype(float).to_numpy()
+        relapse[arm] = float(np.mean(day <= 10 * DAYS_PER_YEAR))
+        size = int(day.size)
+        resolved: Any = proto.arm(arm)
+        im = [p for p in arm_plan(resolved, ref).phases if p.name == "IM1"]
+        kill[arm] = im[0].intensity(cp)
+    return IntensityReview(relapse_10y=relapse, im_kill=kill, n_children=size)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m blinasim.jobs.whatif [--n N] [--seed S] [--draws D]``: print the table."""
+    """``python -m blinasim.jobs.whatif [--n N] [--seed S] [--draws D] [--review]``."""
     ap = argparse.ArgumentParser(prog="python -m blinasim.jobs.whatif")
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--draws", type=int, default=0)
     ap.add_argument("--posterior", default=None)
+    ap.add_argument("--review", action="store_true", help="issue 13 point 3 instead")
     a = ap.parse_args(argv)
+    if a.review:
+        rv = review_intensity(a.n, seed=a.seed)
+        for arm in REVIEW_ARMS:
+            print(
+                f"{arm}: 10-y relapse {100 * rv.relapse_10y[arm]:.1f}%, "
+                f"IM1 kill x{rv.im_kill[arm]:.2f} ({rv.n_children:,} SR-Average children)"
+            )
+        return 0
     report = run_whatif(a.n, seed=a.seed, draws=a.draws, posterior=a.posterior)
     print(markdown_table(report))
     return 0
