@@ -494,3 +494,9 @@ def check(
         )
         raise typer.Exit(1)
     console.print("posterior is current: identical log posteriors")
+
+
+# `blinasim calibrate sensitivity` (global sensitivity analysis): defined in its own module
+from blinasim.commands.sensitivity import sensitivity  # noqa: E402
+
+app.command("sensitivity")(sensitivity)
