@@ -56,6 +56,7 @@ Statistic = Literal[
     "os",
     "css_mean",
     "blina_mrd_response",
+    "blina_cr_response",
     "cd19neg_share",
     "marrow_share",
     "isolated_cns_incidence",
@@ -75,6 +76,7 @@ Quantity = Literal[
     "efs_by_eoi_mrd",
     "css_mean",
     "mrd_response",
+    "cr_response",
     "cd19neg_share",
     "marrow_share",
     "isolated_cns_incidence",
@@ -95,7 +97,15 @@ class SummarySpec(FrozenModel):
     event: Event | None = None
     mrd: Literal["negative", "low_positive"] | None = None
     dose_ug_per_day: float | None = Field(default=None, gt=0)
-    population: Literal["adult_mrd_positive", "pediatric_relapse"] | None = None
+    population: (
+        Literal[
+            "adult_mrd_positive",
+            "pediatric_relapse",
+            "pediatric_relapsed_refractory",
+            "adult_relapsed_refractory",
+        ]
+        | None
+    ) = None
     site: Literal["marrow", "cns"] | None = None
 
     @model_validator(mode="after")
@@ -118,6 +128,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "os": ("years", "stratum"),
     "css_mean": ("dose_ug_per_day",),
     "blina_mrd_response": ("population",),
+    "blina_cr_response": ("population",),
     "cd19neg_share": ("arm",),
     "marrow_share": ("arm",),
     "isolated_cns_incidence": ("years",),

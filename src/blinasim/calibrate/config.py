@@ -93,12 +93,27 @@ class VirtualSpec(FrozenModel):
     cycle_days: float = Field(default=28.0, gt=0)
     dose_ug_per_m2_day: float = Field(default=15.0, gt=0)
     at_risk_follow_up: dict[float, float] = Field(default_factory=dict)
+    child_rr_blast_range: tuple[float, float] = (0.25, 0.95)
+    adult_rr_blast_range: tuple[float, float] = (0.10, 0.95)
+    child_rr_doses_ug_per_m2_day: tuple[float, float] = (5.0, 15.0)
+    adult_rr_doses_ug_per_day: tuple[float, float] = (9.0, 28.0)
+    rr_step_days: float = Field(default=7.0, ge=0)
+    rr_off_days: float = Field(default=14.0, ge=0)
+    rr_cycles: int = Field(default=2, ge=1)
+    cr_blasts_below: float = Field(default=0.05, gt=0, lt=1)
 
     def experiments(self) -> VirtualExperiments:
         """As the summaries' dataclass."""
         d = self.model_dump()
         d["adult_mrd_log10_range"] = tuple(d["adult_mrd_log10_range"])
         d["child_mrd_log10_range"] = tuple(d["child_mrd_log10_range"])
+        for k in (
+            "child_rr_blast_range",
+            "adult_rr_blast_range",
+            "child_rr_doses_ug_per_m2_day",
+            "adult_rr_doses_ug_per_day",
+        ):
+            d[k] = tuple(d[k])
         d["at_risk_follow_up"] = {float(k): float(v) for k, v in d["at_risk_follow_up"].items()}
         return VirtualExperiments(**d)
 

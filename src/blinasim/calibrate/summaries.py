@@ -19,18 +19,23 @@ trial, computed from the same parameters (:func:`css_mean`, :func:`blina_mrd_res
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
 
-from blinasim import rng
 from blinasim.calibrate.targets import SummarySpec, Target
-from blinasim.model import leukemia, pk
+from blinasim.calibrate.virtual import (
+    SummaryValue,
+    VirtualExperiments,
+    blina_cr_response,
+    blina_mrd_response,
+    css_mean,
+    prop,
+)
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -40,43 +45,7 @@ EOI_DAY = 29.0
 """End of induction: the day of first remission and of induction failure."""
 FLOW_NEGATIVE_BELOW = 1e-4
 FLOW_LOW_POSITIVE_BELOW = 1e-3
-N_VIRTUAL = 4000
 """Virtual patients in the PK and MRD-response experiments (fixed draws: smooth in theta)."""
-
-
-@dataclass(frozen=True)
-class SummaryValue:
-    """A simulated statistic with its Monte Carlo standard error and sample size."""
-
-    value: float
-    mc_se: float
-    n: int
-
-
-@dataclass(frozen=True)
-class VirtualExperiments:
-    """Settings of the virtual experiments (assumptions, from the calibration config)."""
-
-    adult_bsa_median_m2: float = 1.88
-    adult_bsa_sd_log: float = 0.12
-    child_bsa_median_m2: float = 1.2
-    child_bsa_sd_log: float = 0.25
-    adult_mrd_log10_range: tuple[float, float] = (-3.0, -1.0)
-    child_mrd_log10_range: tuple[float, float] = (-3.5, -1.5)
-    response_below_log10: float = -4.0
-    cycle_days: float = 28.0
-    dose_ug_per_m2_day: float = 15.0
-    at_risk_follow_up: Mapping[float, float] | None = None
-    """P(follow-up >= t years) of the AALL1731 report, for the numbers at risk."""
-
-
-def _prop(x: NDArray[np.bool_]) -> SummaryValue:
-    n = int(x.size)
-    if n == 0:
-        return SummaryValue(math.nan, math.nan, 0)
-    p = float(x.mean())
-    q = min(max(p, 0.5 / n), 1 - 0.5 / n)
-    return SummaryValue(p, math.sqrt(q * (1 - q) / n), n)
 
 
 @dataclass(frozen=True)
@@ -150,7 +119,7 @@ def _dfs(f: _Frame, s: SummarySpec) -> SummaryValue:
     m = _arm_mask(f, s.arm) & _stratum(f, s.stratum)
     assert s.years is not None
     t = f.first_event[m] - f.rand[m]
-    return _prop(t > s.years * DAYS_PER_YEAR)
+    return prop(t > s.years * DAYS_PER_YEAR)
 
 
 def _at_risk(f: _Frame, s: SummarySpec, vx: VirtualExperiments) -> SummaryValue:
@@ -165,27 +134,47 @@ def _at_risk(f: _Frame, s: SummarySpec, vx: VirtualExperiments) -> SummaryValue:
 
 def _sr_average_share(f: _Frame) -> SummaryValue:
     m = _arm_mask(f, "blinatumomab")
-    return _prop(f.group[m] == "SR-Average")
+    return prop(f.group[m] == "SR-Average")
 
 
 def _row_keys(pid: NDArray[np.int64], arm: NDArray[np.object_]) -> NDArray[np.int64]:
-    codes = {a: i for i, a in enumerate(sorted({str(x) for x in arm}))}
-    return pid * 64 + np.fromiter((codes[str(a)] for a in arm), dtype=np.int64, count=arm.size)
+    _, code = np.unique(arm.astype(str), return_inverse=True)
+    return pid * 64 + code.astype(np.int64)
 
 
-def _adverse_event(f: _Frame, s: SummarySpec, aes: pd.DataFrame) -> SummaryValue:
-    m = _arm_mask(f, s.arm) & _stratum(f, s.stratum)
-    ev = aes[(aes["event"] == s.event) & (aes["grade"] >= 3)]
+@dataclass(frozen=True)
+class _EventKeys:
+    """Row keys of the patient table and of the grade >= 3 adverse events (once per summary)."""
+
+    rows: NDArray[np.int64]
+    events: NDArray[np.int64]
+    event: NDArray[np.object_]
+    day: FloatArray
+
+
+def _event_keys(f: _Frame, aes: pd.DataFrame) -> _EventKeys:
+    ev = aes[aes["grade"] >= 3]
     names = np.concatenate([f.arm.astype(str), ev["arm"].to_numpy(dtype=object).astype(str)])
     keys_all = _row_keys(
         np.concatenate([f.patient_id, ev["patient_id"].to_numpy(dtype=np.int64)]),
         names.astype(object),
     )
-    row_keys, ev_keys = keys_all[: f.arm.size][m], keys_all[f.arm.size :]
+    return _EventKeys(
+        rows=keys_all[: f.arm.size],
+        events=keys_all[f.arm.size :],
+        event=ev["event"].to_numpy(dtype=object),
+        day=ev["day"].to_numpy(dtype=float),
+    )
+
+
+def _adverse_event(f: _Frame, s: SummarySpec, k: _EventKeys) -> SummaryValue:
+    m = _arm_mask(f, s.arm) & _stratum(f, s.stratum)
+    this = k.event == s.event
+    row_keys, ev_keys = k.rows[m], k.events[this]
     rand = pd.Series(f.rand[m], index=row_keys)
     r = rand.reindex(ev_keys).to_numpy(dtype=float)
-    post = ev["day"].to_numpy(dtype=float) >= r
-    return _prop(np.isin(row_keys, ev_keys[post]))
+    post = k.day[this] >= r
+    return prop(np.isin(row_keys, ev_keys[post]))
 
 
 def _unique_children(f: _Frame) -> NDArray[np.bool_]:
@@ -196,7 +185,7 @@ def _unique_children(f: _Frame) -> NDArray[np.bool_]:
 def _eoi_flow_negative(f: _Frame) -> SummaryValue:
     m = _unique_children(f)
     x = f.eoi_flow[m]
-    return _prop(np.nan_to_num(x, nan=1.0) < FLOW_NEGATIVE_BELOW)
+    return prop(np.nan_to_num(x, nan=1.0) < FLOW_NEGATIVE_BELOW)
 
 
 def _efs(f: _Frame, s: SummarySpec, mask: NDArray[np.bool_] | None = None) -> SummaryValue:
@@ -204,7 +193,7 @@ def _efs(f: _Frame, s: SummarySpec, mask: NDArray[np.bool_] | None = None) -> Su
     m = f.chemo_only & _stratum(f, s.stratum)
     if mask is not None:
         m &= mask
-    return _prop(f.first_event[m] > s.years * DAYS_PER_YEAR)
+    return prop(f.first_event[m] > s.years * DAYS_PER_YEAR)
 
 
 def _efs_by_mrd(f: _Frame, s: SummarySpec) -> SummaryValue:
@@ -219,7 +208,7 @@ def _efs_by_mrd(f: _Frame, s: SummarySpec) -> SummaryValue:
 def _os(f: _Frame, s: SummarySpec) -> SummaryValue:
     assert s.years is not None
     m = f.chemo_only & _stratum(f, s.stratum)
-    return _prop(f.death[m] > s.years * DAYS_PER_YEAR)
+    return prop(f.death[m] > s.years * DAYS_PER_YEAR)
 
 
 def _relapses(f: _Frame, arm: str | None) -> NDArray[np.bool_]:
@@ -229,12 +218,12 @@ def _relapses(f: _Frame, arm: str | None) -> NDArray[np.bool_]:
 
 def _cd19neg_share(f: _Frame, s: SummarySpec) -> SummaryValue:
     m = _relapses(f, s.arm)
-    return _prop(f.cd19neg[m])
+    return prop(f.cd19neg[m])
 
 
 def _marrow_share(f: _Frame, s: SummarySpec) -> SummaryValue:
     m = _relapses(f, s.arm)
-    return _prop(np.isin(f.site[m], ["marrow", "combined"]))
+    return prop(np.isin(f.site[m], ["marrow", "combined"]))
 
 
 def _isolated_cns(f: _Frame, s: SummarySpec) -> SummaryValue:
@@ -242,13 +231,13 @@ def _isolated_cns(f: _Frame, s: SummarySpec) -> SummaryValue:
     m = f.chemo_only
     r = _relapses(f, "chemotherapy")[m]
     cns = r & (f.site[m] == "cns") & (f.relapse[m] <= s.years * DAYS_PER_YEAR)
-    return _prop(np.asarray(cns))
+    return prop(np.asarray(cns))
 
 
 def _late_share(f: _Frame, s: SummarySpec) -> SummaryValue:
     assert s.months is not None
     m = _relapses(f, s.arm)
-    return _prop(f.relapse[m] >= s.months * DAYS_PER_MONTH)
+    return prop(f.relapse[m] >= s.months * DAYS_PER_MONTH)
 
 
 def _median_months(f: _Frame, s: SummarySpec) -> SummaryValue:
@@ -261,61 +250,6 @@ def _median_months(f: _Frame, s: SummarySpec) -> SummaryValue:
     med = float(np.median(x))
     # SE of a median: 1.2533 * SD / sqrt(n) (normal approximation)
     return SummaryValue(med, 1.2533 * float(np.std(x)) / math.sqrt(n), n)
-
-
-def _virtual_draws(seed: int, name: str) -> FloatArray:
-    """(N_VIRTUAL, 5) uniforms of a virtual experiment; fixed, so smooth in theta."""
-    return rng.uniforms(seed, f"calibrate.virtual.{name}", 0, N_VIRTUAL, k=5)
-
-
-def css_mean(
-    dose_ug_per_day: float, params: Any, vx: VirtualExperiments, seed: int
-) -> SummaryValue:
-    """Mean steady-state concentration of virtual adults on a flat dose (pg/mL)."""
-    u = _virtual_draws(seed, "css")
-    bsa = vx.adult_bsa_median_m2 * np.exp(vx.adult_bsa_sd_log * special.ndtri(u[:, 0]))
-    ex = pk.exposure(bsa, special.ndtri(u[:, 1]), params.pk)
-    css = pk.steady_state_pg_per_ml(np.full(bsa.shape, dose_ug_per_day), ex.cl_l_per_h)
-    return SummaryValue(float(css.mean()), float(css.std() / math.sqrt(css.size)), int(css.size))
-
-
-def blina_mrd_response(
-    population: str, params: Any, vx: VirtualExperiments, seed: int
-) -> SummaryValue:
-    """Share of virtual MRD-positive patients below the response level after one cycle.
-
-    Each virtual patient has a log-uniform starting MRD (range from the config), the
-    model's individual clearance and T-cell fitness, and persisting disease that grows at the
-    chemo-resistant clone's rate (the patient's net growth times
-    ``leukemia.resistant_growth_factor``); one cycle changes log MRD by
-    ``cycle_days * (growth - k_blina)``.
-    """
-    adult = population == "adult_mrd_positive"
-    u = _virtual_draws(seed, f"mrd_response.{population}")
-    med, sd = (
-        (vx.adult_bsa_median_m2, vx.adult_bsa_sd_log)
-        if adult
-        else (vx.child_bsa_median_m2, vx.child_bsa_sd_log)
-    )
-    lo, hi = vx.adult_mrd_log10_range if adult else vx.child_mrd_log10_range
-    bsa = med * np.exp(sd * special.ndtri(u[:, 0]))
-    ex = pk.exposure(bsa, special.ndtri(u[:, 1]), params.pk)
-    rate = pk.daily_dose_ug(vx.dose_ug_per_m2_day, "µg/m²/day", bsa, params.pk)
-    css = pk.steady_state_pg_per_ml(rate, ex.cl_l_per_h)
-    bp = params.blina
-    fitness = np.asarray(
-        special.betaincinv(bp.tcell_fitness_beta_a, bp.tcell_fitness_beta_b, u[:, 2]),
-        dtype=np.float64,
-    )
-    kill = leukemia.blina_kill_rates(css, fitness, bp)
-    lp = params.leukemia
-    growth = (
-        leukemia.gamma_from_mean_sd(u[:, 3], lp.growth_mean_per_day, lp.growth_sd_per_day)
-        * lp.resistant_growth_factor
-    )
-    start = lo + (hi - lo) * u[:, 4]
-    end = start + vx.cycle_days * (growth - kill) / math.log(10.0)
-    return _prop(end < vx.response_below_log10)
 
 
 def summarize(
@@ -334,6 +268,7 @@ def summarize(
     """
     f = _frame(outcomes.patients, blina_arms)
     out: dict[str, SummaryValue] = {}
+    keys: _EventKeys | None = None
     for t in targets:
         s = t.summary
         if s is None:  # no simulated counterpart: not compared by the calibration
@@ -346,7 +281,9 @@ def summarize(
         elif st == "sr_average_share":
             v = _sr_average_share(f)
         elif st == "adverse_event":
-            v = _adverse_event(f, s, outcomes.adverse_events)
+            if keys is None:
+                keys = _event_keys(f, outcomes.adverse_events)
+            v = _adverse_event(f, s, keys)
         elif st == "eoi_flow_negative":
             v = _eoi_flow_negative(f)
         elif st == "efs_by_eoi_mrd":
@@ -361,6 +298,9 @@ def summarize(
         elif st == "blina_mrd_response":
             assert s.population is not None
             v = blina_mrd_response(s.population, params, vx, seed)
+        elif st == "blina_cr_response":
+            assert s.population is not None
+            v = blina_cr_response(s.population, params, vx, seed)
         elif st == "cd19neg_share":
             v = _cd19neg_share(f, s)
         elif st == "marrow_share":
@@ -380,6 +320,7 @@ def summarize(
 __all__ = [
     "SummaryValue",
     "VirtualExperiments",
+    "blina_cr_response",
     "blina_mrd_response",
     "css_mean",
     "summarize",

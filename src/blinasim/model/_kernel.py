@@ -67,6 +67,90 @@ def _logaddexp(a: float, b: float) -> float:
 
 
 @numba.njit(cache=True)
+def _infuse(
+    x0: float,
+    x1: float,
+    b: float,
+    r0: float,
+    r1: float,
+    r2: float,
+    pot: float,
+    span: float,
+    et50: float,
+    loss_rate: float,
+) -> tuple[float, float, float, float, float]:
+    """One infusion segment on two CD19+ clones and the normal B cells.
+
+    Returns the clones' log counts, the B cells, the integrated kill and the CD19-negative
+    cells made by antigen loss (counted at the segment's end, grown at ``r2``).
+    """
+    nsteps = max(math.ceil(span / PD_STEP_DAYS - 1e-12), 1)
+    h = span / nsteps
+    left = span
+    sumk = 0.0
+    lost = 0.0
+    for _ in range(nsteps):
+        n0 = math.exp(x0)
+        n1 = math.exp(x1)
+        targets = n0 + n1 + b
+        if targets < ET_SATURATED * et50:
+            # saturated: the rest of the infusion in one step at the full kill
+            lost = lost * math.exp(r2 * left) + loss_rate * (
+                n0 * _grown(r0 - pot, r2, left) + n1 * _grown(r1 - pot, r2, left)
+            )
+            x0 += (r0 - pot) * left
+            x1 += (r1 - pot) * left
+            b *= math.exp(-pot * left)
+            sumk += pot * left
+            break
+        kk = pot * et50 / (et50 + targets)
+        lost = lost * math.exp(r2 * h) + loss_rate * (
+            n0 * _grown(r0 - kk, r2, h) + n1 * _grown(r1 - kk, r2, h)
+        )
+        x0 += (r0 - kk) * h
+        x1 += (r1 - kk) * h
+        b *= math.exp(-kk * h)
+        sumk += kk * h
+        left -= h
+    return x0, x1, b, sumk, lost
+
+
+@numba.njit(cache=True, parallel=True)
+def infusion_batch(
+    log_n0: FloatArray,
+    growth: FloatArray,
+    cd19neg_growth: FloatArray,
+    pot: FloatArray,
+    bcells: FloatArray,
+    span: float,
+    et50: float,
+    loss_rate: float,
+    out_log: FloatArray,
+    out_b: FloatArray,
+    out_mean_kill: FloatArray,
+    out_lost: FloatArray,
+) -> None:
+    """:func:`_infuse` for many patients with one CD19+ population each (pd's engine)."""
+    for i in numba.prange(log_n0.size):
+        x0, _, b, sumk, lost = _infuse(
+            log_n0[i],
+            -math.inf,
+            bcells[i],
+            growth[i],
+            0.0,
+            cd19neg_growth[i],
+            pot[i],
+            span,
+            et50,
+            loss_rate,
+        )
+        out_log[i] = x0
+        out_b[i] = b
+        out_mean_kill[i] = sumk / span
+        out_lost[i] = lost
+
+
+@numba.njit(cache=True)
 def _marrow_cd19_pass(
     i: int,
     seg_start: FloatArray,
@@ -98,34 +182,7 @@ def _marrow_cd19_pass(
         if pot > 0.0:
             if not prev_on:
                 b = bcell0
-            nsteps = max(math.ceil(span / PD_STEP_DAYS - 1e-12), 1)
-            h = span / nsteps
-            left = span
-            sumk = 0.0
-            lost = 0.0
-            for _ in range(nsteps):
-                n0 = math.exp(x0)
-                n1 = math.exp(x1)
-                targets = n0 + n1 + b
-                if targets < ET_SATURATED * et50:
-                    lost = lost * math.exp(r2 * left) + loss_rate * (
-                        n0 * _grown(r0 - pot, r2, left) + n1 * _grown(r1 - pot, r2, left)
-                    )
-                    x0 += (r0 - pot) * left
-                    x1 += (r1 - pot) * left
-                    b *= math.exp(-pot * left)
-                    sumk += pot * left
-                    left = 0.0
-                    break
-                kk = pot * et50 / (et50 + targets)
-                lost = lost * math.exp(r2 * h) + loss_rate * (
-                    n0 * _grown(r0 - kk, r2, h) + n1 * _grown(r1 - kk, r2, h)
-                )
-                x0 += (r0 - kk) * h
-                x1 += (r1 - kk) * h
-                b *= math.exp(-kk * h)
-                sumk += kk * h
-                left -= h
+            x0, x1, b, sumk, lost = _infuse(x0, x1, b, r0, r1, r2, pot, span, et50, loss_rate)
             keff[p] = sumk / span
             if lost > 0.0:
                 log_acq = _logaddexp(log_acq, math.log(lost) - x2cum - r2 * span)

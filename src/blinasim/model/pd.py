@@ -26,26 +26,26 @@ disease almost none.
 
 Within an infusion the kill changes with ``T(t)``, so it is integrated in steps of at most
 :data:`PD_STEP_DAYS` (log-linear within a step); once ``T`` is far below ``ET50`` the rest of
-the infusion is one step (the factor is then 1 to within 1e-3). The kernel in
-:mod:`blinasim.model._kernel` uses the same scheme; :func:`infusion_response` is its numpy
-twin, used by the virtual experiments of the calibration and by the tests.
+the infusion is one step (the factor is then 1 to within 1e-3). One numba function
+(:func:`blinasim.model._kernel._infuse`) does it for the trial kernel and for
+:func:`infusion_response`, which the virtual experiments of the calibration use.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from blinasim.config import ParameterSet
+from blinasim.model import _kernel
 
 FloatArray = NDArray[np.float64]
 
-PD_STEP_DAYS = 1.0
+PD_STEP_DAYS = _kernel.PD_STEP_DAYS
 """Longest integration step of the effector-to-target kill within an infusion (days)."""
-ET_SATURATED = 1e-3
+ET_SATURATED = _kernel.ET_SATURATED
 """Below this ratio of targets to ``ET50`` the kill is constant for the rest of the infusion."""
 
 
@@ -113,61 +113,26 @@ def infusion_response(
     net rate of the antigen-loss variants for the rest of the infusion. ``bcells_start``
     continues a step-dosed infusion (the previous step's ``bcells_end``).
     """
-    x = np.array(log_n0, dtype=np.float64, copy=True)
-    g = np.asarray(growth_per_day, dtype=np.float64) * np.ones_like(x)
-    k0 = np.asarray(pot_kill, dtype=np.float64) * np.ones_like(x)
-    gn = (
-        g
-        if cd19neg_growth_per_day is None
-        else np.asarray(cd19neg_growth_per_day) * np.ones_like(x)
-    )
+    x = np.ascontiguousarray(log_n0, dtype=np.float64)
+    ones = np.ones_like(x)
+    g = np.ascontiguousarray(np.asarray(growth_per_day, dtype=np.float64) * ones)
+    k0 = np.ascontiguousarray(np.asarray(pot_kill, dtype=np.float64) * ones)
+    gn = g if cd19neg_growth_per_day is None else np.asarray(cd19neg_growth_per_day) * ones
     b = (
         np.full_like(x, bp.normal_bcell_cells)
         if bcells_start is None
-        else np.array(bcells_start, dtype=np.float64, copy=True) * np.ones_like(x)
+        else np.asarray(bcells_start, dtype=np.float64) * ones
     )
-    nsteps = max(math.ceil(days / PD_STEP_DAYS - 1e-12), 1)
-    h = days / nsteps
-    sum_k = np.zeros_like(x)
-    lost = np.zeros_like(x)
-    done = np.zeros(x.shape, dtype=bool)
-    left = np.full_like(x, days)
-    for _ in range(nsteps):
-        targets = np.exp(x) + b
-        sat = ~done & (targets < ET_SATURATED * bp.et50_cells)
-        # saturated: the rest of the infusion in one step at the full kill
-        if sat.any():
-            r = g[sat] - k0[sat]
-            lost[sat] = lost[sat] * np.exp(gn[sat] * left[sat]) + (
-                bp.antigen_loss_per_cell_day
-                * np.exp(x[sat])
-                * _growth_integral(r, gn[sat], left[sat])
-            )
-            x[sat] += r * left[sat]
-            b[sat] *= np.exp(-k0[sat] * left[sat])
-            sum_k[sat] += k0[sat] * left[sat]
-            left[sat] = 0.0
-            done |= sat
-        act = ~done
-        if not act.any():
-            break
-        kk = k0[act] * bp.et50_cells / (bp.et50_cells + targets[act])
-        r = g[act] - kk
-        lost[act] = lost[act] * np.exp(gn[act] * h) + (
-            bp.antigen_loss_per_cell_day * np.exp(x[act]) * _growth_integral(r, gn[act], h)
-        )
-        x[act] += r * h
-        b[act] *= np.exp(-kk * h)
-        sum_k[act] += kk * h
-        left[act] -= h
-    return InfusionResponse(log_end=x, mean_kill=sum_k / days, lost_cells=lost, bcells_end=b)
-
-
-def _growth_integral(r: FloatArray, gn: FloatArray, span: FloatArray | float) -> FloatArray:
-    """``∫_0^span e^{r s} e^{gn (span - s)} ds``: cells made at ``e^{r s}``, grown to ``span``."""
-    d = np.asarray(r - gn, dtype=np.float64)
-    s = np.asarray(span, dtype=np.float64) * np.ones_like(d)
-    small = np.abs(d * s) < 1e-8
-    safe = np.where(small, 1.0, d)
-    val = np.where(small, s, np.expm1(d * s) / safe)
-    return np.asarray(np.exp(gn * s) * val, dtype=np.float64)
+    out = [np.empty_like(x) for _ in range(4)]
+    _kernel.infusion_batch(
+        x,
+        g,
+        np.ascontiguousarray(gn, dtype=np.float64),
+        k0,
+        np.ascontiguousarray(b),
+        float(days),
+        bp.et50_cells,
+        bp.antigen_loss_per_cell_day,
+        *out,
+    )
+    return InfusionResponse(log_end=out[0], mean_kill=out[2], lost_cells=out[3], bcells_end=out[1])
