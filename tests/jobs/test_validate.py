@@ -304,3 +304,15 @@ def test_the_shipped_posterior_through_the_model() -> None:
     assert rows["dfs3_avg_blina"].predicted is not None
     assert rows["n_randomized_blina"].predicted is None  # an input without a counterpart
     assert res.summary["held_out"].n >= 1
+
+
+def test_summary_lines_name_what_is_not_simulated() -> None:
+    lines = job.summary_lines(
+        {"held_out": job.RoleCount(11, 2, 1, 8), "input": job.RoleCount(2, 0, 0)}
+    )
+    assert lines == [
+        "held out: 1 of 2 inside (8 predicted as what-if pairs, 1 not simulated) <- validation",
+        "input: 0 of 0 inside (2 not simulated) (not validation)",
+    ]
+    # the backbone targets are the what-if job's pairs
+    assert {"aall0232_efs5_hd_mtx", "aall0232_efs5_c_mtx"} <= job.WHATIF_TARGETS

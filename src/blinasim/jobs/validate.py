@@ -125,6 +125,8 @@ class RoleCount:
     n: int
     simulated: int
     inside: int
+    whatif: int = 0
+    """Of the not simulated: targets predicted as pairs by the what-if job."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,10 @@ def summary_lines(summary: Mapping[str, RoleCount]) -> list[str]:
         c = summary.get(role)
         if c is None or c.n == 0:
             continue
-        extra = f" ({c.n - c.simulated} not simulated)" if c.simulated < c.n else ""
+        rest = c.n - c.simulated - c.whatif
+        parts = [f"{c.whatif} predicted as what-if pairs"] if c.whatif else []
+        parts += [f"{rest} not simulated"] if rest else []
+        extra = f" ({', '.join(parts)})" if parts else ""
         tag = " <- validation" if role == "held_out" else " (not validation)"
         out.append(f"{ROLE_WORDS[role]}: {c.inside} of {c.simulated} inside{extra}{tag}")
     return out
@@ -349,7 +354,8 @@ def count_roles(rows: Sequence[TargetRow]) -> dict[str, RoleCount]:
         mine = [r for r in rows if r.role == role]
         if mine:
             sim = [r for r in mine if r.predicted is not None]
-            out[role] = RoleCount(len(mine), len(sim), sum(bool(r.inside) for r in sim))
+            pairs = sum(r.predicted is None and r.id in WHATIF_TARGETS for r in mine)
+            out[role] = RoleCount(len(mine), len(sim), sum(bool(r.inside) for r in sim), pairs)
     return out
 
 
