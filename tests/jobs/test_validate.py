@@ -281,7 +281,8 @@ def test_whatif_rows_are_carried(posterior: Path, tmp_path: Path, monkeypatch, c
     res = job.validate(
         job.ValidateConfig(posterior=str(posterior), draws=3), workers=1, whatif=True
     )
-    assert calls == [{"n": 400, "seed": 1, "posterior": str(posterior), "draws": 3}]
+    assert calls == [{"n": 400, "seed": 1, "posterior": str(posterior), "draws": 1}]
+    assert [job.whatif_draws(d) for d in (1, 20, 200, 1000)] == [1, 2, 20, 20]
     doc = res.document()
     assert [w["id"] for w in doc["whatif"]] == [c.id for c in COMPARISONS]
     assert doc["whatif"][0]["hit"] is False

@@ -122,8 +122,8 @@ def validate(
         bool,
         typer.Option(
             "--whatif/--no-whatif",
-            help=f"Also predict the what-if backbone comparisons ({job.WHATIF_DRAWS} draws "
-            "at most).",
+            help="Also predict the what-if backbone comparisons (a tenth of the draws, "
+            f"{job.WHATIF_DRAWS} at most).",
         ),
     ] = True,
     as_json: Annotated[

@@ -55,7 +55,14 @@ VALIDATION_NOTE = (
     "taken as given."
 )
 WHATIF_DRAWS = 20
-"""Posterior draws of the what-if comparisons (at most the validation's draws)."""
+"""Posterior draws of the what-if comparisons: a tenth of the validation's, at most this."""
+
+
+def whatif_draws(draws: int) -> int:
+    """Draws of the what-if comparisons for a validation of ``draws`` draws (1 to 20)."""
+    return max(1, min(WHATIF_DRAWS, draws // 10))
+
+
 WHATIF_NOTE = (
     "what-if comparisons of backbone intensity, predicted and never fitted "
     "(blinasim.jobs.whatif.run_whatif): not run (--no-whatif)"
@@ -372,7 +379,7 @@ def validate(
     """Simulate the posterior draws and compare every target with its prediction.
 
     ``whatif``: also run the what-if backbone comparisons (:func:`run_whatif` on the same
-    posterior, seed and children, :data:`WHATIF_DRAWS` draws at most) into the document.
+    posterior, seed and children, :func:`whatif_draws` draws) into the document.
     """
     if workers is not None and workers < 1:
         raise InputError("workers >= 1", field="--workers", got=workers)
@@ -415,7 +422,7 @@ def validate(
     rows = build_rows(targets, fitted, values, mcse, sim_cfg.predictive_seed)
     wi: tuple[dict[str, Any], ...] = ()
     if whatif:
-        wdraws = min(WHATIF_DRAWS, len(idx))
+        wdraws = whatif_draws(len(idx))
         wi = whatif_rows(run_whatif(n_pat, seed=seed, posterior=cfg.posterior, draws=wdraws))
     settings = {
         "posterior_file": Path(ens.origin).name,
@@ -426,7 +433,7 @@ def validate(
         "fitted_seed": pcfg.seed,
         "target_files": [f.name for f in files],
         "fitted_by_posterior": sorted(fitted),
-        "whatif": {"draws": min(WHATIF_DRAWS, len(idx)), "children": n_pat, "seed": seed}
+        "whatif": {"draws": whatif_draws(len(idx)), "children": n_pat, "seed": seed}
         if whatif
         else None,
         "predictive_interval": "95% posterior predictive interval of the published estimate: "
@@ -492,6 +499,7 @@ __all__ = [
     "summary_lines",
     "table_frame",
     "validate",
+    "whatif_draws",
     "whatif_line",
     "whatif_rows",
     "write_outputs",
