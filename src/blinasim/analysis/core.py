@@ -76,6 +76,7 @@ class EndpointAnalysis:
     treatments: tuple[str, ...] = ()
     comparisons: tuple[ArmComparison, ...] = ()
     logrank_df: int = 1
+    nph: dict[str, Any] | None = None
 
     def arm(self, name: str) -> ArmSummary:
         """The summary of arm ``name``."""
@@ -118,6 +119,8 @@ class EndpointAnalysis:
                 **self.rmst_difference.as_dict(),
                 "tau_days": self.tau_days,
             }
+        if self.nph is not None:
+            out["nonproportional_hazards"] = self.nph
         if self.cif_milestone is not None:
             out["cumulative_incidence_milestone"] = self.cif_milestone.to_dict(orient="records")
             out["gray_p"] = {str(k): v for k, v in self.gray_p.items()}

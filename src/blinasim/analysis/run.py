@@ -11,6 +11,7 @@ on the analysis of real data otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ import pandas as pd
 from blinasim._version import __version__
 from blinasim.analysis.arms import ControlArm, resolve_control
 from blinasim.analysis.core import EndpointAnalysis, analyze_endpoint
+from blinasim.analysis.nph import nph_tests
 from blinasim.analysis.outputs import (
     claim_out_dir,
     shown_path,
@@ -295,6 +297,20 @@ def pool_endpoint(
     )
 
 
+def with_nph_tests(a: EndpointAnalysis) -> EndpointAnalysis:
+    """Two arms: add the weighted log-rank, MaxCombo and milestone tests (:mod:`.nph`)."""
+    if a.comparisons:
+        return a
+    tests = nph_tests(
+        a.data,
+        control=a.control,
+        treatment=a.treatment,
+        stratified=a.stratified,
+        milestone_days=a.milestone_days,
+    )
+    return dataclasses.replace(a, nph=tests)
+
+
 def analyze_table(
     df: pd.DataFrame,
     *,
@@ -362,7 +378,9 @@ def analyze_table(
             replicate_column=str(rep_col),
         )
     analyses = tuple(
-        analyze_endpoint(df, paramcd=p, milestone_days=milestone, tau_days=tau, control=ref)
+        with_nph_tests(
+            analyze_endpoint(df, paramcd=p, milestone_days=milestone, tau_days=tau, control=ref)
+        )
         for p in wanted
     )
     return AnalysisRun(source=source, analyses=analyses, out_dir=None, control=ref, origin=origin)

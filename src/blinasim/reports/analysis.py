@@ -173,6 +173,55 @@ def tests_table(e: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+def nph_table(e: dict[str, Any]) -> pd.DataFrame:
+    """Weighted log-rank tests, MaxCombo and the milestone test (z > 0 favours treatment)."""
+    n = e["nonproportional_hazards"]
+    rows = [
+        {
+            "test": f"weighted log-rank {r['test']}"
+            + (" (= log-rank)" if r["test"] == "FH(rho=0, gamma=0)" else ""),
+            "z": f"{r['z']:.2f}",
+            "one-sided p": tables.p_value(r["p_one_sided"]),
+        }
+        for r in n["weighted_logrank"]
+    ]
+    mc = n["maxcombo"]
+    rows.append(
+        {
+            "test": f"MaxCombo of {', '.join(mc['tests'])}",
+            "z": f"{mc['z']:.2f}",
+            "one-sided p": tables.p_value(mc["p_one_sided"]),
+        }
+    )
+    ms = n["milestone"]
+    yrs = ms["days"] / curves.DAYS_PER_YEAR
+    if ms.get("not_estimable"):
+        rows.append(
+            {
+                "test": f"milestone at {yrs:g} years",
+                "z": f"not estimable: {ms['not_estimable']}",
+                "one-sided p": "",
+            }
+        )
+    else:
+        rows.append(
+            {
+                "test": f"milestone at {yrs:g} years (difference {tables.pct(ms['difference'])})",
+                "z": f"{ms['z']:.2f}",
+                "one-sided p": tables.p_value(ms["p_one_sided"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+NPH_CAPTION = (
+    "Tests for non-proportional hazards, {treatment} vs {control}{strat}: z > 0 favours "
+    "{treatment}; one-sided p-values (R simtrial's formulas: Fleming-Harrington FH(rho, gamma) "
+    "weights S(t-)^rho (1 - S(t-))^gamma, Magirr-Burman weights capped at 2, MaxCombo p from "
+    "the multivariate normal distribution of the four FH tests)"
+)
+
+
 def _cif_table(e: dict[str, Any], names: dict[int, str]) -> pd.DataFrame:
     rows = []
     for r in e["cumulative_incidence_milestone"]:
@@ -219,6 +268,16 @@ def endpoint_section(e: dict[str, Any], data: pd.DataFrame) -> Section:
         if not e.get("comparisons")
         else f"Comparisons with {e['control']} (pairwise p-values {e['multiplicity']}-adjusted)",
     )
+    nph = e.get("nonproportional_hazards")
+    if nph and nph.get("not_estimable"):
+        sec.text(f"Tests for non-proportional hazards: not estimable: {nph['not_estimable']}.")
+    elif nph:
+        caption = NPH_CAPTION.format(
+            treatment=e["treatment"],
+            control=e["control"],
+            strat=" (stratified)" if nph.get("stratified") else "",
+        )
+        sec.table(nph_table(e), caption)
     strata = e.get("milestone_survival_by_stratum") or {}
     if len(strata) > 1:
         sec.table(

@@ -1,0 +1,54 @@
+"""The two-arm analysis carries the tests for non-proportional hazards (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinasim.analysis.read import validate_adtte
+from blinasim.analysis.run import analyze_table, veteran_adtte
+from blinasim.jobs.analyze import analyze_example
+
+
+def test_example_report_has_the_nph_tests(tmp_path: Path) -> None:
+    analyze_example(tmp_path)
+    e = json.loads((tmp_path / "summary.json").read_text())["endpoints"]["OS"]
+    n = e["nonproportional_hazards"]
+    assert n["stratified"]
+    fh00 = n["weighted_logrank"][0]
+    assert fh00["test"] == "FH(rho=0, gamma=0)"
+    # FH(0, 0) is the stratified log-rank test: z^2 is its chi-square
+    assert fh00["z"] ** 2 == pytest.approx(e["logrank"]["chisq"], rel=1e-9)
+    assert 0.0 < n["maxcombo"]["p_one_sided"] <= 1.0
+    html = (tmp_path / "report.html").read_text()
+    assert "MaxCombo" in html
+    assert "Magirr-Burman" in html
+
+
+def test_no_events_in_an_arm_is_not_estimable() -> None:
+    df = veteran_adtte()
+    df.loc[df["TRT01P"] == "test", "CNSR"] = 1
+    run = analyze_table(validate_adtte(df), source="x", milestone_years=0.5)
+    n = run.summary()["endpoints"]["OS"]["nonproportional_hazards"]
+    assert n == {"not_estimable": "no events in arm test"}
+
+
+def test_milestone_past_follow_up_is_not_estimable() -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    df = pd.DataFrame(
+        {
+            "USUBJID": [str(i) for i in range(n)],
+            "PARAMCD": "OS",
+            "TRT01P": np.repeat(["control", "new"], n // 2),
+            "AVAL": np.round(rng.uniform(10, 700, n)),
+            "CNSR": rng.integers(0, 2, n),
+        }
+    )
+    run = analyze_table(validate_adtte(df), source="x", milestone_years=5.0)
+    ms = run.summary()["endpoints"]["OS"]["nonproportional_hazards"]["milestone"]
+    assert ms["not_estimable"].startswith("last follow-up")
