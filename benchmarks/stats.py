@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/stats.py            # n = 1e4, 1e5, 1e6 + batched 10,000 x 1,440
     .venv/bin/python benchmarks/stats.py --quick    # n = 1e4 only, batched 1,000 x 1,440
+    .venv/bin/python benchmarks/stats.py --v2-only  # only the statistics v2 rows (issue 17)
 
 Computations (same simulated data for every tool; integer days, so many ties):
   km          Kaplan-Meier with log-log CI     survfit(Surv(t, e) ~ 1)        KaplanMeierFitter
@@ -9,6 +10,17 @@ Computations (same simulated data for every tool; integer days, so many ties):
   logrank_s3  2 groups, 3 strata               survdiff(... + strata(s))      (lifelines has none)
   logrank     2 groups, unstratified           survdiff(Surv(t, e) ~ g)       logrank_test
   cox_efron   1 covariate, Efron ties          coxph(Surv(t, e) ~ x)          CoxPHFitter
+Statistics v2 (issue 17), n = 1e5 and 1e6 (1e4 with --quick), each beside its R peer:
+  logrank_3arm  3 groups, k-sample (2 df)      survdiff(Surv(t, e) ~ arm3)
+  cox_3arm      arm as a factor, Efron ties    coxph(Surv(t, e) ~ factor(arm3))
+  wlr_fh05_0    FH(0.5, 0) weighted log-rank   survdiff(..., rho = 0.5)
+  wlr_fh0_05    FH(0, 0.5) weighted log-rank   simtrial's formulas in base R (simtrial is not
+                                               installable here): counting process + weights
+  maxcombo      4 FH tests + MVN p-value       the same + mvtnorm::pmvnorm (GenzBretz, as simtrial)
+  rmst_diff     RMST difference at 1,500 days  summary(survfit(... ~ group), rmean = 1500)
+  milestone     KM difference at 3 years       summary(survfit(... ~ group), times = 1095.75)
+  guyot         Guyot reconstruction of n patients from 1,000 read-in points: no R peer
+                installable (IPDfromKM is not in Debian), blinasim only
 Times are the best of a few repeats (seconds, computation only: R is timed inside R with
 system.time on data read once from a temp file). lifelines is skipped at a size when the
 previous size predicts more than 60 s. numba kernels are compiled (or loaded from cache)
@@ -55,6 +67,7 @@ def make_data(n: int, seed: int = 2026) -> pd.DataFrame:
     rate = 1 / 900 * np.exp(-0.3 * group + 0.2 * strata + 0.4 * x)
     event_time = rng.exponential(1 / rate)
     cens = rng.uniform(1, 2400, n)
+    arm3 = rng.integers(0, 3, n)  # drawn last: the columns above do not change
     return pd.DataFrame(
         {
             "time": np.ceil(np.minimum(event_time, cens)),
@@ -63,6 +76,7 @@ def make_data(n: int, seed: int = 2026) -> pd.DataFrame:
             "group": group,
             "strata": strata,
             "x": x,
+            "arm3": arm3,
         }
     )
 
@@ -81,6 +95,109 @@ cx <- best(function() coxph(Surv(time, event) ~ x, data = d, ties = "efron"))
 cat(sprintf("km=%.6f\nkm_cont=%.6f\nlogrank_s3=%.6f\nlogrank=%.6f\ncox_efron=%.6f\n",
             km, kmc, lr3, lr, cx))
 """
+
+
+R_SCRIPT_V2 = r"""
+suppressPackageStartupMessages({library(survival); library(mvtnorm)})
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+reps <- as.integer(args[2])
+best <- function(f) min(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]]))
+cpr <- function(tte, event, group) {  # simtrial's counting_process, unstratified, base R
+  u <- sort(unique(tte)); idx <- match(tte, u); k <- length(u)
+  tab <- function(i) as.numeric(tabulate(i, k))  # doubles: n^2 overflows integers
+  at <- tab(idx); at1 <- tab(idx[group == 1])
+  dd <- tab(idx[event == 1]); d1 <- tab(idx[event == 1 & group == 1])
+  n <- rev(cumsum(rev(at))); n1 <- rev(cumsum(rev(at1)))
+  keep <- dd > 0 & n - n1 > 0 & n1 > 0
+  n <- n[keep]; n1 <- n1[keep]; dd <- dd[keep]; d1 <- d1[keep]
+  list(s = c(1, cumprod(1 - dd / n)[-length(dd)]), ome = d1 - n1 / n * dd,
+       v = (n - n1) * n1 * dd * (n - dd) / n^2 / (n - 1))
+}
+wlr <- function(x, rho, gamma) {
+  w <- x$s^rho * (1 - x$s)^gamma
+  -sum(w * x$ome) / sqrt(sum(w^2 * x$v))
+}
+maxc <- function(x) {
+  rg <- rbind(c(0, 0), c(0, 0.5), c(0.5, 0), c(0.5, 0.5))
+  w <- sapply(1:4, function(i) x$s^rg[i, 1] * (1 - x$s)^rg[i, 2])
+  cv <- t(w) %*% (w * x$v)
+  z <- as.numeric(t(w) %*% x$ome) / sqrt(diag(cv))
+  1 - pmvnorm(lower = rep(min(z), 4), corr = cov2cor(cv),
+              algorithm = GenzBretz(maxpts = 50000, abseps = 0.00001))[1]
+}
+lr3 <- best(function() survdiff(Surv(time, event) ~ arm3, data = d))
+cx3 <- best(function() coxph(Surv(time, event) ~ factor(arm3), data = d, ties = "efron"))
+sd5 <- best(function() survdiff(Surv(time, event) ~ group, data = d, rho = 0.5))
+fh <- best(function() wlr(cpr(d$time, d$event, d$group), 0, 0.5))
+mc <- best(function() maxc(cpr(d$time, d$event, d$group)))
+rm <- best(function() summary(survfit(Surv(time, event) ~ group, data = d), rmean = 1500)$table)
+ms <- best(function() summary(survfit(Surv(time, event) ~ group, data = d), times = 1095.75))
+cat(sprintf(paste0("logrank_3arm=%.6f\ncox_3arm=%.6f\nwlr_fh05_0=%.6f\nwlr_fh0_05=%.6f\n",
+                   "maxcombo=%.6f\nrmst_diff=%.6f\nmilestone=%.6f\n"),
+            lr3, cx3, sd5, fh, mc, rm, ms))
+"""
+V2_ROWS = (
+    "logrank_3arm",
+    "cox_3arm",
+    "wlr_fh05_0",
+    "wlr_fh0_05",
+    "maxcombo",
+    "rmst_diff",
+    "milestone",
+    "guyot",
+)
+
+
+def ours_v2(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
+    from blinasim import stats
+    from blinasim.stats import guyot, nph
+
+    t = data["time"].to_numpy()
+    e = data["event"].to_numpy()
+    g = data["group"].to_numpy()
+    a3 = data["arm3"].to_numpy()
+    dummies = pd.DataFrame({"arm1": (a3 == 1).astype(float), "arm2": (a3 == 2).astype(float)})
+    km = stats.kaplan_meier(t, e)
+    pt = np.linspace(0.0, float(t.max()), 1000)
+    ps = km.at(pt).survival
+    rt = np.arange(0.0, float(t.max()), 180.0)
+    nr = km.at(rt).n_risk
+    return {
+        "logrank_3arm": lambda: stats.logrank_test(t, e, a3),
+        "cox_3arm": lambda: stats.cox_ph(t, e, dummies),
+        "wlr_fh05_0": lambda: nph.weighted_logrank(t, e, g, weight=nph.FH(0.5, 0.0)),
+        "wlr_fh0_05": lambda: nph.weighted_logrank(t, e, g, weight=nph.FH(0.0, 0.5)),
+        "maxcombo": lambda: nph.maxcombo(t, e, g),
+        "rmst_diff": lambda: nph.rmst_test(t, e, g, 1500.0),
+        "milestone": lambda: nph.milestone_test(t, e, g, 1095.75),
+        "guyot": lambda: guyot.reconstruct_ipd(pt, ps, rt, nr),
+    }
+
+
+def v2_table(sizes: list[int], tmp: Path) -> pd.DataFrame:
+    """The statistics v2 rows: blinasim and its R peer side by side."""
+    warm = make_data(500)
+    for fn in ours_v2(warm).values():
+        fn()
+    rows = []
+    for n in sizes:
+        data = make_data(n)
+        reps = 3 if n <= 100_000 else 2
+        our_t = {k: best_of(f, reps) for k, f in ours_v2(data).items()}
+        r_t = time_r(R_SCRIPT_V2, data, reps, tmp)
+        for k in V2_ROWS:
+            b = our_t.get(k)
+            rows.append(
+                {
+                    "stat": k,
+                    "n": f"{n:,}",
+                    "blinasim_s": fmt(b),
+                    "R_s": fmt(r_t.get(k)),
+                    "R/blinasim": ratio(r_t.get(k), b),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def ours(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
@@ -195,11 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small run (n = 1e4, 1,000 replicates)")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-compile measurement")
+    ap.add_argument("--v2-only", action="store_true", help="only the statistics v2 rows")
     args, unknown = ap.parse_known_args(argv)  # run_all.py passes its own arguments
     if unknown and argv is not None:
         ap.error(f"unrecognized arguments: {' '.join(unknown)}")
     sizes = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
     reps_batched = 1_000 if args.quick else 10_000
+    with tempfile.TemporaryDirectory(prefix="blinasim_bench_v2_") as tmp_v2:
+        v2 = v2_table([10_000] if args.quick else [100_000, 1_000_000], Path(tmp_v2))
+    if args.v2_only:
+        print(v2.to_string(index=False))
+        return 0
 
     from blinasim import stats
 
@@ -246,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
+    print("\nstatistics v2 (issue 17):")
+    print(v2.to_string(index=False))
     for s in skipped:
         print(f"lifelines skipped: {s} > {LIFELINES_LIMIT_S:.0f} s")
     print("lifelines has no stratified log-rank test (logrank_s3 row)")
