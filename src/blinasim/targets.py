@@ -95,7 +95,7 @@ class SummarySpec(FrozenModel):
     stratum: Stratum | None = None
     arm: Arm | None = None
     event: Event | None = None
-    mrd: Literal["negative", "low_positive"] | None = None
+    mrd: Literal["negative", "low_positive", "eoc_positive"] | None = None
     dose_ug_per_day: float | None = Field(default=None, gt=0)
     population: (
         Literal[

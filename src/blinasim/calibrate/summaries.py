@@ -62,6 +62,7 @@ class _Frame:
     cd19neg: NDArray[np.bool_]
     death: FloatArray
     eoi_flow: FloatArray
+    eoc_flow: FloatArray
     patient_id: NDArray[np.int64]
     randomized: NDArray[np.bool_]
     blina: NDArray[np.bool_]
@@ -94,6 +95,7 @@ def _frame(patients: pd.DataFrame, blina_arms: Sequence[str]) -> _Frame:
         cd19neg=patients["relapse_cd19_negative"].to_numpy(dtype=bool),
         death=death_i,
         eoi_flow=patients["eoi_flow"].to_numpy(dtype=float),
+        eoc_flow=patients["eoc_flow"].to_numpy(dtype=float),
         patient_id=patients["patient_id"].to_numpy(dtype=np.int64),
         randomized=randomized,
         blina=blina,
@@ -200,6 +202,9 @@ def _efs_by_mrd(f: _Frame, s: SummarySpec) -> SummaryValue:
     x = f.eoi_flow
     if s.mrd == "negative":
         mask = x < FLOW_NEGATIVE_BELOW
+    elif s.mrd == "eoc_positive":
+        # EOC MRD was measured in children MRD-positive at EOI (Borowitz 2008)
+        mask = (x >= FLOW_NEGATIVE_BELOW) & (f.eoc_flow >= FLOW_NEGATIVE_BELOW)
     else:
         mask = (x >= FLOW_NEGATIVE_BELOW) & (x < FLOW_LOW_POSITIVE_BELOW)
     return _efs(f, s.model_copy(update={"stratum": "all"}), np.asarray(mask))

@@ -155,13 +155,19 @@ def blina_mrd_response(
 
 
 def blina_cr_response(
-    population: str, params: Any, vx: VirtualExperiments, seed: int
+    population: str,
+    params: Any,
+    vx: VirtualExperiments,
+    seed: int,
+    *,
+    flat_dose: float | None = None,
 ) -> SummaryValue:
     """Share of virtual relapsed/refractory patients in remission (< 5% blasts) within 2 cycles.
 
     Marrow blasts at the start are uniform over the config's range; leukemic cells
     ``N = normal * b / (1 - b)``. Each cycle: a step-dosed infusion (the first
-    ``rr_step_days`` at the lower dose), then ``rr_off_days`` of regrowth.
+    ``rr_step_days`` at the lower dose), then ``rr_off_days`` of regrowth. ``flat_dose``
+    (µg/m²/day for children, µg/day for adults) replaces the step dosing (dose-response).
     """
     adult = population == "adult_relapsed_refractory"
     u = _draws(seed, f"cr_response.{population}")
@@ -170,13 +176,13 @@ def blina_cr_response(
     blasts = lo + (hi - lo) * v.u_burden
     normal = params.leukemia.normal_marrow_cells
     log_n = np.log(normal * blasts / (1.0 - blasts))
+    doses = vx.adult_rr_doses_ug_per_day if adult else vx.child_rr_doses_ug_per_m2_day
+    if flat_dose is not None:
+        doses = (flat_dose, flat_dose)
     if adult:
-        rates = [np.full(v.bsa.shape, d) for d in vx.adult_rr_doses_ug_per_day]
+        rates = [np.full(v.bsa.shape, d) for d in doses]
     else:
-        rates = [
-            pk.daily_dose_ug(d, "µg/m²/day", v.bsa, params.pk)
-            for d in vx.child_rr_doses_ug_per_m2_day
-        ]
+        rates = [pk.daily_dose_ug(d, "µg/m²/day", v.bsa, params.pk) for d in doses]
     pots = [_pot(r, v, params) for r in rates]
     spans = [vx.rr_step_days, vx.cycle_days - vx.rr_step_days]
     response = np.zeros(v.bsa.shape, dtype=bool)
