@@ -29,6 +29,7 @@ from blinasim import rng
 from blinasim.calibrate.likelihood import FreeParameter, free_parameters
 from blinasim.calibrate.summaries import SummaryValue
 from blinasim.config import ParameterSet
+from blinasim.model.engine import PATIENT_COLUMNS
 
 DFS3_SLOPE = 0.4 * 1095.75 / 2000.0
 """d(3-year DFS of arm A) / d F_R."""
@@ -88,7 +89,11 @@ class ToyTrialSimulator:
                     }
                 )
             )
-        return SimpleNamespace(patients=pd.concat(frames, ignore_index=True))
+        patients = pd.concat(frames, ignore_index=True)
+        for col in PATIENT_COLUMNS:  # every other column of the engine's table: not simulated
+            if col not in patients:
+                patients[col] = 0.0 if col.endswith("_flow") else np.nan
+        return SimpleNamespace(patients=patients)
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, SummaryValue]:
         """The calibration's interface (no targets here)."""

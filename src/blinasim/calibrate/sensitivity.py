@@ -445,6 +445,9 @@ def _result(
     names = [f.key for f in factors]
     indices = analyze(s.method, names, st.x, vals[n0:], tau, s.seed)
     indices["output"] = [ids[j] for j in indices["output"]]
+    noise = outputs.set_index("output")
+    indices["mc_se"] = noise.loc[indices["output"], "mc_se"].to_numpy()
+    indices["seed_sd"] = noise.loc[indices["output"], "seed_sd"].to_numpy()
     k = len(factors)
     cols: dict[str, Any] = {
         "evaluation": np.arange(len(items)),

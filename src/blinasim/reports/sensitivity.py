@@ -34,9 +34,17 @@ TOP = 10
 """Factors shown per output in the chart."""
 VERDICT_COLORS = {
     "matters": PALETTE[1],
-    "unclear": PALETTE[4],
+    "unclear": PALETTE[6],
     "does not matter": PALETTE[0],
     "not read": "#999999",
+}
+
+
+_COLOR_NAMES = {
+    "matters": "vermillion",
+    "unclear": "yellow",
+    "does not matter": "blue",
+    "not read": "grey",
 }
 
 
@@ -105,8 +113,18 @@ def tornado(res: SensitivityResult) -> Figure:
                 *labels, ax.set_title(oid, fontsize=8), ax.set_xlabel("effect / tau", fontsize=7)
             )
             ax.set_xscale("symlog", linthresh=1.0)
+            top = max(float(np.nanmax(up)) if len(up) else 1.0, 1.0)
+            ticks = [t for t in (0, 0.5, 1, 2, 5, 10, 20, 50, 100) if t <= 1.2 * top]
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         for ax in list(axes.flat)[len(outs) :]:
             ax.set_visible(False)
+        key = ", ".join(f"{c}: {v}" for v, c in _COLOR_NAMES.items())
+        literal(
+            fig.suptitle(
+                f"Largest effects relative to each output's threshold tau (dashed: 1); {key}",
+                fontsize=8,
+            )
+        )
     return fig
 
 
@@ -122,6 +140,27 @@ def _outputs_md(res: SensitivityResult) -> list[str]:
         lines.append(
             f"| {r['output']} | {_num(r['base_value'], 4)} | {_num(r['mc_se'], 2)} | "
             f"{_num(r['seed_sd'], 2)} | {pub} | {_num(r['tau'], 2)} |"
+        )
+    return lines
+
+
+def top_md(res: SensitivityResult, top: int = 4) -> list[str]:
+    """Per output: its noise, threshold and largest effects (upper CI) next to each other."""
+    name = "mu*" if res.settings.method == "morris" else "effect"
+    lines = [
+        f"| output | Monte Carlo SE | SD over seeds | tau | largest {name} [95% CI upper] |",
+        "|---|---|---|---|---|",
+    ]
+    for _, o in res.outputs.iterrows():
+        d = res.indices[res.indices["output"] == o["output"]]
+        d = d.sort_values("effect", ascending=False).head(top)
+        eff = "; ".join(
+            f"`{r['factor']}` {_num(r['effect'], 2)} [{_num(r['effect_upper'], 2)}]"
+            for _, r in d.iterrows()
+        )
+        lines.append(
+            f"| {o['output']} | {_num(o['mc_se'], 2)} | {_num(o['seed_sd'], 2)} | "
+            f"{_num(o['tau'], 2)} | {eff} |"
         )
     return lines
 
@@ -171,6 +210,10 @@ def markdown(res: SensitivityResult) -> str:
         "## Outputs",
         "",
         *_outputs_md(res),
+        "",
+        "## Largest effects",
+        "",
+        *top_md(res),
         "",
         "## Factors",
         "",
@@ -253,4 +296,4 @@ def write_sensitivity(res: SensitivityResult, out_dir: str | Path) -> dict[str, 
     return paths
 
 
-__all__ = ["factors_md", "markdown", "summary_doc", "tornado", "write_sensitivity"]
+__all__ = ["factors_md", "markdown", "summary_doc", "top_md", "tornado", "write_sensitivity"]
