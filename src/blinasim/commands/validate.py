@@ -59,9 +59,10 @@ def print_table(con: Console, result: job.ValidationResult) -> None:
     order = {"held_out": 0, "fitted": 1, "derived": 2, "closed_form": 3, "input": 4}
     for r in sorted(result.rows, key=lambda r: order.get(r.role, 9)):
         inside = "–" if r.inside is None else ("yes" if r.inside else "[red]NO[/]")
-        tab.add_row(
-            r.id, job.ROLE_WORDS.get(r.role, r.role), _iv(r.published), _iv(r.predicted), inside
-        )
+        pred = _iv(r.predicted)
+        if r.predicted is None and r.id in job.WHATIF_TARGETS:
+            pred = "a what-if pair (below)"
+        tab.add_row(r.id, job.ROLE_WORDS.get(r.role, r.role), _iv(r.published), pred, inside)
     con.print(tab)
     if result.whatif:
         wt = Table(

@@ -111,7 +111,9 @@ def _frame(targets: list[dict[str, Any]]) -> pd.DataFrame:
                 "role": tables.label(t["role"]),
                 "study": t.get("study", ""),
                 "published [95% interval]": interval_text(t["published"]),
-                "predicted [95% predictive]": interval_text(t.get("predicted")),
+                "predicted [95% predictive]": "a what-if pair (below)"
+                if t.get("predicted") is None and "what-if" in str(t.get("note", ""))
+                else interval_text(t.get("predicted")),
                 "inside": inside_text(t.get("inside")),
                 "note": t.get("note", ""),
                 "flag": t.get("inside") is False,
