@@ -28,7 +28,12 @@ def test_tables_have_the_documented_columns(outcomes):
     p = outcomes.patients
     assert set(p["arm"].dropna()) == {"FAV", "A", "B", "C", "D"}
     assert set(p["relapse_site"].dropna()) <= {"marrow", "cns", "combined"}
-    assert set(p["death_cause"].dropna()) <= {"treatment-related", "leukemia", "second malignancy"}
+    assert set(p["death_cause"].dropna()) <= {
+        "treatment-related",
+        "leukemia",
+        "second malignancy",
+        "treatment-related after relapse",
+    }
     rel = p["relapse_day"].notna()
     assert (p.loc[rel, "relapse_day"] > 0).all()
     assert (p["death_day"].fillna(np.inf) >= p["relapse_day"].fillna(0)).all()

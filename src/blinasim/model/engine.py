@@ -65,6 +65,7 @@ PATIENT_COLUMNS = (
     "death_day",
     "death_cause",
     "second_malignancy_day",
+    *after_relapse.COLUMNS,
 )
 AE_COLUMNS = ("patient_id", "arm", "phase", "event", "grade", "day")
 COHORT_COLUMNS = ("patient_id", "bsa_m2", "genetics", "cns_status")
@@ -243,19 +244,19 @@ def _run_arm(
     is_trm = ~is_rel & np.isfinite(trm) & (trm <= first)
     is_smn = ~is_rel & ~is_trm & np.isfinite(first)
     rel_day = np.where(is_rel, relapse, np.inf)
-    d_rel = after_relapse.death_after_relapse_day(
-        pid, rel_day, site == "cns", seed=seed, ap=mp.after_relapse, cache=cache
-    )
+    sal = after_relapse.salvage_rows(
+        pid, rel_day, site, cd19neg, bio.genetic_factor > 1.0, seed=seed, ap=mp.after_relapse
+    )  # the relapse continues the same child (favorable genetics: ETV6::RUNX1, DT 4+10)
     smn_day = np.where(is_smn, smn, np.inf)
     d_smn = after_relapse.death_after_smn_day(
         pid, smn_day, seed=seed, ap=mp.after_relapse, cache=cache
     )
-    death = np.where(is_trm, trm, np.where(is_rel, d_rel, np.where(is_smn, d_smn, np.inf)))
+    death = np.where(is_trm, trm, np.where(is_rel, sal.death_day, np.where(is_smn, d_smn, np.inf)))
     death = np.where(death < horizon, death, np.inf)
     cause = np.full(n, None, dtype=object)
     dead = np.isfinite(death)
     cause[dead] = np.where(
-        is_trm, "treatment-related", np.where(is_rel, "leukemia", "second malignancy")
+        is_trm, "treatment-related", np.where(is_rel, sal.cause_labels(), "second malignancy")
     )[dead]
     stop = np.minimum(first, plan.end_day)
     ae = toxicity.adverse_events(
@@ -276,6 +277,7 @@ def _run_arm(
         "death_day": nan(death),
         "death_cause": cause,
         "second_malignancy_day": nan(smn_day),
+        **sal.columns(horizon),
     }
     ae_cols: dict[str, Any] = {
         "row": sel[ae.patient_index],
@@ -495,7 +497,8 @@ def _concat(parts: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
 _CATEGORIES = {
     "risk_group": ("SR-Favorable", "SR-Average", "SR-High", "off-study"),
     "relapse_site": ("marrow", "cns", "combined"),
-    "death_cause": ("treatment-related", "leukemia", "second malignancy"),
+    "relapse_risk_group": after_relapse.RISK_GROUPS,
+    "death_cause": ("treatment-related", "leukemia", "second malignancy", after_relapse.TRM),
     "event": EVENTS,
 }
 

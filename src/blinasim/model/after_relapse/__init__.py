@@ -17,23 +17,31 @@ from blinasim.model.after_relapse.first_line import (
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import (
     CAUSES,
+    COLUMNS,
     RISK_GROUPS,
     SITES,
+    TRM,
+    TRM_AFTER_RELAPSE,
     Salvage,
     salvage,
+    salvage_rows,
     site_codes,
 )
 
 __all__ = [
     "CAUSES",
+    "COLUMNS",
     "RISK_GROUPS",
     "SITES",
+    "TRM",
+    "TRM_AFTER_RELAPSE",
     "AfterRelapseParams",
     "Salvage",
     "cure_fraction",
     "death_after_relapse_day",
     "death_after_smn_day",
     "salvage",
+    "salvage_rows",
     "site_codes",
     "smn_day",
 ]

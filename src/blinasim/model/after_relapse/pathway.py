@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +52,11 @@ RISK_GROUPS = ("low", "intermediate", "high")
 CAUSES = ("leukemia", "treatment-related")
 """Death cause codes of the pathway (index = code; -1: alive)."""
 Consolidation = Literal["policy", "blinatumomab", "chemotherapy"]
+TRM = TRM_AFTER_RELAPSE = "treatment-related after relapse"
+"""The engine's death cause for a death from salvage treatment (first-line
+``treatment-related`` stays death in first remission)."""
+COLUMNS = ("relapse_risk_group", "reinduction_mrd", "hsct_day", "cart_day", "relapse2_day")
+"""The engine's patient columns from the pathway (:meth:`Salvage.columns`)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,51 @@ class Salvage:
     relapse2_day: FloatArray
     death_day: FloatArray
     death_cause: NDArray[np.int8]
+
+    def columns(self, horizon: float) -> dict[str, NDArray[Any]]:
+        """:data:`COLUMNS` for the engine's patient table (NaN/None: not before ``horizon``)."""
+        rg = np.full(self.risk_group.size, None, dtype=object)
+        ok = self.risk_group >= 0
+        rg[ok] = np.asarray(RISK_GROUPS, dtype=object)[self.risk_group[ok]]
+
+        def day(x: FloatArray) -> FloatArray:
+            return np.where(x < horizon, x, np.nan)
+
+        return {
+            "relapse_risk_group": rg,
+            "reinduction_mrd": self.reinduction_mrd,
+            "hsct_day": day(self.hsct_day),
+            "cart_day": day(self.cart_day),
+            "relapse2_day": day(self.relapse2_day),
+        }
+
+    def cause_labels(self) -> NDArray[np.object_]:
+        """Death cause labels: ``leukemia`` or :data:`TRM_AFTER_RELAPSE` (None: alive)."""
+        tr = self.death_cause == CAUSES.index("treatment-related")
+        lab = np.full(tr.size, None, dtype=object)
+        lab[tr] = TRM_AFTER_RELAPSE
+        lab[(self.death_cause >= 0) & ~tr] = "leukemia"
+        return lab
+
+    def scatter(self, rows: NDArray[np.intp], n: int) -> Salvage:
+        """The same children placed at ``rows`` of ``n`` (others: no relapse, no event)."""
+
+        def put(x: NDArray[Any], fill: Any) -> NDArray[Any]:
+            out = np.full(n, fill, dtype=x.dtype)
+            out[rows] = x
+            return out
+
+        return Salvage(
+            risk_group=put(self.risk_group, -1),
+            reinduction_mrd=put(self.reinduction_mrd, np.nan),
+            refractory=put(self.refractory, False),
+            blinatumomab_consolidation=put(self.blinatumomab_consolidation, False),
+            hsct_day=put(self.hsct_day, np.inf),
+            cart_day=put(self.cart_day, np.inf),
+            relapse2_day=put(self.relapse2_day, np.inf),
+            death_day=put(self.death_day, np.inf),
+            death_cause=put(self.death_cause, -1),
+        )
 
 
 def _exp_delay(u: FloatArray, median: float) -> FloatArray:
@@ -249,3 +299,28 @@ def site_codes(site: NDArray[np.object_]) -> NDArray[np.int8]:
     for i, name in enumerate(SITES):
         out[s == name] = i
     return out
+
+
+def salvage_rows(
+    ids: IntArray,
+    relapse_day: FloatArray,
+    site: NDArray[np.object_],
+    cd19_negative: BoolArray,
+    favorable_genetics: BoolArray,
+    *,
+    seed: int,
+    ap: AfterRelapseParams,
+    cache: _draws.ChunkDraws | None = None,
+) -> Salvage:
+    """:func:`salvage` of the rows with a finite ``relapse_day`` (site labels), all rows out."""
+    rows = np.flatnonzero(np.isfinite(relapse_day))
+    return salvage(
+        ids[rows],
+        relapse_day[rows],
+        site_codes(site[rows]),
+        cd19_negative[rows],
+        favorable_genetics[rows],
+        seed=seed,
+        ap=ap,
+        cache=cache,
+    ).scatter(rows, np.asarray(relapse_day).size)
