@@ -19,6 +19,10 @@ Statistics v2 (issue 17), n = 1e5 and 1e6 (1e4 with --quick), each beside its R 
   maxcombo      4 FH tests + MVN p-value       the same + mvtnorm::pmvnorm (GenzBretz, as simtrial)
   rmst_diff     RMST difference at 1,500 days  summary(survfit(... ~ group), rmean = 1500)
   milestone     KM difference at 3 years       summary(survfit(... ~ group), times = 1095.75)
+  weibull_fit   Weibull fit, intercept only    survreg(Surv(t, e) ~ 1, dist = "weibull")
+  lognormal_fit log-normal fit                 survreg(..., dist = "lognormal")
+  gompertz_fit  Gompertz fit (flexsurv's)      nlminb + optimHess on the Gompertz likelihood
+                                               with its gradient (flexsurv is not installable)
   guyot         Guyot reconstruction of n patients from 1,000 read-in points: no R peer
                 installable (IPDfromKM is not in Debian), blinasim only
 Times are the best of a few repeats (seconds, computation only: R is timed inside R with
@@ -133,9 +137,24 @@ fh <- best(function() wlr(cpr(d$time, d$event, d$group), 0, 0.5))
 mc <- best(function() maxc(cpr(d$time, d$event, d$group)))
 rm <- best(function() summary(survfit(Surv(time, event) ~ group, data = d), rmean = 1500)$table)
 ms <- best(function() summary(survfit(Surv(time, event) ~ group, data = d), times = 1095.75))
+wb <- best(function() survreg(Surv(time, event) ~ 1, data = d, dist = "weibull"))
+ln <- best(function() survreg(Surv(time, event) ~ 1, data = d, dist = "lognormal"))
+gnll <- function(p, t, e) {
+  a <- p[1]; b <- exp(p[2])
+  -sum(e * (log(b) + a * t) - (b / a) * expm1(a * t))
+}
+ggr <- function(p, t, e) {
+  a <- p[1]; b <- exp(p[2]); q <- expm1(a * t) / a; dq <- (t * exp(a * t) - q) / a
+  -c(sum(e * t) - b * sum(dq), sum(e) - b * sum(q))
+}
+gz <- best(function() {
+  f <- nlminb(c(1e-5, log(sum(d$event) / sum(d$time))), gnll, ggr, t = d$time, e = d$event)
+  optimHess(f$par, gnll, ggr, t = d$time, e = d$event)
+})
 cat(sprintf(paste0("logrank_3arm=%.6f\ncox_3arm=%.6f\nwlr_fh05_0=%.6f\nwlr_fh0_05=%.6f\n",
-                   "maxcombo=%.6f\nrmst_diff=%.6f\nmilestone=%.6f\n"),
-            lr3, cx3, sd5, fh, mc, rm, ms))
+                   "maxcombo=%.6f\nrmst_diff=%.6f\nmilestone=%.6f\nweibull_fit=%.6f\n",
+                   "lognormal_fit=%.6f\ngompertz_fit=%.6f\n"),
+            lr3, cx3, sd5, fh, mc, rm, ms, wb, ln, gz))
 """
 V2_ROWS = (
     "logrank_3arm",
@@ -145,13 +164,16 @@ V2_ROWS = (
     "maxcombo",
     "rmst_diff",
     "milestone",
+    "weibull_fit",
+    "lognormal_fit",
+    "gompertz_fit",
     "guyot",
 )
 
 
 def ours_v2(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
     from blinasim import stats
-    from blinasim.stats import guyot, nph
+    from blinasim.stats import guyot, nph, parametric
 
     t = data["time"].to_numpy()
     e = data["event"].to_numpy()
@@ -171,6 +193,9 @@ def ours_v2(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
         "maxcombo": lambda: nph.maxcombo(t, e, g),
         "rmst_diff": lambda: nph.rmst_test(t, e, g, 1500.0),
         "milestone": lambda: nph.milestone_test(t, e, g, 1095.75),
+        "weibull_fit": lambda: parametric.fit_parametric(t, e, "weibull"),
+        "lognormal_fit": lambda: parametric.fit_parametric(t, e, "lognormal"),
+        "gompertz_fit": lambda: parametric.fit_parametric(t, e, "gompertz"),
         "guyot": lambda: guyot.reconstruct_ipd(pt, ps, rt, nr),
     }
 

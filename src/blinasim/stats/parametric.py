@@ -18,8 +18,8 @@ Gompertz and generalized gamma are intercept-only. The golden values
 (tests/golden/parametric.json, scripts/golden/parametric.R) are survreg's for the AFT
 models and, flexsurv not being installable here, R ``nlminb``/``optim`` on flexsurv's
 published densities for the other two. ``var`` is the inverse of the observed information
-(analytic gradient differenced for the AFT models and the Gompertz, second differences for
-the generalized gamma); AIC ``-2 loglik + 2p``, BIC ``-2 loglik + p log(n)``.
+(analytic for the AFT models and the Gompertz, second differences for the generalized
+gamma); AIC ``-2 loglik + 2p``, BIC ``-2 loglik + p log(n)``.
 Predictions (:meth:`ParametricFit.survival`, ``hazard``, ``restricted_mean``) carry
 delta-method 95% intervals (survival on the log(-log) scale; flexsurv's default is
 simulation from the estimates' normal distribution instead).
@@ -41,6 +41,7 @@ from blinasim.stats._common import FloatArray, as_float, survival_input
 from blinasim.stats.cox import _design
 
 AFT = ("exponential", "weibull", "lognormal", "loglogistic")
+_LOG_SQRT_2PI = 0.5 * float(np.log(2.0 * np.pi))
 DISTRIBUTIONS = (*AFT, "gompertz", "gengamma")
 
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
@@ -52,10 +53,73 @@ def _aft_terms(dist: str, z: FloatArray) -> tuple[FloatArray, FloatArray, FloatA
         ez = np.exp(z)
         return z - ez, -ez, 1.0 - ez, -ez
     if dist == "lognormal":
-        logsf = norm.logsf(z)
-        return norm.logpdf(z), logsf, -z, -np.exp(norm.logpdf(z) - logsf)
+        logpdf = -0.5 * z * z - _LOG_SQRT_2PI
+        logsf = special.log_ndtr(-z)
+        return logpdf, logsf, -z, -np.exp(logpdf - logsf)
     f = special.expit(z)
     return z - 2.0 * np.logaddexp(0.0, z), -np.logaddexp(0.0, z), 1.0 - 2.0 * f, -f
+
+
+def _aft_second(dist: str, z: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Second derivatives in z of log g and log Gbar."""
+    if dist in ("exponential", "weibull"):
+        ez = -np.exp(z)
+        return ez, ez
+    if dist == "lognormal":
+        r = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - special.log_ndtr(-z))
+        return -np.ones_like(z), -r * (r - z)
+    f = special.expit(z)
+    return -2.0 * f * (1.0 - f), -f * (1.0 - f)
+
+
+def _aft_hessian(
+    dist: str, t: FloatArray, e: FloatArray, x: FloatArray
+) -> Callable[[FloatArray], FloatArray]:
+    """Hessian of the negative log-likelihood of :func:`_aft_objective` (analytic)."""
+    logt = np.log(t)
+    fixed = dist == "exponential"
+
+    def h(theta: FloatArray) -> FloatArray:
+        beta = theta[: x.shape[1]]
+        s = 1.0 if fixed else float(np.exp(theta[-1]))
+        z = (logt - x @ beta) / s
+        _lg, _lgb, dlg, dlgb = _aft_terms(dist, z)
+        d2g, d2gb = _aft_second(dist, z)
+        u = np.where(e == 1, dlg, dlgb)
+        v = np.where(e == 1, d2g, d2gb)
+        hbb = (x.T * v) @ x / s**2
+        if fixed:
+            return np.asarray(-hbb, dtype=np.float64)
+        hbs = x.T @ (v * z + u) / s
+        hss = float(np.sum(v * z * z + u * z))
+        k = x.shape[1]
+        out = np.empty((k + 1, k + 1))
+        out[:k, :k] = hbb
+        out[:k, k] = out[k, :k] = hbs
+        out[k, k] = hss
+        return -out
+
+    return h
+
+
+def _gompertz_hessian(t: FloatArray) -> Callable[[FloatArray], FloatArray]:
+    """Hessian of the Gompertz negative log-likelihood (analytic; series near a = 0)."""
+
+    def h(theta: FloatArray) -> FloatArray:
+        a, b = float(theta[0]), float(np.exp(theta[1]))
+        if abs(a) * float(t.max()) < 1e-6:
+            q = t + a * t**2 / 2.0 + a**2 * t**3 / 6.0
+            qa = t**2 / 2.0 + a * t**3 / 3.0
+            qaa = t**3 / 3.0 + a * t**4 / 4.0
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                ea = np.exp(a * t)
+                q = np.expm1(a * t) / a
+                qa = (t * ea - q) / a
+                qaa = (t * t * ea - 2.0 * qa) / a
+        return b * np.array([[np.sum(qaa), np.sum(qa)], [np.sum(qa), np.sum(q)]])
+
+    return h
 
 
 def _aft_objective(dist: str, t: FloatArray, e: FloatArray, x: FloatArray) -> Objective:
@@ -248,6 +312,38 @@ class ParametricFit:
         )
 
 
+def _newton(
+    obj: Objective, hessian: Callable[[FloatArray], FloatArray], start: FloatArray
+) -> FloatArray | None:
+    """Newton-Raphson with step halving (as survreg), with the analytic Hessian.
+
+    None when it fails (a Hessian that is not positive definite): the caller uses BFGS.
+    """
+    theta = start.copy()
+    f0, g = obj(theta)
+    for _ in range(100):
+        hess = hessian(theta)
+        try:
+            np.linalg.cholesky(hess)
+            step = np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            return None
+        frac = 1.0
+        while frac > 1e-12:
+            new = theta - frac * step
+            f1, g1 = obj(new)
+            if f1 <= f0 + 1e-13 * abs(f0):  # rounding at the optimum is not an ascent
+                break
+            frac /= 2.0
+        else:
+            return None
+        done = bool(np.max(np.abs(frac * step) / np.maximum(np.abs(new), 1.0)) < 1e-11)
+        theta, f0, g = new, f1, g1
+        if done:
+            return theta
+    return None
+
+
 def fit_parametric(
     time: Any, event: Any, distribution: str, *, covariates: Any = None
 ) -> ParametricFit:
@@ -294,24 +390,30 @@ def fit_parametric(
             return gg(theta), _num_grad(gg, theta, 1e-6)
 
         names = ("mu", "log(sigma)", "Q")
-    res = optimize.minimize(
-        obj, start, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}
-    )
-    theta = np.asarray(res.x, dtype=np.float64)
 
     def grad(th: FloatArray) -> FloatArray:
         return obj(th)[1]
 
-    for _ in range(5):  # Newton polish: the optimum to machine precision
-        hess = _hessian(grad, theta, 1e-5)
-        try:
-            step = np.linalg.solve(hess, grad(theta))
-        except np.linalg.LinAlgError:
-            break
-        theta = theta - step
-        if np.max(np.abs(step)) < 1e-12:
-            break
-    hess = _hessian(grad, theta, 1e-4 if distribution == "gengamma" else 1e-5)
+    exact: Callable[[FloatArray], FloatArray] | None = None
+    if distribution in AFT:
+        exact = _aft_hessian(distribution, t, e, x)
+    elif distribution == "gompertz":
+        exact = _gompertz_hessian(t)
+    theta = _newton(obj, exact, start) if exact is not None else None
+    if theta is None:  # no analytic gradient, or Newton failed: BFGS, then a Newton polish
+        res = optimize.minimize(
+            obj, start, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}
+        )
+        theta = np.asarray(res.x, dtype=np.float64)
+        for _ in range(5):
+            try:
+                step = np.linalg.solve(_hessian(grad, theta, 1e-5), grad(theta))
+            except np.linalg.LinAlgError:
+                break
+            theta = theta - step
+            if np.max(np.abs(step)) < 1e-12:
+                break
+    hess = exact(theta) if exact is not None else _hessian(grad, theta, 1e-4)
     try:
         var = np.asarray(np.linalg.inv(hess), dtype=np.float64)
     except np.linalg.LinAlgError:
