@@ -176,5 +176,5 @@ def test_shipped_provenance_is_a_checked_field():
             assert not p.source.lower().startswith(("assum", "calibrat")), key
     assert ps["pk.omega_cl"].provenance == "assumption"  # solved from the label's Css
     assert ps["toxicity.fn_hazard_per_day_consolidation"].provenance == "assumption"
-    assert ps["risk_groups.neutral_hts_negative_stratum"].provenance == "assumption"
+    assert ps["risk_groups.favorable_requires_cns1"].provenance == "assumption"
     assert ps["pk.cl_adult_l_per_h"].provenance == "published"

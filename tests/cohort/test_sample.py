@@ -141,9 +141,20 @@ def test_bad_cohort_parameters_are_reported(tmp_path):
 
 
 def test_parameters_change_the_cohort():
-    ps = ParameterSet.load().with_values({"cohort.p_down_syndrome": 1.0}, source="assumption: test")
+    ps = ParameterSet.load().with_values({"cohort.p_cns2": 1.0, "cohort.p_cns3": 0.0})
     p = sample_cohort(200, seed=5, params=ps)
-    assert p["down_syndrome"].all()
+    assert (p["cns_status"] == "CNS2").all()
+
+
+def test_down_syndrome_is_screened_out():
+    # AALL1731 treated children with Down syndrome in its own DS cohorts (not modelled)
+    ps = ParameterSet.load().with_values({"cohort.p_down_syndrome": 0.5})
+    s = screen_cohort(2_000, seed=5, params=ps)
+    assert not s.patients["down_syndrome"].any()
+    ds = s.screening.set_index("reason").loc["Down syndrome"]
+    assert ds["fraction_of_candidates"] == pytest.approx(0.5, abs=0.03)
+    with pytest.raises(ParameterError, match="some candidates are eligible"):
+        sample_cohort(5, seed=1, params=ps.with_values({"cohort.p_down_syndrome": 1.0}))
 
 
 def test_screening_step_never_changes_the_cohort(monkeypatch):

@@ -18,7 +18,7 @@ def test_arms_and_strata(proto):
     assert proto.arm("A").control
     assert not proto.arm("B").control
     assert proto.arm("FAV").randomized_after is None
-    assert proto.arm("A").randomization_day == 28
+    assert proto.arm("A").randomization_day == 56  # SR-Average, like SR-High, after consolidation
     assert proto.arm("D").randomization_day == 56
 
 

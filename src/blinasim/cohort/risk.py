@@ -1,19 +1,29 @@
 """AALL1731 risk stratification from covariates and MRD readouts (pure, vectorized).
 
-Two steps, as in the trial:
+Two steps, as in the trial (Gupta et al., NEJM 2025; ASH 2024 plenary abstract; the rules,
+each with its source, are in the ``risk_groups`` section of ``parameters.yaml`` and in
+``docs/model_v2_risk.md``):
 
-* **EOI** (:func:`assign_eoi`), end of induction: genetics, CNS status, Down syndrome, day-8
-  blood flow MRD, EOI marrow flow MRD and EOI HTS MRD give the stratum (SR-Favorable,
-  SR-Average, SR-High) or take the child off study (induction failure, missing EOI MRD).
-  SR-Average children are randomized here (arm A vs B); SR-Favorable children are assigned
-  chemotherapy (arm FAV); SR-High children wait for the end of consolidation.
-* **EOC** (:func:`assign_eoc`), end of consolidation: SR-High children are randomized
-  (arm C vs D) if EOC flow MRD < 0.1%, else they leave the study.
+* **EOI** (:func:`assign_eoi`), end of induction: genetics (and the subtype, for the double
+  trisomy 4+10 threshold), CNS status, day-8 blood flow MRD, EOI marrow flow MRD and EOI HTS
+  MRD give the stratum (SR-Favorable, SR-Average, SR-High) or take the child off study
+  (induction failure, missing EOI MRD). The EOI thresholds depend on the genotype: flow MRD
+  for SR-High (0.1% with double trisomy 4+10, 0.01% otherwise) and HTS MRD (below 0.01% for
+  SR-Favorable with favorable genetics; any detectable level randomizes an SR-Average
+  child). SR-Favorable children are assigned chemotherapy (arm FAV). SR-Average is everyone
+  else: with EOI HTS MRD detectable or indeterminate they wait for randomization (arm A vs
+  B), with undetectable HTS MRD they are assigned arm A without randomization. SR-High
+  children wait for the end of consolidation.
+* **EOC** (:func:`assign_eoc`), end of consolidation, when both strata are randomized:
+  waiting SR-Average children are randomized; SR-High children are randomized (arm C vs D)
+  if EOC flow MRD < 0.1%, else they leave the study.
 
 :func:`assign_risk_group` runs both. MRD readouts are fractions (``1e-4`` = 0.01%), ``NaN``
-when not done; HTS has an ``indeterminate`` flag. Every rule that is an assumption is a
-named parameter of the ``risk_groups`` section of ``parameters.yaml``; the rules table is in
-``docs/risk_groups.md``. The first matching rule (in that table's order) decides.
+when not done; HTS has an ``indeterminate`` flag. Sex plays no part: AALL1731 assigned risk
+and therapy (2 years from interim maintenance I) alike for girls and boys. Children with
+Down syndrome are refused (:class:`~blinasim.errors.InputError`): AALL1731 treated them in
+its own DS cohorts, which blinasim does not model (the virtual cohort screens them out). The
+first matching rule (in :data:`REASONS` order) decides.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from blinasim.cohort.sample import SUBTYPES
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError, ParameterError
 
@@ -33,35 +44,48 @@ GROUPS = ("SR-Favorable", "SR-Average", "SR-High", "off-study")
 """Values of ``stratum`` and ``group``."""
 
 STATUSES = ("assigned", "randomized", "pending-EOC", "off-study")
-"""Values of ``status``: assigned (SR-Favorable, not randomized), randomized, waiting for
-the EOC readout (SR-High after EOI), off study."""
+"""Values of ``status``: assigned (on an arm without randomization: SR-Favorable, and
+SR-Average with undetectable HTS MRD), randomized, waiting for randomization at the end of
+consolidation (SR-Average with detectable or indeterminate HTS MRD; SR-High, subject to the
+EOC readout), off study."""
 
 REASONS = (
     "EOI flow MRD missing",
     "induction failure",
     "unfavorable genetics",
+    "EOI flow MRD >= 0.1%, double trisomy 4+10",
     "EOI flow MRD >= 0.01%",
     "CNS2, neutral genetics",
-    "CNS2, favorable genetics",
-    "Down syndrome",
-    "day-8 blood MRD >= 1%",
-    "EOI HTS MRD indeterminate",
-    "EOI HTS MRD detectable",
-    "neutral genetics, CNS1, EOI MRD negative by flow and HTS",
-    "favorable genetics, CNS1, EOI MRD negative by flow and HTS",
+    "favorable genetics, day-8 blood MRD < 1%, EOI MRD < 0.01%",
+    "SR-Average, EOI HTS MRD indeterminate",
+    "SR-Average, EOI HTS MRD detectable",
+    "SR-Average, EOI HTS MRD undetectable",
     "EOC flow MRD missing",
     "EOC MRD >= 0.1%",
 )
 """Reasons, in rule order (EOI rules, then EOC rules)."""
 
+_HTS_CALLS = ("detectable", "indeterminate", "undetectable")
+
 _STRATUM_FIELDS = (
     "unfavorable_genetics_stratum",
     "eoi_flow_positive_stratum",
     "cns2_neutral_stratum",
-    "cns2_favorable_stratum",
-    "neutral_hts_negative_stratum",
-    "hts_indeterminate_stratum",
-    "down_syndrome_favorable_stratum",
+)
+_FLAG_FIELDS = (
+    "favorable_requires_cns1",
+    "hts_indeterminate_randomized",
+    "hts_negative_sr_average_randomized",
+    "hts_missing_is_indeterminate",
+)
+_FRACTION_FIELDS = (
+    "eoi_flow_mrd_positive_at",
+    "eoi_flow_mrd_high_at_dt4_10",
+    "eoi_hts_mrd_positive_at",
+    "eoi_hts_mrd_favorable_max",
+    "eoc_flow_mrd_max_for_randomization",
+    "induction_failure_eoi_flow_mrd",
+    "day8_pb_mrd_max_for_favorable",
 )
 
 
@@ -70,51 +94,44 @@ class RiskRules:
     """The ``risk_groups`` section of ``parameters.yaml`` (see the module docstring)."""
 
     eoi_flow_mrd_positive_at: float
+    eoi_flow_mrd_high_at_dt4_10: float
     eoi_hts_mrd_positive_at: float
+    eoi_hts_mrd_favorable_max: float
     eoc_flow_mrd_max_for_randomization: float
     induction_failure_eoi_flow_mrd: float
     day8_pb_mrd_max_for_favorable: float
     unfavorable_genetics_stratum: str
     eoi_flow_positive_stratum: str
     cns2_neutral_stratum: str
-    cns2_favorable_stratum: str
-    neutral_hts_negative_stratum: str
-    hts_indeterminate_stratum: str
+    favorable_requires_cns1: bool
+    hts_indeterminate_randomized: bool
+    hts_negative_sr_average_randomized: bool
     hts_missing_is_indeterminate: bool
-    down_syndrome_favorable_stratum: str
+    sr_average_randomized_at: str
 
     @classmethod
     def load(cls, params: ParameterSet | None = None) -> RiskRules:
         """Read and check the ``risk_groups`` section (default: the shipped file)."""
         ps = ParameterSet.given(params)
         rules = ps.section("risk_groups", cls)
+
+        def bad(name: str, expected: str) -> ParameterError:
+            return ParameterError(
+                expected, file=ps.origin, field=f"risk_groups.{name}", got=getattr(rules, name)
+            )
+
         for name in _STRATUM_FIELDS:
             if getattr(rules, name) not in GROUPS:
-                raise ParameterError(
-                    f"one of {list(GROUPS)}",
-                    file=ps.origin,
-                    field=f"risk_groups.{name}",
-                    got=getattr(rules, name),
-                )
-        for name in (
-            "eoi_flow_mrd_positive_at",
-            "eoi_hts_mrd_positive_at",
-            "eoc_flow_mrd_max_for_randomization",
-            "induction_failure_eoi_flow_mrd",
-            "day8_pb_mrd_max_for_favorable",
-        ):
+                raise bad(name, f"one of {list(GROUPS)}")
+        for name in _FRACTION_FIELDS:
             v = getattr(rules, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v <= 1.0:
-                raise ParameterError(
-                    "a fraction in (0, 1]", file=ps.origin, field=f"risk_groups.{name}", got=v
-                )
-        if not isinstance(rules.hts_missing_is_indeterminate, bool):
-            raise ParameterError(
-                "true or false",
-                file=ps.origin,
-                field="risk_groups.hts_missing_is_indeterminate",
-                got=rules.hts_missing_is_indeterminate,
-            )
+                raise bad(name, "a fraction in (0, 1]")
+        for name in _FLAG_FIELDS:
+            if not isinstance(getattr(rules, name), bool):
+                raise bad(name, "true or false")
+        if rules.sr_average_randomized_at not in ("EOI", "EOC"):
+            raise bad("sr_average_randomized_at", "EOI or EOC")
         return rules
 
 
@@ -207,8 +224,9 @@ def assign_eoi(
 ) -> RiskAssignment:
     """Stratum at the end of induction.
 
-    ``covariates`` needs ``genetics`` (favorable/neutral/unfavorable), ``cns_status``
-    (CNS1/CNS2) and ``down_syndrome`` (bool): a cohort table from
+    ``covariates`` needs ``genetics`` (favorable/neutral/unfavorable), ``genetic_subtype``
+    (one of :data:`~blinasim.cohort.SUBTYPES`), ``cns_status`` (CNS1/CNS2) and
+    ``down_syndrome`` (bool, all false): a cohort table from
     :func:`blinasim.cohort.sample_cohort` works as is.
     """
     r = rules if rules is not None else RiskRules.load()
@@ -217,8 +235,15 @@ def assign_eoi(
     genetics = _strings(
         "genetics", _column(covariates, "genetics"), n, ("favorable", "neutral", "unfavorable")
     )
+    subtype = _strings("genetic_subtype", _column(covariates, "genetic_subtype"), n, SUBTYPES)
     cns = _strings("cns_status", _column(covariates, "cns_status"), n, ("CNS1", "CNS2"))
-    ds = _bools("down_syndrome", ds_raw, n)
+    if _bools("down_syndrome", ds_raw, n).any():
+        raise InputError(
+            "children without Down syndrome (AALL1731 treated children with Down syndrome in "
+            "its own DS cohorts, which blinasim does not model)",
+            field="down_syndrome",
+            got=True,
+        )
     flow = _floats("eoi_flow_mrd", eoi_flow_mrd, n)
     hts = _floats("eoi_hts_mrd", eoi_hts_mrd, n)
     hts_ind = _bools("eoi_hts_indeterminate", eoi_hts_indeterminate, n)
@@ -228,30 +253,35 @@ def assign_eoi(
 
     fav = genetics == "favorable"
     neutral = genetics == "neutral"
-    flow_pos = flow >= r.eoi_flow_mrd_positive_at
+    dt = subtype == "DT4_10"
+    cns1 = cns == "CNS1"
+    flow_neg = flow < r.eoi_flow_mrd_positive_at
+    day8_ok = ~(day8 >= r.day8_pb_mrd_max_for_favorable)  # not done (NaN) does not exclude
     g = GROUPS.index
     # (condition, stratum, reason) in rule order; the first match decides
     rules_table: list[tuple[NDArray[np.bool_], str, str]] = [
         (np.isnan(flow), "off-study", "EOI flow MRD missing"),
         (flow >= r.induction_failure_eoi_flow_mrd, "off-study", "induction failure"),
         (genetics == "unfavorable", r.unfavorable_genetics_stratum, "unfavorable genetics"),
-        (flow_pos, r.eoi_flow_positive_stratum, "EOI flow MRD >= 0.01%"),
-        ((cns == "CNS2") & neutral, r.cns2_neutral_stratum, "CNS2, neutral genetics"),
-        ((cns == "CNS2") & fav, r.cns2_favorable_stratum, "CNS2, favorable genetics"),
-        (ds, r.down_syndrome_favorable_stratum, "Down syndrome"),
-        (day8 >= r.day8_pb_mrd_max_for_favorable, "SR-Average", "day-8 blood MRD >= 1%"),
-        (hts_ind, r.hts_indeterminate_stratum, "EOI HTS MRD indeterminate"),
-        (hts >= r.eoi_hts_mrd_positive_at, "SR-Average", "EOI HTS MRD detectable"),
         (
-            neutral,
-            r.neutral_hts_negative_stratum,
-            "neutral genetics, CNS1, EOI MRD negative by flow and HTS",
+            dt & (flow >= r.eoi_flow_mrd_high_at_dt4_10),
+            r.eoi_flow_positive_stratum,
+            "EOI flow MRD >= 0.1%, double trisomy 4+10",
         ),
+        (~dt & ~flow_neg, r.eoi_flow_positive_stratum, "EOI flow MRD >= 0.01%"),
+        (~cns1 & neutral, r.cns2_neutral_stratum, "CNS2, neutral genetics"),
         (
-            np.ones(n, dtype=bool),
+            fav
+            & day8_ok
+            & flow_neg
+            & ~(hts >= r.eoi_hts_mrd_favorable_max)  # not done / indeterminate: flow decides
+            & (cns1 | (not r.favorable_requires_cns1)),
             "SR-Favorable",
-            "favorable genetics, CNS1, EOI MRD negative by flow and HTS",
+            "favorable genetics, day-8 blood MRD < 1%, EOI MRD < 0.01%",
         ),
+        (hts_ind, "SR-Average", "SR-Average, EOI HTS MRD indeterminate"),
+        (hts >= r.eoi_hts_mrd_positive_at, "SR-Average", "SR-Average, EOI HTS MRD detectable"),
+        (np.ones(n, dtype=bool), "SR-Average", "SR-Average, EOI HTS MRD undetectable"),
     ]
     group = np.full(n, -1, dtype=np.int64)
     reason = np.full(n, -1, dtype=np.int64)
@@ -259,10 +289,19 @@ def assign_eoi(
         take = cond & (group < 0)
         group[take] = g(stratum)
         reason[take] = REASONS.index(why)
+    # SR-Average children are randomized unless their EOI HTS MRD is undetectable (or
+    # indeterminate, if the rules say so); the others get arm A without randomization
+    hts_is = {k: reason == REASONS.index(f"SR-Average, EOI HTS MRD {k}") for k in _HTS_CALLS}
+    to_randomize = (
+        hts_is["detectable"]
+        | (hts_is["indeterminate"] & r.hts_indeterminate_randomized)
+        | (hts_is["undetectable"] & r.hts_negative_sr_average_randomized)
+    )
+    now = STATUSES.index("randomized" if r.sr_average_randomized_at == "EOI" else "pending-EOC")
     status = np.select(
-        [group == g("off-study"), group == g("SR-Favorable"), group == g("SR-Average")],
-        [STATUSES.index("off-study"), STATUSES.index("assigned"), STATUSES.index("randomized")],
-        default=STATUSES.index("pending-EOC"),
+        [group == g("off-study"), group == g("SR-High"), to_randomize],
+        [STATUSES.index("off-study"), STATUSES.index("pending-EOC"), now],
+        default=STATUSES.index("assigned"),
     )
     return RiskAssignment(
         step="EOI",
@@ -277,10 +316,12 @@ def assign_eoi(
 def assign_eoc(
     eoi: RiskAssignment, *, eoc_flow_mrd: ArrayLike, rules: RiskRules | None = None
 ) -> RiskAssignment:
-    """After consolidation: SR-High children are randomized if EOC flow MRD < 0.1%.
+    """End of consolidation: the waiting children are randomized (or leave the study).
 
-    Children not waiting for EOC (SR-Favorable, SR-Average, off study) are unchanged;
-    their EOC readout is ignored.
+    SR-Average children waiting for randomization are randomized (no EOC criterion); SR-High
+    children are randomized if EOC flow MRD < 0.1%, and leave the study otherwise (or when
+    the readout is missing). Children not waiting (assigned, already randomized, off study)
+    are unchanged; their EOC readout is ignored.
     """
     r = rules if rules is not None else RiskRules.load()
     if eoi.step != "EOI":
@@ -288,18 +329,19 @@ def assign_eoc(
     n = len(eoi)
     eoc = _floats("eoc_flow_mrd", eoc_flow_mrd, n)
     pending = np.asarray(eoi.status == "pending-EOC")
-    missing = pending & np.isnan(eoc)
-    high = pending & ~missing & (eoc >= r.eoc_flow_mrd_max_for_randomization)
-    ok = pending & ~missing & ~high
+    high = pending & np.asarray(eoi.stratum == "SR-High")
+    missing = high & np.isnan(eoc)
+    too_high = high & ~missing & (eoc >= r.eoc_flow_mrd_max_for_randomization)
+    off = missing | too_high
+    ok = pending & ~off
     group = np.asarray(eoi.group.codes, dtype=np.int64).copy()
     status = np.asarray(eoi.status.codes, dtype=np.int64).copy()
     reason = np.asarray(eoi.reason.codes, dtype=np.int64).copy()
-    off = missing | high
     group[off] = GROUPS.index("off-study")
     status[off] = STATUSES.index("off-study")
     status[ok] = STATUSES.index("randomized")
     reason[missing] = REASONS.index("EOC flow MRD missing")
-    reason[high] = REASONS.index("EOC MRD >= 0.1%")
+    reason[too_high] = REASONS.index("EOC MRD >= 0.1%")
     return RiskAssignment(
         step="EOC",
         stratum=eoi.stratum,

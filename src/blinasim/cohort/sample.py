@@ -4,8 +4,9 @@ Candidates are children with B-ALL aged 1-18 years. Candidate ``k`` gets its dra
 per-candidate random streams (:func:`blinasim.rng.uniforms` keyed by ``k``), so a candidate
 is the same child whatever the cohort size. Screening applies the NCI standard-risk entry
 criteria of AALL1731 (age 1 to <10 y, WBC < 50,000/µL, no BCR::ABL1, no CNS3, no testicular
-disease); eligible candidates get sequential patient ids 0, 1, 2, ... Hence the same
-``(n, seed)`` gives the same cohort and a larger ``n`` with the same seed extends it.
+disease) and leaves out children with Down syndrome (AALL1731's own DS cohorts); eligible
+candidates get sequential patient ids 0, 1, 2, ... Hence the same ``(n, seed)`` gives
+the same cohort and a larger ``n`` with the same seed extends it.
 
 Every distribution is read from the ``cohort`` section of ``data/parameters.yaml``.
 """
@@ -50,8 +51,14 @@ SCREEN_REASONS = (
     "BCR::ABL1",
     "CNS3",
     "testicular disease",
+    "Down syndrome",
 )
-"""Screening reasons, in the order used to attribute a single (first) reason."""
+"""Screening reasons, in the order used to attribute a single (first) reason.
+
+The first five are the entry criteria of AALL1731 (NCI standard risk; no BCR::ABL1, CNS3 or
+testicular disease). Children with Down syndrome were eligible for AALL1731 but were treated
+in its own DS cohorts, outside the randomized strata; blinasim does not model those cohorts
+(``docs/model_v2_risk.md``), so they are screened out here."""
 
 COLUMNS = (
     "patient_id",
@@ -184,8 +191,7 @@ def _candidates(seed: int, start: int, n: int, p: CohortParams) -> dict[str, NDA
     """Screening covariates of candidates ``start .. start+n-1`` (children with B-ALL).
 
     Categories are integer codes: ``sex`` 0=F 1=M, ``subtype`` index into :data:`SUBTYPES`,
-    ``cns`` 0=CNS1 1=CNS2 2=CNS3. The Down syndrome uniform is returned as drawn (``u_ds``):
-    it is compared with its probability for eligible children only.
+    ``cns`` 0=CNS1 1=CNS2 2=CNS3.
     """
     u_age = rng.uniforms(seed, "cohort.age", start, n)
     u_sex = rng.uniforms(seed, "cohort.sex", start, n)
@@ -211,7 +217,7 @@ def _candidates(seed: int, start: int, n: int, p: CohortParams) -> dict[str, NDA
         "subtype": sub,
         "cns": cns,
         "testicular": male & (u_tes < p.p_testicular_if_male),
-        "u_ds": rng.uniforms(seed, "cohort.down_syndrome", start, n),
+        "down_syndrome": rng.uniforms(seed, "cohort.down_syndrome", start, n) < p.p_down_syndrome,
     }
 
 
@@ -234,6 +240,7 @@ def _reasons(c: Mapping[str, NDArray[Any]], p: CohortParams) -> list[NDArray[np.
         c["subtype"] == SUBTYPES.index("BCR::ABL1"),
         c["cns"] == 2,
         c["testicular"],
+        c["down_syndrome"],
     ]
 
 
@@ -333,7 +340,7 @@ def _fill_patients(
     for k in ("candidate_index", "age_years", "male", "wbc_per_ul", "subtype", "cns"):
         out[k][rows] = cand[k][take]
     out["testicular"][rows] = cand["testicular"][take]
-    out["down_syndrome"][rows] = cand["u_ds"][take] < p.p_down_syndrome
+    out["down_syndrome"][rows] = cand["down_syndrome"][take]
     idx = cand["candidate_index"]
     u_hw = rng.uniforms(seed, "cohort.height_weight", int(idx[0]), int(take[-1]) + 1, k=2)[take]
     rho = p.height_weight_z_correlation
