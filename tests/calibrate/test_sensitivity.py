@@ -135,13 +135,20 @@ def test_resume_after_interruption_gives_identical_results(tmp_path: Path) -> No
     pd.testing.assert_frame_equal(full.indices, again.indices)  # type: ignore[attr-defined]
 
 
-def test_two_workers_give_the_same_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_workers_and_dask_give_the_same_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(HERE), old) if p))
     one = _run(tmp_path, "one", workers=1)
     two = _run(tmp_path, "two", workers=2)
     pd.testing.assert_frame_equal(one.evaluations, two.evaluations)  # type: ignore[attr-defined]
     pd.testing.assert_frame_equal(one.indices, two.indices)  # type: ignore[attr-defined]
+    from distributed import Client
+
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as c:
+        dask = _run(tmp_path, "dask", scheduler=c)
+    pd.testing.assert_frame_equal(one.evaluations, dask.evaluations)  # type: ignore[attr-defined]
 
 
 def test_sobol_finds_the_same_drivers(tmp_path: Path) -> None:
