@@ -298,7 +298,9 @@ def test_whatif_rows_are_carried(posterior: Path, tmp_path: Path, monkeypatch, c
 @pytest.mark.slow
 def test_the_shipped_posterior_through_the_model() -> None:
     """The real path: the calibration's simulator and summaries on two draws."""
-    res = job.validate(job.ValidateConfig(draws=2, n_patients=600, seed=3), workers=1)
+    cfg = job.ValidateConfig(draws=2, n_patients=600, seed=3)
+    res = job.validate(cfg, workers=1)
+    assert job.validate(cfg, workers=2).rows == res.rows  # the model's numbers too
     ids = {r.id for r in res.rows}
     assert {"dfs3_avg_blina", "efs5_aall0932", "n_randomized_blina"} <= ids
     rows = {r.id: r for r in res.rows}
