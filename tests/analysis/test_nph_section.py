@@ -52,3 +52,23 @@ def test_milestone_past_follow_up_is_not_estimable() -> None:
     run = analyze_table(validate_adtte(df), source="x", milestone_years=5.0)
     ms = run.summary()["endpoints"]["OS"]["nonproportional_hazards"]["milestone"]
     assert ms["not_estimable"].startswith("last follow-up")
+
+
+def test_parametric_fits_per_arm_in_the_report(tmp_path: Path) -> None:
+    analyze_example(tmp_path)
+    e = json.loads((tmp_path / "summary.json").read_text())["endpoints"]["OS"]
+    pf = e["parametric_fits"]
+    assert pf["horizons_days"] == [182.625, 365.25]
+    fits = pd.DataFrame(pf["fits"])
+    assert set(fits["arm"]) == {"standard", "test"}
+    assert set(fits["distribution"]) == {
+        "exponential", "weibull", "lognormal", "loglogistic", "gompertz", "gengamma"
+    }  # fmt: skip
+    assert fits["converged"].all()
+    # the survival predicted at the milestone is close to Kaplan-Meier's for the best model
+    for arm, g in fits.groupby("arm"):
+        best = g.loc[g["aic"].idxmin()]
+        km = e["milestone_survival"][arm]["estimate"]
+        assert abs(best["milestone_survival"] - km) < 0.1
+    html = (tmp_path / "report.html").read_text()
+    assert "NICE DSU TSD 14" in html

@@ -77,6 +77,7 @@ class EndpointAnalysis:
     comparisons: tuple[ArmComparison, ...] = ()
     logrank_df: int = 1
     nph: dict[str, Any] | None = None
+    extrapolation: dict[str, Any] | None = None
 
     def arm(self, name: str) -> ArmSummary:
         """The summary of arm ``name``."""
@@ -121,6 +122,8 @@ class EndpointAnalysis:
             }
         if self.nph is not None:
             out["nonproportional_hazards"] = self.nph
+        if self.extrapolation is not None:
+            out["parametric_fits"] = self.extrapolation
         if self.cif_milestone is not None:
             out["cumulative_incidence_milestone"] = self.cif_milestone.to_dict(orient="records")
             out["gray_p"] = {str(k): v for k, v in self.gray_p.items()}

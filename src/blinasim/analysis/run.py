@@ -26,6 +26,7 @@ import pandas as pd
 from blinasim._version import __version__
 from blinasim.analysis.arms import ControlArm, resolve_control
 from blinasim.analysis.core import EndpointAnalysis, analyze_endpoint
+from blinasim.analysis.extrapolation import extrapolation_fits
 from blinasim.analysis.nph import nph_tests
 from blinasim.analysis.outputs import (
     claim_out_dir,
@@ -298,7 +299,14 @@ def pool_endpoint(
 
 
 def with_nph_tests(a: EndpointAnalysis) -> EndpointAnalysis:
-    """Two arms: add the weighted log-rank, MaxCombo and milestone tests (:mod:`.nph`)."""
+    """Add the parametric fits per arm and, with two arms, the tests for non-PH.
+
+    :mod:`blinasim.analysis.extrapolation` and :mod:`blinasim.analysis.nph`.
+    """
+    fits = extrapolation_fits(
+        a.data, arms=tuple(s.arm for s in a.arms), milestone_days=a.milestone_days
+    )
+    a = dataclasses.replace(a, extrapolation=fits)
     if a.comparisons:
         return a
     tests = nph_tests(

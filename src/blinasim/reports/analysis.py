@@ -222,6 +222,41 @@ NPH_CAPTION = (
 )
 
 
+def extrapolation_table(e: dict[str, Any]) -> pd.DataFrame:
+    """Per arm and distribution: AIC, BIC and survival at the milestone and twice it."""
+    pf = e["parametric_fits"]
+    h1, h2 = (h / curves.DAYS_PER_YEAR for h in pf["horizons_days"])
+    best: dict[str, float] = {}
+    for r in pf["fits"]:
+        if r["arm"] not in best or r["aic"] < best[r["arm"]]:
+            best[r["arm"]] = r["aic"]
+    rows = []
+    for r in pf["fits"]:
+        rows.append(
+            {
+                "arm": r["arm"],
+                "model": r["distribution"] + ("" if r["converged"] else " (not converged)"),
+                "AIC": f"{r['aic']:,.1f}",
+                "ΔAIC": f"{r['aic'] - best[r['arm']]:.1f}",
+                "BIC": f"{r['bic']:,.1f}",
+                f"{h1:g} years": f"{tables.pct(r['milestone_survival'])} "
+                f"({tables.pct(r['milestone_lower'])} to {tables.pct(r['milestone_upper'])})",
+                f"{h2:g} years": f"{tables.pct(r['twice_milestone_survival'])} "
+                f"({tables.pct(r['twice_milestone_lower'])} to "
+                f"{tables.pct(r['twice_milestone_upper'])})",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+EXTRAPOLATION_CAPTION = (
+    "Parametric models fitted to each arm, for extrapolation (NICE DSU TSD 14): AIC and BIC "
+    "(lower fits the observed data better; ΔAIC < 2 is no real difference) and predicted "
+    "survival with 95% delta-method intervals. A good fit to the follow-up does not make an "
+    "extrapolation plausible: judge it against clinical knowledge and external data."
+)
+
+
 def _cif_table(e: dict[str, Any], names: dict[int, str]) -> pd.DataFrame:
     rows = []
     for r in e["cumulative_incidence_milestone"]:
@@ -278,6 +313,8 @@ def endpoint_section(e: dict[str, Any], data: pd.DataFrame) -> Section:
             strat=" (stratified)" if nph.get("stratified") else "",
         )
         sec.table(nph_table(e), caption)
+    if (e.get("parametric_fits") or {}).get("fits"):
+        sec.table(extrapolation_table(e), EXTRAPOLATION_CAPTION)
     strata = e.get("milestone_survival_by_stratum") or {}
     if len(strata) > 1:
         sec.table(

@@ -247,16 +247,19 @@ class ParametricFit:
     def _interval(
         self, fn: Callable[[FloatArray], FloatArray], level: float
     ) -> tuple[FloatArray, FloatArray]:
-        est = fn(self.coef)
-        jac = np.empty((len(est), len(self.coef)))
-        for j in range(len(self.coef)):
-            step = 1e-6 * max(1.0, abs(float(self.coef[j])))
-            up, dn = self.coef.copy(), self.coef.copy()
-            up[j] += step
-            dn[j] -= step
-            jac[:, j] = (fn(up) - fn(dn)) / (2.0 * step)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", jac, self.var, jac))
-        return est, se * float(norm.ppf(0.5 + level / 2.0))
+        # where S is 0 or 1 to machine precision the transform is infinite: NaN interval
+        with np.errstate(invalid="ignore", over="ignore"):
+            est = fn(self.coef)
+            jac = np.empty((len(est), len(self.coef)))
+            for j in range(len(self.coef)):
+                step = 1e-6 * max(1.0, abs(float(self.coef[j])))
+                up, dn = self.coef.copy(), self.coef.copy()
+                up[j] += step
+                dn[j] -= step
+                jac[:, j] = (fn(up) - fn(dn)) / (2.0 * step)
+            se = np.sqrt(np.einsum("ij,jk,ik->i", jac, self.var, jac))
+        half = np.where(np.isfinite(est), se * float(norm.ppf(0.5 + level / 2.0)), np.nan)
+        return est, half
 
     def survival(self, times: Any, x: Any = None, conf_level: float = 0.95) -> pd.DataFrame:
         """S(t) with a delta-method interval on the log(-log S) scale."""
