@@ -19,6 +19,10 @@ code was read at cran/IPDfromKM commit 16ea3e1):
 3. Events are placed at the read-in times, censorings at the midpoints between read-in
    points; those still at risk at the end are censored at the last read-in time.
 
+Guards the paper's code lacks: the events at a point are kept within 0..(number at risk),
+and the correction of an interval's censoring stops at IPDfromKM's bound (more censored
+than the fall in the number at risk plus one) or after 10,000 rounds.
+
 Preprocessing follows ``IPDfromKM::preprocess``: points sorted by time, survival forced
 non-increasing, the curve started at (0, 1). At-risk rows after the last read-in point, and
 rows whose interval holds no read-in point, are left out (and counted).
