@@ -1,13 +1,16 @@
 """Death to age 100 on the shipped life table with survivors' late-mortality SMRs."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from blinasim.jobs.summary import LIFETIME_KEYS, lifetime_by_arm
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse import lifetime as lt
-from blinasim.model.after_relapse.history import CAUSES, lifetime
+from blinasim.model.after_relapse.history import CAUSES, TRIAL_COLUMNS, lifetime, trial_columns
+from blinasim.reports.run_tables import lifetime_table
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +131,35 @@ def test_lifetime_relapse_shortens_life(ap):
     )
     assert rel.life_years.mean() < well.life_years.mean() - 10
     assert np.isfinite(rel.hsct_day).mean() > 0.3
+
+
+def test_trial_columns_and_summary_by_arm(ap):
+    n = 4000
+    r = np.random.default_rng(3)
+    model = pd.DataFrame(
+        {
+            "patient_id": np.arange(n),
+            "relapse_day": np.where(r.random(n) < 0.3, r.uniform(100, 3000, n), np.nan),
+            "relapse_site": None,
+            "relapse_cd19_negative": r.random(n) < 0.1,
+            "death_day": np.nan,
+            "death_cause": None,
+        }
+    )
+    model.loc[model["relapse_day"].notna(), "relapse_site"] = "marrow"
+    cov = pd.DataFrame({"age_years": r.uniform(1, 10, n), "genetics": "neutral"})
+    cols = trial_columns(model, cov, seed=4, horizon_day=3653.0)
+    assert tuple(cols) == TRIAL_COLUMNS
+    p = pd.DataFrame({"arm": np.where(np.arange(n) % 2, "blinatumomab", "chemotherapy"), **cols})
+    life = lifetime_by_arm(p)
+    for arm in ("blinatumomab", "chemotherapy"):
+        v = life[arm]
+        assert tuple(v) == LIFETIME_KEYS
+        assert 0 < v["hsct_5y"] <= v["hsct_10y"] < 0.3
+        assert v["cart_5y"] <= v["cart_10y"]
+        assert 1 >= v["os_3y"] >= v["os_5y"] >= v["os_10y"] > 0.7
+        assert 50 < v["life_expectancy_years"] < 95
+    table = lifetime_table(
+        {"lifetime": {a: {k: {"estimate": x} for k, x in v.items()} for a, v in life.items()}}
+    )
+    assert len(table) == len(LIFETIME_KEYS)

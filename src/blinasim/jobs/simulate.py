@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from blinasim.config import ParameterSet
+from blinasim.model.after_relapse.history import trial_columns
 from blinasim.model.parameters import load_parameter_file, load_parameters
 from blinasim.trial.design import TrialDesign, load_design
 from blinasim.trial.run import run_trial
@@ -170,6 +171,10 @@ def run_replicate(task: ReplicateTask) -> ReplicateOutput:
                 detail["relapse_cd19_negative"].to_numpy(dtype=bool)
                 & (dfs["EVNTDESC"] == "RELAPSE").to_numpy()
                 & event
+            ),
+            # each child's model history to age 100 (days from diagnosis, not censored)
+            **trial_columns(
+                detail, cov, seed=out.seed, horizon_day=out.horizon_days, params=params
             ),
         }
     )

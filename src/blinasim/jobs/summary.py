@@ -75,6 +75,9 @@ class ReplicateEstimates:
     cd19_negative_share: Mapping[str, float]
     stopped_early: bool
     crossed_over: int
+    lifetime: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    """Per arm, from diagnosis, the children's uncensored model histories to age 100:
+    :data:`LIFETIME_KEYS` (HSCT and CAR-T cumulative incidence, OS, life expectancy)."""
 
     def to_json(self) -> dict[str, Any]:
         """Nested plain data (the checkpoint marker keeps it)."""
@@ -99,6 +102,7 @@ class ReplicateEstimates:
             cd19_negative_share=dict(doc["cd19_negative_share"]),
             stopped_early=bool(doc["stopped_early"]),
             crossed_over=int(doc["crossed_over"]),
+            lifetime={k: dict(v) for k, v in doc.get("lifetime", {}).items()},
         )
 
     def row(self) -> dict[str, Any]:
@@ -122,7 +126,51 @@ class ReplicateEstimates:
             r[f"cd19_negative_share.{arm}"] = self.cd19_negative_share.get(arm, NAN)
         r["stopped_early"] = self.stopped_early
         r["crossed_over"] = self.crossed_over
+        for arm, vals in self.lifetime.items():
+            r.update({f"lifetime.{arm}.{k}": v for k, v in vals.items()})
         return r
+
+
+LIFETIME_KEYS = (
+    "hsct_5y",
+    "hsct_10y",
+    "cart_5y",
+    "cart_10y",
+    "os_3y",
+    "os_5y",
+    "os_10y",
+    "life_expectancy_years",
+)
+
+
+def lifetime_by_arm(p: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """:data:`LIFETIME_KEYS` per arm from the children's lifetime columns (no censoring).
+
+    Cumulative incidences are shares of the arm's children transplanted (or given CAR-T)
+    by 5 and 10 years from diagnosis, death being a competing event; OS is from diagnosis;
+    life expectancy is the mean years from diagnosis to death or age 100.
+    """
+    out: dict[str, dict[str, float]] = {}
+    if "life_years" not in p.columns:
+        return out
+    for arm in ARMS:
+        g = p[(p["arm"] == arm).to_numpy()]
+        if g.empty:
+            continue
+        y = DAYS_PER_YEAR
+        hsct, cart = g["hsct_day"].to_numpy(float), g["cart_day"].to_numpy(float)
+        death = g["lifetime_death_day"].to_numpy(float)
+        out[arm] = {
+            "hsct_5y": float(np.mean(hsct <= 5 * y)),
+            "hsct_10y": float(np.mean(hsct <= 10 * y)),
+            "cart_5y": float(np.mean(cart <= 5 * y)),
+            "cart_10y": float(np.mean(cart <= 10 * y)),
+            "os_3y": float(np.mean(death > 3 * y)),
+            "os_5y": float(np.mean(death > 5 * y)),
+            "os_10y": float(np.mean(death > 10 * y)),
+            "life_expectancy_years": float(g["life_years"].mean()),
+        }
+    return out
 
 
 def _milestone(m: Any) -> Interval:
@@ -180,6 +228,7 @@ def replicate_estimates(out: ReplicateOutput) -> ReplicateEstimates:
         cd19_negative_share=cd19,
         stopped_early=out.stopped_early,
         crossed_over=out.consort["crossed_over"],
+        lifetime=lifetime_by_arm(p),
     )
 
 
@@ -246,6 +295,7 @@ class Summary(TypedDict):
     cd19_negative_share_of_relapses: dict[str, float]
     ae_grade3plus: dict[str, dict[str, float]]
     stopped_early_fraction: float
+    lifetime: dict[str, dict[str, Agg]]
     published: dict[str, Any]
     run: dict[str, Any]
 
@@ -335,6 +385,10 @@ def summarize(
         },
         "ae_grade3plus": ae,
         "stopped_early_fraction": float(np.mean([e.stopped_early for e in estimates])),
+        "lifetime": {
+            arm: {k: _agg(v) for k, v in _by_key(vals).items()}
+            for arm, vals in _by_key([e.lifetime for e in estimates]).items()
+        },
         "published": published,
         "run": meta,
     }

@@ -237,6 +237,7 @@ def render_run(folder: ResultsFolder) -> str:
         "Aalen-Johansen cumulative incidence, pooled over trials.",
     )
     rel.table(run_tables.relapse_table(s), "3-year cumulative incidence of relapse by site")
+    life = _lifetime_section(s, pts)
 
     forest = Section("Treatment effect by subgroup")
     forest.figure(
@@ -279,11 +280,49 @@ def render_run(folder: ResultsFolder) -> str:
     assum = _parameters_section(folder, run, draws, design, looks)
     html = render(
         "AALL1731 in silico: chemotherapy with or without blinatumomab",
-        [overview, comp, dfs, os_sec, rel, forest, consort, mrd, prot, ae, assum],
+        [overview, comp, dfs, os_sec, rel, life, forest, consort, mrd, prot, ae, assum],
         subtitle=f"blinasim replication of COG AALL1731 — {n_all} simulated trials, seed "
         f"{cfg['seed']}",
     )
     return html
+
+
+def _lifetime_section(s: dict[str, Any], pts: pd.DataFrame) -> Section:
+    """HSCT, CAR-T, OS and life expectancy from the children's model histories to age 100."""
+    sec = Section(
+        "After relapse and over a lifetime",
+        lead="Randomized children's model histories from diagnosis (not censored): the salvage "
+        "pathway after a first relapse (reinduction, blinatumomab or chemotherapy "
+        "consolidation, allogeneic HSCT, CAR-T, second relapse), then the US 2014 life table "
+        "with survivors' late-mortality ratios, to age 100. A model, not medical advice.",
+    )
+    if "life_years" not in pts.columns:
+        sec.text("This run's folder has no lifetime histories (made by an earlier version).")
+        return sec
+    sec.table(run_tables.lifetime_table(s), "Per arm; 95% interval over replicates")
+    sec.figure(
+        figures.step_plot(
+            run_tables.lifetime_curves(pts, "lifetime_death_day", survival=True),
+            title="Survival from diagnosis to age 100",
+            ylabel="Alive",
+            xlabel="Years since diagnosis",
+        ),
+        "Share of children alive, pooled over trials.",
+    )
+    tx = run_tables.lifetime_curves(pts, "hsct_day")
+    sec.figure(
+        figures.step_plot(
+            tx,
+            title="Allogeneic stem-cell transplant",
+            ylabel="Cumulative incidence",
+            xlabel="Years since diagnosis",
+            ylim=(0.0, curves.incidence_ceiling(tx)),
+            start_value=0.0,
+            xmax=XMAX_YEARS * 2,
+        ),
+        "Share of children transplanted (death competes), pooled over trials.",
+    )
+    return sec
 
 
 def _parameters_section(

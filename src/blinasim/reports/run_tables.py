@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from blinasim.reports import tables
-from blinasim.reports.figures import ForestRow
+from blinasim.reports.figures import ForestRow, StepCurve
 from blinasim.stats import cox_ph
 
 ARMS = ("blinatumomab", "chemotherapy")
@@ -275,3 +275,56 @@ __all__ = [
     "relapse_table",
     "trials_table",
 ]
+
+
+LIFETIME_ROWS = (
+    ("hsct_5y", "Allogeneic HSCT by 5 years"),
+    ("hsct_10y", "Allogeneic HSCT by 10 years"),
+    ("cart_5y", "CAR-T by 5 years"),
+    ("cart_10y", "CAR-T by 10 years"),
+    ("os_3y", "Overall survival at 3 years"),
+    ("os_5y", "Overall survival at 5 years"),
+    ("os_10y", "Overall survival at 10 years"),
+    ("life_expectancy_years", "Life expectancy (years from diagnosis, to age 100)"),
+)
+
+
+def lifetime_table(s: dict[str, Any]) -> pd.DataFrame:
+    """Per arm: HSCT and CAR-T cumulative incidence, OS from diagnosis, life expectancy."""
+    life = s.get("lifetime") or {}
+    rows = []
+    for key, label in LIFETIME_ROWS:
+        row: dict[str, Any] = {"": label}
+        for a in ARMS:
+            d = life.get(a, {}).get(key)
+            if key == "life_expectancy_years":
+                row[a] = "–" if d is None else _years_interval(d)
+            else:
+                row[a] = tables.estimate_interval(d, 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _years_interval(d: dict[str, Any]) -> str:
+    est, lo, hi = d.get("estimate"), d.get("lower"), d.get("upper")
+    if est is None or not np.isfinite(est):
+        return "–"
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{est:.1f}"
+    return f"{est:.1f} ({lo:.1f} to {hi:.1f})"
+
+
+def lifetime_curves(p: pd.DataFrame, column: str, *, survival: bool = False) -> list[StepCurve]:
+    """Per arm, the share of children whose ``column`` (a day from diagnosis) has passed.
+
+    No censoring (model histories); ``survival`` gives one minus it (for death days).
+    """
+    out = []
+    for a in ARMS:
+        d = np.sort(p.loc[(p["arm"] == a).to_numpy(), column].to_numpy(dtype=float))
+        if d.size == 0:
+            continue
+        t = d[np.isfinite(d)]
+        share = np.arange(1, t.size + 1) / d.size
+        out.append(StepCurve(label=a, time=t, value=1.0 - share if survival else share))
+    return out

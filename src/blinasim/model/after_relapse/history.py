@@ -15,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
+from blinasim.config import ParameterSet
 from blinasim.model import _draws
 from blinasim.model.after_relapse.lifetime import late_death, life_years, smr_for
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import Consolidation, salvage
+from blinasim.model.after_relapse.pathway import Consolidation, salvage, site_codes
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -121,3 +123,48 @@ def lifetime(
         death_cause=cause,
         life_years=life_years(age_years, death, ap),
     )
+
+
+TRIAL_COLUMNS = ("hsct_day", "cart_day", "relapse2_day", "lifetime_death_day", "life_years")
+"""Lifetime columns of a trial's children (:func:`trial_columns`)."""
+FIRST_LINE_CAUSES = ("treatment-related", "second malignancy")
+
+
+def trial_columns(
+    model: pd.DataFrame,
+    covariates: pd.DataFrame,
+    *,
+    seed: int,
+    horizon_day: float,
+    params: ParameterSet | None = None,
+) -> dict[str, FloatArray]:
+    """:data:`TRIAL_COLUMNS` for rows of the engine's patient table (days from diagnosis).
+
+    ``model`` has the engine's columns (``patient_id``, relapse, death); ``covariates`` the
+    same children's ``age_years`` and ``genetics``, row for row; ``seed`` the model seed.
+    """
+    ap = AfterRelapseParams.load(params)
+    cause = model["death_cause"].astype(object).to_numpy()
+    fl = np.where(
+        np.isin(cause, FIRST_LINE_CAUSES), model["death_day"].to_numpy(dtype=float), np.inf
+    )
+    age = covariates["age_years"].to_numpy(dtype=float)
+    lt = lifetime(
+        model["patient_id"].to_numpy(dtype=np.int64),
+        age,
+        fl,
+        model["relapse_day"].fillna(np.inf).to_numpy(dtype=float),
+        site_codes(model["relapse_site"].astype(object).to_numpy()),
+        model["relapse_cd19_negative"].to_numpy(dtype=bool),
+        (covariates["genetics"].astype(str) == "favorable").to_numpy(),
+        horizon_day=horizon_day,
+        seed=seed,
+        ap=ap,
+    )
+    return {
+        "hsct_day": lt.hsct_day,
+        "cart_day": lt.cart_day,
+        "relapse2_day": lt.relapse2_day,
+        "lifetime_death_day": lt.death_day,
+        "life_years": lt.life_years,
+    }
