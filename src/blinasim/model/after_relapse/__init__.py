@@ -10,7 +10,6 @@ A research model, not medical advice.
 
 from blinasim.model.after_relapse.first_line import (
     cure_fraction,
-    death_after_relapse_day,
     death_after_smn_day,
     smn_day,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "AfterRelapseParams",
     "Salvage",
     "cure_fraction",
-    "death_after_relapse_day",
     "death_after_smn_day",
     "salvage",
     "salvage_rows",

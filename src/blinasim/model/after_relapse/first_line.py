@@ -1,4 +1,4 @@
-"""Second malignancy in first remission, death after it, and the engine's death-after-relapse.
+"""Second malignancy in first remission and death after it.
 
 Second malignant neoplasms (SMN) arise at a constant hazard from diagnosis while in first
 remission (10-year cumulative incidence 1.18%) and are followed by a mixture cure model,
@@ -15,7 +15,6 @@ from numpy.typing import NDArray
 
 from blinasim.model import _draws
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import salvage, site_codes
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -52,24 +51,3 @@ def death_after_smn_day(
     delay = -np.log(u[:, 1]) * ap.median_survival_uncured_days / math.log(2.0)
     out = np.where(u[:, 0] < pi, np.inf, s + delay)
     return np.where(np.isfinite(s), out, np.inf)
-
-
-def death_after_relapse_day(
-    ids: IntArray,
-    relapse_day: FloatArray,
-    isolated_extramedullary: NDArray[np.bool_],
-    *,
-    seed: int,
-    ap: AfterRelapseParams,
-    cache: _draws.ChunkDraws | None = None,
-) -> FloatArray:
-    """Day of death after relapse by the salvage pathway (inf: survivor or no relapse).
-
-    Knows only the site (isolated extramedullary or marrow-involving): CD19-positive,
-    neutral genetics. :func:`~blinasim.model.after_relapse.pathway.salvage` takes the rest.
-    """
-    iem = np.asarray(isolated_extramedullary, dtype=bool)
-    site = site_codes(np.where(iem, "cns", "marrow"))
-    none = np.zeros(iem.shape, dtype=bool)
-    out = salvage(ids, relapse_day, site, none, none, seed=seed, ap=ap, cache=cache)
-    return out.death_day
