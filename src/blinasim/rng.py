@@ -60,6 +60,7 @@ STREAMS: dict[str, str] = {
     "after_relapse.salvage": "reinduction, consolidation, HSCT, second relapse (first relapse)",
     "after_relapse.third_line": "CAR-T and third-line salvage (refractory or second relapse)",
     "after_relapse.lifetime": "late death on the life table with survivors' excess mortality",
+    "after_relapse.trial_cohort": "virtual relapsed cohorts of the relapse trials (per trial)",
     # the trial engine (trial/)
     "trial.accrual": "enrollment times",
     "trial.randomization": "permuted blocks of the stratified randomization",

@@ -33,6 +33,7 @@ class AfterRelapseParams:
     chemo_consolidation_death_prob: float
     blinatumomab_consolidation_death_prob: float
     blinatumomab_log10_mrd_reduction: float
+    chemo_block_log10_mrd_reduction: float
     # second relapse (promotion-time cure: P(no relapse) = q ** hazard ratio)
     relapse_free_marrow_early: float
     relapse_free_marrow_intermediate: float

@@ -1,0 +1,52 @@
+"""The two relapse trials: virtual cohorts and predicted summaries (never fitted)."""
+
+import numpy as np
+import pytest
+
+from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.after_relapse.trials import TRIALS, RelapseTrial, predict, relapsed_cohort
+
+
+@pytest.fixture(scope="module")
+def ap() -> AfterRelapseParams:
+    return AfterRelapseParams.load()
+
+
+@pytest.mark.parametrize("name", TRIALS)
+def test_cohort_matches_eligibility(name):
+    spec = RelapseTrial.load(name)
+    c = relapsed_cohort(spec, 20_000, seed=1)
+    assert (c.age_at_relapse >= spec.age_min_years).all()
+    assert (c.age_at_relapse <= spec.age_max_years).all()
+    marrow = np.mean(c.site != 1)
+    assert marrow == pytest.approx(spec.share_marrow_involving, abs=0.02)
+    again = relapsed_cohort(spec, 20_000, seed=1)
+    np.testing.assert_array_equal(c.relapse_day, again.relapse_day)
+
+
+@pytest.mark.parametrize("name", TRIALS)
+def test_prediction_has_the_summary_keys(name, ap):
+    spec = RelapseTrial.load(name)
+    res = predict(spec, replicates=20, seed=3, ap=ap)
+    eps = {m["endpoint"] for m in res["milestones"]}
+    assert eps == {spec.endpoint, "os"}
+    assert {m["years"] for m in res["milestones"]} == {1, 2, 3}
+    assert {m["arm"] for m in res["milestones"]} == {"blinatumomab", "chemotherapy"}
+    for m in res["milestones"]:
+        assert 0.0 <= m["lower"] <= m["estimate"] <= m["upper"] <= 1.0
+    by = {(m["endpoint"], m["years"], m["arm"]): m["estimate"] for m in res["milestones"]}
+    for arm in ("blinatumomab", "chemotherapy"):
+        assert by[("os", 1, arm)] >= by[("os", 2, arm)] >= by[("os", 3, arm)]
+        assert by[(spec.endpoint, 3, arm)] <= by[("os", 3, arm)]
+        assert 0.0 <= res["hsct"][arm] <= 1.0
+    assert set(res["hazard_ratio"]) == {spec.endpoint, "os"}
+    h = res["hazard_ratio"][spec.endpoint]
+    assert h["lower"] <= h["estimate"] <= h["upper"]
+    # blinatumomab consolidation lowers the risk of a second relapse in the model
+    assert h["estimate"] < 1.0
+    assert set(res["mrd_negative_after_cycle1"]) == {"blinatumomab", "chemotherapy"}
+
+
+def test_unknown_trial_is_refused():
+    with pytest.raises(ValueError, match="unknown relapse trial"):
+        RelapseTrial.load("aall9999")
