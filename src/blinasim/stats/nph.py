@@ -147,24 +147,44 @@ def _two_groups(time: Any, event: Any, group: Any) -> tuple[FloatArray, Any, Any
     t, e = survival_input(time, event)
     g = as_codes(group, "group", max_code=1)
     check_lengths(len(t), group=g)
-    if len(np.unique(g)) != 2:
+    if (np.bincount(g, minlength=2) == 0).any():
         raise InputError("both groups (0 = control, 1 = experimental)", field="group")
     return t, e, g
+
+
+def _distinct(t: FloatArray) -> tuple[FloatArray, np.ndarray]:
+    """Distinct sorted times and each row's index among them (``np.unique``'s inverse).
+
+    Integer-valued times (days) in a small range are counted in O(n), without a sort.
+    """
+    top = float(t.max()) if len(t) else 0.0
+    if len(t) >= 4096 and top <= 4 * len(t):
+        ti = t.astype(np.int64)
+        if np.array_equal(ti, t):
+            present = np.bincount(ti, minlength=int(top) + 1) > 0
+            lookup = np.cumsum(present) - 1
+            return np.flatnonzero(present).astype(np.float64), lookup[ti]
+    times, inv = np.unique(t, return_inverse=True)
+    return times, inv
 
 
 def counting_process(time: Any, event: Any, group: Any, *, strata: Any = None) -> CountingProcess:
     """Simtrial's counting process of two groups (``group`` 1 = experimental)."""
     t, e, g = _two_groups(time, event, group)
-    s = np.zeros(len(t), np.int64) if strata is None else factorize(strata, "strata", len(t))[0]
+    if strata is None:
+        s, n_strata = None, 1
+    else:
+        s, labels = factorize(strata, "strata", len(t))
+        n_strata = len(labels)
     parts: list[tuple[np.ndarray, ...]] = []
-    for st in np.unique(s):
-        m = s == st
-        times, inv = np.unique(t[m], return_inverse=True)
+    for st in range(n_strata):
+        ts, es, gs = (t, e, g) if s is None else (t[s == st], e[s == st], g[s == st])
+        times, inv = _distinct(ts)
         k = len(times)
         at = np.bincount(inv, minlength=k).astype(np.float64)
-        at1 = np.bincount(inv, weights=g[m], minlength=k)
-        d = np.bincount(inv, weights=e[m], minlength=k)
-        d1 = np.bincount(inv, weights=e[m] * g[m], minlength=k)
+        at1 = np.bincount(inv, weights=gs, minlength=k)
+        d = np.bincount(inv, weights=es, minlength=k)
+        d1 = np.bincount(inv, weights=es * gs, minlength=k)
         n = np.cumsum(at[::-1])[::-1]
         n1 = np.cumsum(at1[::-1])[::-1]
         keep = (d > 0) & (n - n1 > 0) & (n1 > 0)
