@@ -23,6 +23,7 @@ from blinasim.errors import BlinasimError
 from blinasim.interrupt import Interrupted, Terminated, handle_sigterm
 from blinasim.jobs.analyze import analyze_file
 from blinasim.jobs.example import run_example
+from blinasim.jobs.relapse_run import RELAPSE_TRIALS, run_relapse_trial, summary_lines
 from blinasim.jobs.run import RunConfig, run
 from blinasim.jobs.scenarios import run_comparison
 from blinasim.jobs.text import print_run, print_summary
@@ -170,6 +171,18 @@ def run_cmd(
 
     Interrupted, the same command resumes from the finished trials, with the same numbers.
     """
+    if trial in RELAPSE_TRIALS:  # aall1331, 20120215: the salvage pathway predicts them
+        rr = run_relapse_trial(
+            trial,
+            replicates=replicates,
+            seed=seed,
+            out=out,
+            params=None if params is None else str(params),
+            protocol=protocol,
+        )
+        for line in summary_lines(rr):
+            console.print(escape(line), highlight=False, soft_wrap=True)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     cfg = RunConfig(

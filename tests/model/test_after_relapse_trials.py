@@ -1,8 +1,12 @@
 """The two relapse trials: virtual cohorts and predicted summaries (never fitted)."""
 
+import json
+
 import numpy as np
 import pytest
 
+from blinasim.errors import InputError
+from blinasim.jobs.relapse_run import run_relapse_trial
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.trials import TRIALS, RelapseTrial, predict, relapsed_cohort
 
@@ -50,3 +54,13 @@ def test_prediction_has_the_summary_keys(name, ap):
 def test_unknown_trial_is_refused():
     with pytest.raises(ValueError, match="unknown relapse trial"):
         RelapseTrial.load("aall9999")
+
+
+def test_run_writes_summary_with_the_issue_keys(tmp_path):
+    r = run_relapse_trial("20120215", replicates=5, seed=2, out=tmp_path / "r")
+    doc = json.loads((r.out / "summary.json").read_text())
+    for key in ("milestones", "hazard_ratio", "mrd_negative_after_cycle1", "hsct", "disclaimer"):
+        assert key in doc
+    assert set(doc["hsct"]) == {"blinatumomab", "chemotherapy"}
+    with pytest.raises(InputError):
+        run_relapse_trial("20120215", replicates=5, seed=2, out=tmp_path / "p", protocol="x")
