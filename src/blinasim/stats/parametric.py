@@ -37,6 +37,7 @@ from scipy import integrate, optimize, special
 from scipy.stats import norm
 
 from blinasim.errors import InputError
+from blinasim.stats import _parametric_kernels as _pk
 from blinasim.stats._common import FloatArray, as_float, survival_input
 from blinasim.stats.cox import _design
 
@@ -60,46 +61,40 @@ def _aft_terms(dist: str, z: FloatArray) -> tuple[FloatArray, FloatArray, FloatA
     return z - 2.0 * np.logaddexp(0.0, z), -np.logaddexp(0.0, z), 1.0 - 2.0 * f, -f
 
 
-def _aft_second(dist: str, z: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Second derivatives in z of log g and log Gbar."""
-    if dist in ("exponential", "weibull"):
-        ez = -np.exp(z)
-        return ez, ez
-    if dist == "lognormal":
-        r = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - special.log_ndtr(-z))
-        return -np.ones_like(z), -r * (r - z)
-    f = special.expit(z)
-    return -2.0 * f * (1.0 - f), -f * (1.0 - f)
+_AFT_CODE = {"exponential": 0, "weibull": 0, "lognormal": 1, "loglogistic": 2}
 
 
-def _aft_hessian(
-    dist: str, t: FloatArray, e: FloatArray, x: FloatArray
-) -> Callable[[FloatArray], FloatArray]:
-    """Hessian of the negative log-likelihood of :func:`_aft_objective` (analytic)."""
-    logt = np.log(t)
-    fixed = dist == "exponential"
+class _AFTLikelihood:
+    """Negative log-likelihood, gradient and Hessian of an AFT model (numba, one pass).
 
-    def h(theta: FloatArray) -> FloatArray:
-        beta = theta[: x.shape[1]]
-        s = 1.0 if fixed else float(np.exp(theta[-1]))
-        z = (logt - x @ beta) / s
-        _lg, _lgb, dlg, dlgb = _aft_terms(dist, z)
-        d2g, d2gb = _aft_second(dist, z)
-        u = np.where(e == 1, dlg, dlgb)
-        v = np.where(e == 1, d2g, d2gb)
-        hbb = (x.T * v) @ x / s**2
-        if fixed:
-            return np.asarray(-hbb, dtype=np.float64)
-        hbs = x.T @ (v * z + u) / s
-        hss = float(np.sum(v * z * z + u * z))
-        k = x.shape[1]
-        out = np.empty((k + 1, k + 1))
-        out[:k, :k] = hbb
-        out[:k, k] = out[k, :k] = hbs
-        out[k, k] = hss
-        return -out
+    The last evaluation is cached: Newton asks for the value, then the Hessian, at one point.
+    """
 
-    return h
+    def __init__(self, dist: str, t: FloatArray, e: FloatArray, x: FloatArray) -> None:
+        self.code = _AFT_CODE[dist]
+        self.fixed = dist == "exponential"
+        self.logt = np.ascontiguousarray(np.log(t))
+        self.e = np.ascontiguousarray(e.astype(np.int64))
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self._key: bytes | None = None
+        self._val: tuple[float, FloatArray, FloatArray] = (0.0, np.zeros(0), np.zeros((0, 0)))
+
+    def _eval(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        th = np.ascontiguousarray(theta, dtype=np.float64)
+        key = th.tobytes()
+        if key != self._key:
+            f, g, h = _pk.aft_fgh(self.code, self.logt, self.e, self.x, th, self.fixed)
+            self._key, self._val = key, (float(f), g, h)
+        return self._val
+
+    def objective(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """Negative log-likelihood and its gradient (a huge value where it is not finite)."""
+        f, g, _ = self._eval(theta)
+        return (f, g) if np.isfinite(f) else (1e300, np.zeros_like(g))
+
+    def hessian(self, theta: FloatArray) -> FloatArray:
+        """Hessian of the negative log-likelihood."""
+        return self._eval(theta)[2]
 
 
 def _gompertz_hessian(t: FloatArray) -> Callable[[FloatArray], FloatArray]:
@@ -120,26 +115,6 @@ def _gompertz_hessian(t: FloatArray) -> Callable[[FloatArray], FloatArray]:
         return b * np.array([[np.sum(qaa), np.sum(qa)], [np.sum(qa), np.sum(q)]])
 
     return h
-
-
-def _aft_objective(dist: str, t: FloatArray, e: FloatArray, x: FloatArray) -> Objective:
-    logt = np.log(t)
-    fixed = dist == "exponential"
-
-    def f(theta: FloatArray) -> tuple[float, FloatArray]:
-        beta = theta[: x.shape[1]]
-        log_s = 0.0 if fixed else float(theta[-1])
-        s = np.exp(log_s)
-        z = (logt - x @ beta) / s
-        lg, lgb, dlg, dlgb = _aft_terms(dist, z)
-        ll = float(np.sum(np.where(e == 1, lg - log_s - logt, lgb)))
-        dz = np.where(e == 1, dlg, dlgb)
-        grad = -(x.T @ dz) / s
-        if not fixed:
-            grad = np.append(grad, np.sum(-dz * z) - np.sum(e))
-        return -ll, -grad
-
-    return f
 
 
 def _gompertz_objective(t: FloatArray, e: FloatArray) -> Objective:
@@ -370,15 +345,18 @@ def fit_parametric(
         xc, cov_names = _design(covariates, n)
         x = np.column_stack([np.ones(n), xc])
     rate = float(e.sum() / t.sum())
+    exact: Callable[[FloatArray], FloatArray] | None = None
+    obj: Objective
     if distribution in AFT:
-        obj = _aft_objective(distribution, t, e, x)
+        lik = _AFTLikelihood(distribution, t, e, x)
+        obj, exact = lik.objective, lik.hessian
         start = np.zeros(x.shape[1] + (distribution != "exponential"))
         start[0] = -np.log(rate)
         names = ("(Intercept)", *cov_names) + (
             () if distribution == "exponential" else ("log(scale)",)
         )
     elif distribution == "gompertz":
-        obj = _gompertz_objective(t, e)
+        obj, exact = _gompertz_objective(t, e), _gompertz_hessian(t)
         start = np.array([0.0, np.log(rate)])
         names = ("shape", "log(rate)")
     else:
@@ -389,19 +367,16 @@ def fit_parametric(
             v = -_gengamma_loglik(theta, t, e)
             return v if np.isfinite(v) else 1e300
 
-        def obj(theta: FloatArray) -> tuple[float, FloatArray]:
+        def obj_gg(theta: FloatArray) -> tuple[float, FloatArray]:
             return gg(theta), _num_grad(gg, theta, 1e-6)
+
+        obj = obj_gg
 
         names = ("mu", "log(sigma)", "Q")
 
     def grad(th: FloatArray) -> FloatArray:
         return obj(th)[1]
 
-    exact: Callable[[FloatArray], FloatArray] | None = None
-    if distribution in AFT:
-        exact = _aft_hessian(distribution, t, e, x)
-    elif distribution == "gompertz":
-        exact = _gompertz_hessian(t)
     theta = _newton(obj, exact, start) if exact is not None else None
     if theta is None:  # no analytic gradient, or Newton failed: BFGS, then a Newton polish
         res = optimize.minimize(
