@@ -10,11 +10,16 @@ def proto():
 
 
 def test_arms_and_strata(proto):
-    assert proto.arm_names == ("FAV", "A", "B", "C", "D")
+    assert proto.arm_names == ("FAV", "A", "B", "C", "D", "HR")
     assert [a.name for a in proto.arms_for("SR-Average")] == ["A", "B"]
     assert [a.name for a in proto.arms_for("SR-High")] == ["C", "D"]
     assert [a.name for a in proto.arms_for("SR-Favorable")] == ["FAV"]
     assert proto.arms_for("SR-Unknown") == ()
+    # the high-risk stand-in for children who leave the trial: never randomized
+    assert [a.name for a in proto.arms_for("off-study")] == ["HR"]
+    assert proto.arm("HR").randomized_after is None
+    assert not proto.arm("HR").control
+    assert proto.arm("HR").phase("IM1").kind == "interim_maintenance"
     assert proto.arm("A").control
     assert not proto.arm("B").control
     assert proto.arm("FAV").randomized_after is None

@@ -24,7 +24,7 @@ def fav_phase(doc, i):
 
 def test_valid_round_trip(doc):
     p = load_protocol_data(doc)
-    assert p.arm_names == ("FAV", "A", "B", "C", "D")
+    assert p.arm_names == ("FAV", "A", "B", "C", "D", "HR")
 
 
 def test_negative_dose(doc):

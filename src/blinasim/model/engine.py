@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from blinasim.cohort.risk import REASONS, RiskRules, assign_risk_group
+from blinasim.cohort.risk import RiskRules, assign_risk_group
 from blinasim.config import ParameterSet
 from blinasim.errors import InputError
-from blinasim.model import _draws, after_relapse, mrd, pk, toxicity
+from blinasim.model import _draws, after_relapse, mrd, pk, tables, toxicity
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.leukemia import (
     BlinaParams,
@@ -40,7 +40,7 @@ from blinasim.model.leukemia import (
 from blinasim.model.mrd import MRDParams
 from blinasim.model.pk import PKParams
 from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities, schedule_for
-from blinasim.model.toxicity import EVENTS, ToxicityParams
+from blinasim.model.toxicity import ToxicityParams
 
 FloatArray = NDArray[np.float64]
 
@@ -337,8 +337,8 @@ def simulate(
         r, a = _simulate_chunk(chunk, plans, pre, arm, mp, rules, seed, float(horizon_days))
         parts.append(r)
         ae_parts.append(a)
-    patients = _frame(parts, PATIENT_COLUMNS, plans)
-    events = _frame(ae_parts, AE_COLUMNS, plans)
+    patients = tables.frame(parts, PATIENT_COLUMNS, plans)
+    events = tables.frame(ae_parts, AE_COLUMNS, plans)
     return Outcomes(
         patients=patients,
         adverse_events=events,
@@ -386,7 +386,9 @@ def _arm_members(
         if forced is not None:
             if name != forced:
                 continue
-            mask = in_stratum & (randomized | math.isnan(p.randomization_day))
+            # its stratum's randomized children, or those on it without randomization (e.g.
+            # SR-Average with undetectable HTS MRD on arm A)
+            mask = in_stratum & (randomized | math.isnan(p.randomization_day) | (name == default))
         else:
             mask = in_stratum & (randomized | (name == default))
         idx = np.flatnonzero(mask)
@@ -478,53 +480,11 @@ def _simulate_chunk(
                 "arm": np.full(ae["row"].size, code, dtype=np.int64),
             }
         )
-    rows = _concat(out_rows)
+    rows = tables.concat(out_rows)
     order = np.lexsort((rows["arm"], rows["row"]))
-    aes = _concat(out_aes)
+    aes = tables.concat(out_aes)
     ae_order = np.lexsort((aes["day"], aes["arm"], aes["row"]))
     return (
         {k: v[order] for k, v in rows.items() if k != "row"},
         {k: v[ae_order] for k, v in aes.items() if k != "row"},
     )
-
-
-def _concat(parts: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
-    if not parts:
-        return {}
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-_CATEGORIES = {
-    "risk_group": ("SR-Favorable", "SR-Average", "SR-High", "off-study"),
-    "relapse_site": ("marrow", "cns", "combined"),
-    "relapse_risk_group": after_relapse.RISK_GROUPS,
-    "death_cause": ("treatment-related", "leukemia", "second malignancy", after_relapse.TRM),
-    "event": EVENTS,
-}
-
-
-def _frame(
-    parts: list[dict[str, NDArray[Any]]],
-    columns: tuple[str, ...],
-    plans: dict[str, ArmPlan],
-) -> pd.DataFrame:
-    """Concatenate chunk arrays into a DataFrame with categorical labels.
-
-    Categories do not depend on the data, so any subset or chunking gives identical frames.
-    """
-    data = _concat([p for p in parts if p])
-    arm_names = list(plans)
-    phases = list(dict.fromkeys(ph.name for p in plans.values() for ph in p.phases))
-    fixed = {**_CATEGORIES, "risk_reason": REASONS, "phase": tuple(phases)}
-    out: dict[str, Any] = {}
-    for c in columns:
-        v = data.get(c)
-        if v is None:
-            v = np.empty(0)
-        if c == "arm":
-            out[c] = pd.Categorical.from_codes(v.astype(np.int64), categories=pd.Index(arm_names))
-        elif c in fixed:
-            out[c] = pd.Categorical(v, categories=pd.Index(fixed[c]))
-        else:
-            out[c] = v
-    return pd.DataFrame(out)
