@@ -43,6 +43,8 @@ import numpy as np
 from scipy.stats import multivariate_normal, norm
 
 from blinasim.errors import InputError
+from blinasim.stats import _nph_kernels as _nk
+from blinasim.stats import batched as _batched
 from blinasim.stats._common import FloatArray, as_codes, check_lengths, factorize, survival_input
 from blinasim.stats.km import is_real, kaplan_meier
 
@@ -300,6 +302,68 @@ def mvn_upper_orthant_complement(z_min: float, corr: FloatArray) -> float:
     return float(min(max(1.0 - float(inside), 0.0), 1.0))
 
 
+@dataclass(frozen=True)
+class BatchedWeightedLogRank:
+    """Fleming-Harrington tests per replicate (:func:`weighted_logrank_batched`).
+
+    ``z`` (replicates, tests) has simtrial ``wlr``'s sign (z > 0 favours group 1); ``corr``
+    (replicates, tests, tests) is the tests' correlation.
+    """
+
+    rho_gamma: tuple[tuple[float, float], ...]
+    z: FloatArray
+    corr: FloatArray
+
+    def maxcombo_p(self) -> FloatArray:
+        """MaxCombo p-value of each replicate (one multivariate-normal integral each)."""
+        out = np.full(self.z.shape[0], np.nan)
+        for r in range(self.z.shape[0]):
+            if np.all(np.isfinite(self.z[r])):
+                out[r] = mvn_upper_orthant_complement(float(np.min(-self.z[r])), self.corr[r])
+        return out
+
+
+def weighted_logrank_batched(
+    time: Any,
+    event: Any,
+    group: Any,
+    strata: Any = None,
+    *,
+    mask: Any = None,
+    rho_gamma: Sequence[tuple[float, float]] = MAXCOMBO_DEFAULT,
+) -> BatchedWeightedLogRank:
+    """FH(rho, gamma) weighted log-rank tests for each replicate (one numba pass each).
+
+    Inputs as :func:`blinasim.stats.logrank_test_batched` (``(replicates, patients)``
+    arrays, ``group`` 0/1, optional integer ``strata`` and ``mask``). Replicate ``r``, test
+    ``k`` equals :func:`weighted_logrank` on that replicate with ``FH(*rho_gamma[k])``; a
+    replicate without information has z = NaN.
+    """
+    rg = tuple((float(r), float(gm)) for r, gm in rho_gamma)
+    if not rg:
+        raise InputError("at least one (rho, gamma) pair", field="rho_gamma", got=0)
+    for r, gm in rg:
+        _check_weight(FH(r, gm))
+    t, e, m, shape = _batched._prepare(time, event, mask)
+    g = _batched._codes(group, "group", shape, m, np.int8, 1)
+    if strata is None:
+        s = np.zeros((1, 1), dtype=np.int8)
+        n_strata = 1
+    else:
+        s = _batched._codes(strata, "strata", shape, m, None, np.iinfo(np.int32).max - 1)
+        used = s if m is None else s[m]
+        n_strata = int(used.max()) + 1 if used.size else 1
+    km, has_mask = _batched._kernel_mask(m)
+    u, cov = _nk.fh_batched(
+        t, e, g, s, strata is not None, km, has_mask, n_strata, np.asarray(rg, dtype=np.float64)
+    )
+    sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = -u / sd
+        corr = cov / (sd[:, :, None] * sd[:, None, :])
+    return BatchedWeightedLogRank(rho_gamma=rg, z=z, corr=corr)
+
+
 def rmst_test(time: Any, event: Any, group: Any, tau: float) -> ContrastTest:
     """RMST difference (experimental minus control) at ``tau`` with SE, as simtrial ``rmst``.
 
@@ -371,6 +435,7 @@ def milestone_test(time: Any, event: Any, group: Any, ms_time: float) -> Contras
 __all__ = [
     "FH",
     "MAXCOMBO_DEFAULT",
+    "BatchedWeightedLogRank",
     "ContrastTest",
     "CountingProcess",
     "EarlyZero",
@@ -382,5 +447,6 @@ __all__ = [
     "milestone_test",
     "rmst_test",
     "weighted_logrank",
+    "weighted_logrank_batched",
     "weights",
 ]
