@@ -62,7 +62,8 @@ def test_parametric_fits_per_arm_in_the_report(tmp_path: Path) -> None:
     fits = pd.DataFrame(pf["fits"])
     assert set(fits["arm"]) == {"standard", "test"}
     assert set(fits["distribution"]) == {
-        "exponential", "weibull", "lognormal", "loglogistic", "gompertz", "gengamma"
+        "exponential", "weibull", "lognormal", "loglogistic", "gompertz", "gengamma",
+        "Royston-Parmar, 1 knot", "Weibull mixture cure",
     }  # fmt: skip
     assert fits["converged"].all()
     # the survival predicted at the milestone is close to Kaplan-Meier's for the best model

@@ -3,7 +3,9 @@
 Each arm of an endpoint is fitted with the six distributions of
 :mod:`blinasim.stats.parametric` (exponential, Weibull, log-normal, log-logistic, Gompertz,
 generalized gamma; the first four as R survreg, the last two with flexsurv's
-parameterisations). The report shows, per arm and distribution, AIC and BIC (lower is
+parameterisations), a Royston-Parmar model with one internal knot
+(:mod:`blinasim.stats.spline`) and a Weibull mixture cure model (:mod:`blinasim.stats.cure`;
+these two without intervals). The report shows, per arm and distribution, AIC and BIC (lower is
 better supported by the data; a difference under ~2 is no real difference) and the
 survival each predicts at the milestone and at twice the milestone, with 95% intervals.
 Fit statistics say how well a curve describes the observed follow-up, not whether its
@@ -18,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from blinasim.errors import InputError
+from blinasim.stats.cure import fit_cure
 from blinasim.stats.parametric import DISTRIBUTIONS, fit_parametric
+from blinasim.stats.spline import fit_spline
 
 
 def extrapolation_fits(
@@ -54,7 +58,38 @@ def extrapolation_fits(
                 row[f"{h}_lower"] = float(s["lower"].iloc[j])
                 row[f"{h}_upper"] = float(s["upper"].iloc[j])
             rows.append(row)
+        for name, fitter in EXTRA_MODELS:
+            try:
+                extra = fitter(time, event)
+            except InputError as exc:
+                notes[f"{arm} {name}"] = exc.expected
+                continue
+            sv = extra.survival(horizons)["survival"]
+            row = {
+                "arm": arm,
+                "distribution": name,
+                "aic": extra.aic,
+                "bic": extra.bic,
+                "converged": extra.converged,
+            }
+            for j, h in enumerate(("milestone", "twice_milestone")):
+                row[f"{h}_survival"] = float(sv.iloc[j])
+                row[f"{h}_lower"] = row[f"{h}_upper"] = float("nan")  # no interval computed
+            rows.append(row)
     return {"horizons_days": horizons, "fits": rows, "not_fitted": notes}
+
+
+def _spline1(time: np.ndarray, event: np.ndarray) -> Any:
+    return fit_spline(time, event, k=1)
+
+
+def _cure_weibull(time: np.ndarray, event: np.ndarray) -> Any:
+    return fit_cure(time, event, "weibull")
+
+
+# point estimates only (their intervals are not computed): Royston-Parmar with one internal
+# knot and the Weibull mixture cure model
+EXTRA_MODELS = (("Royston-Parmar, 1 knot", _spline1), ("Weibull mixture cure", _cure_weibull))
 
 
 __all__ = ["extrapolation_fits"]

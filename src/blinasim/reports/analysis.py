@@ -222,6 +222,14 @@ NPH_CAPTION = (
 )
 
 
+def _with_interval(r: dict[str, Any], h: str) -> str:
+    est = tables.pct(r[f"{h}_survival"])
+    lo, hi = r.get(f"{h}_lower"), r.get(f"{h}_upper")
+    if tables.is_missing(lo) or tables.is_missing(hi):
+        return est
+    return f"{est} ({tables.pct(lo)} to {tables.pct(hi)})"
+
+
 def extrapolation_table(e: dict[str, Any]) -> pd.DataFrame:
     """Per arm and distribution: AIC, BIC and survival at the milestone and twice it."""
     pf = e["parametric_fits"]
@@ -239,11 +247,8 @@ def extrapolation_table(e: dict[str, Any]) -> pd.DataFrame:
                 "AIC": f"{r['aic']:,.1f}",
                 "ΔAIC": f"{r['aic'] - best[r['arm']]:.1f}",
                 "BIC": f"{r['bic']:,.1f}",
-                f"{h1:g} years": f"{tables.pct(r['milestone_survival'])} "
-                f"({tables.pct(r['milestone_lower'])} to {tables.pct(r['milestone_upper'])})",
-                f"{h2:g} years": f"{tables.pct(r['twice_milestone_survival'])} "
-                f"({tables.pct(r['twice_milestone_lower'])} to "
-                f"{tables.pct(r['twice_milestone_upper'])})",
+                f"{h1:g} years": _with_interval(r, "milestone"),
+                f"{h2:g} years": _with_interval(r, "twice_milestone"),
             }
         )
     return pd.DataFrame(rows)
