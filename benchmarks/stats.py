@@ -23,6 +23,10 @@ Statistics v2 (issue 17), n = 1e5 and 1e6 (1e4 with --quick), each beside its R 
   lognormal_fit log-normal fit                 survreg(..., dist = "lognormal")
   gompertz_fit  Gompertz fit (flexsurv's)      nlminb + optimHess on the Gompertz likelihood
                                                with its gradient (flexsurv is not installable)
+  spline_k2     Royston-Parmar, 2 knots        nlminb + optimHess, analytic gradient (the
+                                               likelihood of scripts/golden/spline.R)
+  cure_weibull  Weibull mixture cure           nlminb + optimHess on the likelihood of
+                                               scripts/golden/cure.R (dsurvreg/psurvreg)
   guyot         Guyot reconstruction of n patients from 1,000 read-in points: no R peer
                 installable (IPDfromKM is not in Debian), blinasim only
 Times are the best of a few repeats (seconds, computation only: R is timed inside R with
@@ -151,10 +155,47 @@ gz <- best(function() {
   f <- nlminb(c(1e-5, log(sum(d$event) / sum(d$time))), gnll, ggr, t = d$time, e = d$event)
   optimHess(f$par, gnll, ggr, t = d$time, e = d$event)
 })
+basis <- function(x, knots) {
+  kmin <- knots[1]; kmax <- knots[length(knots)]
+  b <- cbind(1, x); db <- cbind(0, rep(1, length(x)))
+  for (kj in knots[-c(1, length(knots))]) {
+    lam <- (kmax - kj) / (kmax - kmin)
+    b <- cbind(b, pmax(x - kj, 0)^3 - lam * pmax(x - kmin, 0)^3 - (1 - lam) * pmax(x - kmax, 0)^3)
+    db <- cbind(db, 3 * (pmax(x - kj, 0)^2 - lam * pmax(x - kmin, 0)^2 -
+                         (1 - lam) * pmax(x - kmax, 0)^2))
+  }
+  list(b = b, db = db)
+}
+snll <- function(g, B, e, lt) {
+  eta <- drop(B$b %*% g); deta <- drop(B$db %*% g)
+  if (any(deta[e == 1] <= 0)) return(1e300)
+  -(sum(e * (eta + log(ifelse(e == 1, deta, 1)) - lt)) - sum(exp(eta)))
+}
+sgr <- function(g, B, e, lt) {
+  eta <- drop(B$b %*% g); inv <- ifelse(e == 1, 1 / drop(B$db %*% g), 0)
+  -(drop(e %*% B$b) + drop(inv %*% B$db) - drop(exp(eta) %*% B$b))
+}
+sp <- best(function() {
+  lt <- log(d$time); kn <- quantile(lt[d$event == 1], seq(0, 1, length.out = 4), names = FALSE)
+  B <- basis(lt, kn); w <- survreg(Surv(time, event) ~ 1, data = d, dist = "weibull")
+  f <- nlminb(c(-coef(w)[[1]] / w$scale, 1 / w$scale, 0, 0), snll, sgr, B = B, e = d$event,
+              lt = lt)
+  optimHess(f$par, snll, sgr, B = B, e = d$event, lt = lt)
+})
+cnll <- function(p, t, e) {
+  pi <- plogis(p[1]); s <- exp(p[3])
+  -sum(ifelse(e == 1, log(1 - pi) + log(dsurvreg(t, p[2], s, "weibull")),
+              log(pi + (1 - pi) * (1 - psurvreg(t, p[2], s, "weibull")))))
+}
+cu <- best(function() {
+  w <- survreg(Surv(time, event) ~ 1, data = d, dist = "weibull")
+  f <- nlminb(c(qlogis(0.3), coef(w)[[1]], log(w$scale)), cnll, t = d$time, e = d$event)
+  optimHess(f$par, cnll, t = d$time, e = d$event)
+})
 cat(sprintf(paste0("logrank_3arm=%.6f\ncox_3arm=%.6f\nwlr_fh05_0=%.6f\nwlr_fh0_05=%.6f\n",
                    "maxcombo=%.6f\nrmst_diff=%.6f\nmilestone=%.6f\nweibull_fit=%.6f\n",
-                   "lognormal_fit=%.6f\ngompertz_fit=%.6f\n"),
-            lr3, cx3, sd5, fh, mc, rm, ms, wb, ln, gz))
+                   "lognormal_fit=%.6f\ngompertz_fit=%.6f\nspline_k2=%.6f\ncure_weibull=%.6f\n"),
+            lr3, cx3, sd5, fh, mc, rm, ms, wb, ln, gz, sp, cu))
 """
 V2_ROWS = (
     "logrank_3arm",
@@ -167,13 +208,15 @@ V2_ROWS = (
     "weibull_fit",
     "lognormal_fit",
     "gompertz_fit",
+    "spline_k2",
+    "cure_weibull",
     "guyot",
 )
 
 
 def ours_v2(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
     from blinasim import stats
-    from blinasim.stats import guyot, nph, parametric
+    from blinasim.stats import cure, guyot, nph, parametric, spline
 
     t = data["time"].to_numpy()
     e = data["event"].to_numpy()
@@ -196,6 +239,8 @@ def ours_v2(data: pd.DataFrame) -> dict[str, Callable[[], Any]]:
         "weibull_fit": lambda: parametric.fit_parametric(t, e, "weibull"),
         "lognormal_fit": lambda: parametric.fit_parametric(t, e, "lognormal"),
         "gompertz_fit": lambda: parametric.fit_parametric(t, e, "gompertz"),
+        "spline_k2": lambda: spline.fit_spline(t, e, k=2),
+        "cure_weibull": lambda: cure.fit_cure(t, e, "weibull"),
         "guyot": lambda: guyot.reconstruct_ipd(pt, ps, rt, nr),
     }
 
