@@ -50,6 +50,13 @@ def test_no_internal_knot_is_the_weibull_model() -> None:
     assert r.loglik == pytest.approx(w.loglik, rel=1e-12)
     sigma = float(np.exp(w.coef[1]))
     np.testing.assert_allclose(r.gamma, [-w.coef[0] / sigma, 1 / sigma], rtol=1e-9)
+    # the same model in another parameterisation: the same delta-method interval
+    times = [100.0, 365.0, 730.0]
+    np.testing.assert_allclose(
+        r.survival(times)[["survival", "lower", "upper"]].to_numpy(),
+        w.survival(times)[["survival", "lower", "upper"]].to_numpy(),
+        rtol=1e-6,
+    )
 
 
 @settings(max_examples=12, derandomize=True, deadline=None)
@@ -62,9 +69,12 @@ def test_invariants(seed: int, k: int) -> None:
     time, event = np.round(np.minimum(t, c), 1) + 0.1, (t <= c).astype(int)
     r = fit_spline(time, event, k=k)
     assert r.converged
-    s = r.survival(np.linspace(0.0, 3000.0, 61))["survival"].to_numpy()
+    frame = r.survival(np.linspace(0.0, 3000.0, 61))
+    s = frame["survival"].to_numpy()
     assert s[0] == 1.0
     assert np.all(np.diff(s) <= 1e-12)
+    assert np.all(frame["lower"] <= frame["survival"] + 1e-15)
+    assert np.all(frame["upper"] >= frame["survival"] - 1e-15)
     # more knots never fit worse (nested models)
     if k > 0:
         assert r.loglik >= fit_spline(time, event, k=0).loglik - 1e-6

@@ -5,7 +5,7 @@ Each arm of an endpoint is fitted with the six distributions of
 generalized gamma; the first four as R survreg, the last two with flexsurv's
 parameterisations), a Royston-Parmar model with one internal knot
 (:mod:`blinasim.stats.spline`) and a Weibull mixture cure model (:mod:`blinasim.stats.cure`;
-these two without intervals). The report shows, per arm and distribution, AIC and BIC (lower is
+point estimates only). The report shows, per arm and distribution, AIC and BIC (lower is
 better supported by the data; a difference under ~2 is no real difference) and the
 survival each predicts at the milestone and at twice the milestone, with 95% intervals.
 Fit statistics say how well a curve describes the observed follow-up, not whether its
@@ -64,7 +64,8 @@ def extrapolation_fits(
             except InputError as exc:
                 notes[f"{arm} {name}"] = exc.expected
                 continue
-            sv = extra.survival(horizons)["survival"]
+            frame = extra.survival(horizons)
+            sv = frame["survival"]
             row = {
                 "arm": arm,
                 "distribution": name,
@@ -74,7 +75,10 @@ def extrapolation_fits(
             }
             for j, h in enumerate(("milestone", "twice_milestone")):
                 row[f"{h}_survival"] = float(sv.iloc[j])
-                row[f"{h}_lower"] = row[f"{h}_upper"] = float("nan")  # no interval computed
+                for side in ("lower", "upper"):  # the cure model has no interval here
+                    row[f"{h}_{side}"] = (
+                        float(frame[side].iloc[j]) if side in frame else float("nan")
+                    )
             rows.append(row)
     return {"horizons_days": horizons, "fits": rows, "not_fitted": notes}
 
@@ -87,8 +91,8 @@ def _cure_weibull(time: np.ndarray, event: np.ndarray) -> Any:
     return fit_cure(time, event, "weibull")
 
 
-# point estimates only (their intervals are not computed): Royston-Parmar with one internal
-# knot and the Weibull mixture cure model
+# Royston-Parmar with one internal knot (with intervals) and the Weibull mixture cure model
+# (point estimates only)
 EXTRA_MODELS = (("Royston-Parmar, 1 knot", _spline1), ("Weibull mixture cure", _cure_weibull))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from blinasim.errors import InputError
 from blinasim.stats._common import FloatArray, as_float, survival_input
@@ -64,13 +65,28 @@ class SplineFit:
     n_events: int
     converged: bool
 
-    def survival(self, times: Any) -> pd.DataFrame:
-        """S(t) = exp(-exp(eta(log t))) (S(0) = 1)."""
+    def survival(self, times: Any, conf_level: float = 0.95) -> pd.DataFrame:
+        """S(t) = exp(-exp(eta(log t))) with a 95% interval from the normal eta (S(0) = 1).
+
+        eta is linear in gamma, so its variance ``b' V b`` is exact (the delta method on the
+        log(-log S) scale, as for :class:`blinasim.stats.parametric.ParametricFit`).
+        """
         t = as_float(np.atleast_1d(times), "times", nonnegative=True)
         with np.errstate(divide="ignore"):
             b, _ = _basis(np.log(np.maximum(t, 1e-300)), self.knots)
-        surv = np.where(t > 0, np.exp(-np.exp(b @ self.gamma)), 1.0)
-        return pd.DataFrame({"time": t, "survival": surv})
+        eta = b @ self.gamma
+        half = float(norm.ppf(0.5 + conf_level / 2.0)) * np.sqrt(
+            np.einsum("ij,jk,ik->i", b, self.var, b)
+        )
+        pos = t > 0
+        return pd.DataFrame(
+            {
+                "time": t,
+                "survival": np.where(pos, np.exp(-np.exp(eta)), 1.0),
+                "lower": np.where(pos, np.exp(-np.exp(eta + half)), 1.0),
+                "upper": np.where(pos, np.exp(-np.exp(eta - half)), 1.0),
+            }
+        )
 
 
 def _fgh(
