@@ -16,6 +16,7 @@ from blinasim.cli import main
 from blinasim.errors import InputError
 from blinasim.jobs import validate as job
 from blinasim.jobs.whatif import COMPARISONS, Effect, WhatIfReport, WhatIfResult
+from blinasim.reports.render import render_folder
 from blinasim.reports.validate import render_validation
 
 HERE = Path(__file__).parent
@@ -165,6 +166,8 @@ def test_json_schema_and_files(posterior: Path, tmp_path: Path, capsys) -> None:
     assert "toy_held_miss" in html
     assert "not medical advice" in html
     assert render_validation(out) == html
+    # `blinasim report DIR` recognises a validation folder and re-renders it identically
+    assert render_folder(out) == html
 
 
 def test_terminal_table(posterior: Path, capsys) -> None:

@@ -24,6 +24,7 @@ RUN = "run"
 ANALYSIS = "analysis"
 COMPARE = "compare"
 CALIBRATE = "calibrate"
+VALIDATE = "validate"
 
 # manifest ``kind`` -> report
 KINDS = {
@@ -34,8 +35,9 @@ KINDS = {
 }
 
 EXPECTED = (
-    "a results folder of 'blinasim run', 'analyze', 'compare', 'example' or 'calibrate' "
-    "(with its manifest.json, or a calibration's report.json and posterior CSV)"
+    "a results folder of 'blinasim run', 'analyze', 'compare', 'example', 'calibrate' or "
+    "'validate' (with its manifest.json, a calibration's report.json and posterior CSV, or "
+    "a validation's validate.json)"
 )
 
 
@@ -101,8 +103,10 @@ def open_folder(path: str | Path) -> ResultsFolder:
         return ResultsFolder(p, KINDS[str(doc["kind"])], doc)
     if (p / "report.json").is_file() and any(p.glob("posterior_*.csv")):
         return ResultsFolder(p, CALIBRATE, doc if isinstance(doc, dict) else {})
+    if (p / "validate.json").is_file():
+        return ResultsFolder(p, VALIDATE, doc if isinstance(doc, dict) else {})
     got = f"manifest kind {doc.get('kind')!r}" if isinstance(doc, dict) else "no manifest.json"
     raise InputError(EXPECTED, file=p, got=got)
 
 
-__all__ = ["ANALYSIS", "CALIBRATE", "COMPARE", "RUN", "ResultsFolder", "open_folder"]
+__all__ = ["ANALYSIS", "CALIBRATE", "COMPARE", "RUN", "VALIDATE", "ResultsFolder", "open_folder"]

@@ -14,14 +14,29 @@ from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.reports.analysis import render_analysis
 from blinasim.reports.calibrate import render_calibration
 from blinasim.reports.compare import render_comparison
-from blinasim.reports.folder import ANALYSIS, CALIBRATE, COMPARE, RUN, ResultsFolder, open_folder
+from blinasim.reports.folder import (
+    ANALYSIS,
+    CALIBRATE,
+    COMPARE,
+    RUN,
+    VALIDATE,
+    ResultsFolder,
+    open_folder,
+)
 from blinasim.reports.run import render_run
+from blinasim.reports.validate import render_validation
+
+
+def _render_validation(folder: ResultsFolder) -> str:
+    return render_validation(folder.path)
+
 
 RENDERERS: dict[str, Callable[[ResultsFolder], str]] = {
     RUN: render_run,
     ANALYSIS: render_analysis,
     COMPARE: render_comparison,
     CALIBRATE: render_calibration,
+    VALIDATE: _render_validation,
 }
 
 
