@@ -38,10 +38,14 @@ def shipped_dir() -> Path:
 
 
 def shipped_protocols() -> dict[str, Path]:
-    """Shipped protocols by name (``aall1731``, examples such as ``aall1731_three_cycles``)."""
+    """Shipped protocols by name.
+
+    ``aall1731``, examples such as ``aall1731_three_cycles`` and the what-if backbone
+    variants such as ``aall0232_im1_methotrexate``.
+    """
     base = shipped_dir()
     out: dict[str, Path] = {}
-    for folder in (base, base / "examples"):
+    for folder in (base, base / "examples", base / "whatif"):
         if folder.is_dir():
             for f in sorted(folder.glob("*.yaml")):
                 out.setdefault(f.stem, f)
