@@ -217,12 +217,39 @@ class EarlyStop(FrozenModel):
 
 
 class Primary(FrozenModel):
-    """Primary analysis."""
+    """Primary analysis.
+
+    ``weighted_logrank`` is the Fleming-Harrington FH(rho, gamma) test (``fh``), and
+    ``maxcombo`` the maximum of FH(0,0), FH(0,0.5), FH(0.5,0), FH(0.5,0.5) with its
+    multivariate-normal p-value (both as R simtrial ``wlr`` / ``maxcombo``, stratified by the
+    randomization strata when ``stratified``), for trials whose effect is not proportional.
+    They need a single analysis: group-sequential boundaries for weighted tests would need
+    the weighted tests' own information fractions, which blinasim does not model.
+    """
 
     endpoint: Literal["DFS"] = "DFS"
-    test: Literal["stratified_logrank", "logrank"] = "stratified_logrank"
+    test: Literal["stratified_logrank", "logrank", "weighted_logrank", "maxcombo"] = (
+        "stratified_logrank"
+    )
+    fh: tuple[float, float] = Field(
+        default=(0.0, 0.0), description="(rho, gamma) of the weighted log-rank test"
+    )
+    stratified: bool = Field(
+        default=True, description="weighted tests: stratified by the randomization strata"
+    )
     milestone_years: float = Field(default=3.0, gt=0, description="for S(t) estimates")
     rmst_tau_years: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Primary:
+        if min(self.fh) < 0:
+            raise ValueError("primary.fh: rho and gamma >= 0")
+        return self
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the primary test is a weighted log-rank or MaxCombo test."""
+        return self.test in ("weighted_logrank", "maxcombo")
 
 
 class LossToFollowUp(FrozenModel):
@@ -288,6 +315,13 @@ class TrialDesign(FrozenModel):
                     raise ValueError(
                         f"outcomes.arms.{arm} mapping exactly the strata {sorted(strata)}"
                     )
+        if self.primary.weighted and len(self.analyses) != 1:
+            raise ValueError(
+                f"a single analysis with primary.test {self.primary.test} (no group-sequential "
+                "boundaries for weighted tests)"
+            )
+        if self.primary.test == "maxcombo" and self.monitoring.sided != 1:
+            raise ValueError("monitoring.sided 1 with primary.test maxcombo (a one-sided test)")
         kinds = {
             "events" if a.events is not None else "fraction" if a.information_fraction else "date"
             for a in self.analyses

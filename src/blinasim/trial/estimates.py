@@ -87,7 +87,9 @@ def trial_estimates(design: TrialDesign, adtte: pd.DataFrame, data_cut: dt.date)
             surv_se[lab] = float(at.std_err[0])
         else:
             surv[lab] = surv_se[lab] = float("nan")
-    use_strata = design.primary.test == "stratified_logrank"
+    use_strata = design.primary.test == "stratified_logrank" or (
+        design.primary.weighted and design.primary.stratified
+    )
     hr = lo = hi = float("nan")
     if e.sum() > 0 and two_arms:
         cox = cox_ph(t, e, armc.astype(np.float64), strata=strat if use_strata else None)

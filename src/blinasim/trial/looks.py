@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import special
 
 from blinasim.stats import km_survival_at_batched, logrank_test_batched
+from blinasim.stats.nph import MAXCOMBO_DEFAULT, weighted_logrank_batched
 from blinasim.trial.design import TrialDesign
 from blinasim.trial.monitoring import GroupSequentialDesign, group_sequential_design
 from blinasim.trial.patients import PatientBlock, SimulatedPatients
@@ -197,6 +200,36 @@ def _cut(
     return time, event.astype(np.int8), mask
 
 
+def _two_sided_p(z: FloatArray) -> FloatArray:
+    """Two-sided normal p-value of z-scores."""
+    return np.asarray(special.erfc(np.abs(z) / math.sqrt(2.0)), dtype=np.float64)
+
+
+def _weighted_z(
+    design: TrialDesign,
+    time: NDArray[Any],
+    event: NDArray[Any],
+    arm: NDArray[Any],
+    stratum: NDArray[Any],
+    mask: NDArray[Any],
+) -> FloatArray:
+    """The weighted primary test as a z-score (> 0 favours the experimental arm).
+
+    FH(rho, gamma): its z. MaxCombo: the normal quantile of 1 - p, so that one critical
+    value (the fixed design's z_(1-alpha)) decides both.
+    """
+    p = design.primary
+    strata = stratum if p.stratified else None
+    pairs: tuple[tuple[float, float], ...] = (
+        ((float(p.fh[0]), float(p.fh[1])),) if p.test == "weighted_logrank" else MAXCOMBO_DEFAULT
+    )
+    wl = weighted_logrank_batched(time, event, arm, strata, mask=mask, rho_gamma=pairs)
+    if p.test == "weighted_logrank":
+        return np.asarray(wl.z[:, 0], dtype=np.float64)
+    pv = wl.maxcombo_p()
+    return np.asarray(special.ndtri(1.0 - np.clip(pv, 1e-300, 1.0)), dtype=np.float64)
+
+
 def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCache) -> BlockOutcome:
     """Run the monitoring and the report of each trial of a block, batched over trials."""
     st = block
@@ -214,7 +247,9 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
         look_day[i, : s.cut_day.size] = s.cut_day
         look_events[i, : s.events.size] = s.events
     n_looks = np.array([s.cut_day.size for s in scheds])
-    strat = design.primary.test == "stratified_logrank"
+    strat = design.primary.test == "stratified_logrank" or (
+        design.primary.weighted and design.primary.stratified
+    )
     m = design.monitoring
 
     z = np.full((b, k_max), np.nan)
@@ -244,10 +279,14 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
             mask=mask[rows],
         )
         zk = -lr.z
+        if design.primary.weighted:
+            zk = _weighted_z(
+                design, time[rows], event[rows], st.arm[rows], st.stratum[rows], mask[rows]
+            )
         z[rows, k] = zk
         l_oe[rows, k] = lr.observed - lr.expected
         l_var[rows, k] = lr.variance
-        l_p[rows, k] = lr.p_value
+        l_p[rows, k] = lr.p_value if not design.primary.weighted else _two_sided_p(zk)
         look_n[rows, k] = mask[rows].sum(axis=1)
         for j, i in enumerate(rows.tolist()):
             gs = bounds[i]
@@ -297,6 +336,9 @@ def evaluate_block(design: TrialDesign, block: PatientBlock, cache: BoundaryCach
     else:
         lr = logrank_test_batched(time, event, st.arm, st.stratum if strat else None, mask=mask)
         oe, var, rep_z, rep_p = lr.observed - lr.expected, lr.variance, -lr.z, lr.p_value
+        if design.primary.weighted:
+            rep_z = _weighted_z(design, time, event, st.arm, st.stratum, mask)
+            rep_p = _two_sided_p(rep_z)
     with np.errstate(divide="ignore", invalid="ignore"):
         hr = np.exp(oe / var)
     milestone = design.primary.milestone_years * DAYS_PER_YEAR
