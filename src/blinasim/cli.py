@@ -109,6 +109,12 @@ def analyze(
         str | None,
         typer.Option(help="Reference arm (default: recognised from the data, else asked for)."),
     ] = None,
+    extrapolate: Annotated[
+        float | None,
+        typer.Option(
+            help="Horizon in years of the parametric extrapolation (default: twice the milestone)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
 ) -> None:
     """Analyse real or simulated trial data (ADaM ADTTE): KM, log-rank, Cox, RMST, CIF."""
@@ -119,6 +125,7 @@ def analyze(
         milestone_years=milestone_years,
         tau_years=tau_years,
         control=control,
+        extrapolate_years=extrapolate,
     )
     print_run(console, run)
     assert run.out_dir is not None

@@ -11,6 +11,7 @@ import pytest
 
 from blinasim.analysis.read import validate_adtte
 from blinasim.analysis.run import analyze_table, veteran_adtte
+from blinasim.cli import main
 from blinasim.jobs.analyze import analyze_example
 
 
@@ -73,3 +74,24 @@ def test_parametric_fits_per_arm_in_the_report(tmp_path: Path) -> None:
         assert abs(best["milestone_survival"] - km) < 0.1
     html = (tmp_path / "report.html").read_text()
     assert "NICE DSU TSD 14" in html
+
+
+def test_extrapolate_sets_the_horizon_of_the_parametric_predictions(tmp_path: Path) -> None:
+    """`blinasim analyze FILE --extrapolate 5`: the fits predict survival at 5 years."""
+    csv = tmp_path / "veteran.csv"
+    veteran_adtte().to_csv(csv, index=False)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as ex:
+        main(
+            ["analyze", str(csv), "--milestone-years", "0.5", "--extrapolate", "5", "-o", str(out)]
+        )
+    assert ex.value.code in (0, None)
+    e = json.loads((out / "summary.json").read_text())["endpoints"]["OS"]
+    assert e["parametric_fits"]["horizons_days"] == [182.625, 5 * 365.25]
+    fits = pd.DataFrame(e["parametric_fits"]["fits"])
+    # five years out, every model predicts less survival than at six months
+    assert (fits["horizon_survival"] < fits["milestone_survival"]).all()
+    assert "5 years" in (out / "report.html").read_text()
+    with pytest.raises(SystemExit) as ex:
+        main(["analyze", str(csv), "--extrapolate", "0", "-o", str(tmp_path / "bad")])
+    assert ex.value.code == 2

@@ -26,10 +26,17 @@ from blinasim.stats.spline import fit_spline
 
 
 def extrapolation_fits(
-    data: pd.DataFrame, *, arms: tuple[str, ...], milestone_days: float
+    data: pd.DataFrame,
+    *,
+    arms: tuple[str, ...],
+    milestone_days: float,
+    horizon_days: float | None = None,
 ) -> dict[str, Any]:
-    """Per arm: the six fits' AIC, BIC and survival at the milestone and at twice it."""
-    horizons = [milestone_days, 2.0 * milestone_days]
+    """Per arm: each fit's AIC, BIC and survival at the milestone and at the horizon.
+
+    The horizon is ``blinasim analyze --extrapolate YEARS`` (default: twice the milestone).
+    """
+    horizons = [milestone_days, horizon_days if horizon_days else 2.0 * milestone_days]
     rows: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
     for arm in arms:
@@ -53,7 +60,7 @@ def extrapolation_fits(
                 "converged": fit.converged,
             }
             s = fit.survival(horizons)
-            for j, h in enumerate(("milestone", "twice_milestone")):
+            for j, h in enumerate(("milestone", "horizon")):
                 row[f"{h}_survival"] = float(s["survival"].iloc[j])
                 row[f"{h}_lower"] = float(s["lower"].iloc[j])
                 row[f"{h}_upper"] = float(s["upper"].iloc[j])
@@ -73,7 +80,7 @@ def extrapolation_fits(
                 "bic": extra.bic,
                 "converged": extra.converged,
             }
-            for j, h in enumerate(("milestone", "twice_milestone")):
+            for j, h in enumerate(("milestone", "horizon")):
                 row[f"{h}_survival"] = float(sv.iloc[j])
                 for side in ("lower", "upper"):  # the cure model has no interval here
                     row[f"{h}_{side}"] = (

@@ -298,13 +298,16 @@ def pool_endpoint(
     )
 
 
-def with_nph_tests(a: EndpointAnalysis) -> EndpointAnalysis:
+def with_nph_tests(a: EndpointAnalysis, *, horizon_days: float | None = None) -> EndpointAnalysis:
     """Add the parametric fits per arm and, with two arms, the tests for non-PH.
 
     :mod:`blinasim.analysis.extrapolation` and :mod:`blinasim.analysis.nph`.
     """
     fits = extrapolation_fits(
-        a.data, arms=tuple(s.arm for s in a.arms), milestone_days=a.milestone_days
+        a.data,
+        arms=tuple(s.arm for s in a.arms),
+        milestone_days=a.milestone_days,
+        horizon_days=horizon_days,
     )
     a = dataclasses.replace(a, extrapolation=fits)
     if a.comparisons:
@@ -328,6 +331,7 @@ def analyze_table(
     tau_years: float | None = None,
     control: str | None = None,
     origin: DataOrigin | None = None,
+    extrapolate_years: float | None = None,
 ) -> AnalysisRun:
     """Analyse every requested endpoint of a validated ADTTE table.
 
@@ -387,7 +391,8 @@ def analyze_table(
         )
     analyses = tuple(
         with_nph_tests(
-            analyze_endpoint(df, paramcd=p, milestone_days=milestone, tau_days=tau, control=ref)
+            analyze_endpoint(df, paramcd=p, milestone_days=milestone, tau_days=tau, control=ref),
+            horizon_days=extrapolate_years * DAYS_PER_YEAR if extrapolate_years else None,
         )
         for p in wanted
     )
@@ -438,6 +443,7 @@ def analyze_file(
     milestone_years: float = 3.0,
     tau_years: float | None = None,
     control: str | None = None,
+    extrapolate_years: float | None = None,
 ) -> AnalysisRun:
     """Read, analyse and report an ADTTE file (``.xpt``, ``.csv`` or ``.parquet``).
 
@@ -447,6 +453,8 @@ def analyze_file(
     path = Path(path)
     source = shown_path(path)
     check_years(milestone_years, tau_years)
+    if extrapolate_years is not None and not extrapolate_years > 0:
+        raise InputError("a positive number of years", field="--extrapolate", got=extrapolate_years)
     check_table_path(path)
     folder = Path(out_dir) if out_dir is not None else timestamped(f"analysis-{path.stem}")
     inputs = {
@@ -455,6 +463,7 @@ def analyze_file(
         "milestone_years": milestone_years,
         "tau_years": tau_years,
         "control": control,
+        "extrapolate_years": extrapolate_years,
     }
     created = not folder.exists()
     claim_out_dir(folder, kind="analysis", match={"inputs": inputs})
@@ -469,6 +478,7 @@ def analyze_file(
             tau_years=tau_years,
             control=control,
             origin=data_origin(path, list(raw.columns)),
+            extrapolate_years=extrapolate_years,
         )
     except BlinasimError:
         if created and not any(folder.iterdir()):

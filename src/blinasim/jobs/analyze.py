@@ -23,6 +23,7 @@ def analyze_file(
     milestone_years: float = 3.0,
     tau_years: float | None = None,
     control: str | None = None,
+    extrapolate_years: float | None = None,
 ) -> AnalysisRun:
     """Read, analyse and report an ADTTE file (see :func:`blinasim.analysis.run.analyze_file`)."""
     run = analysis.analyze_file(
@@ -32,6 +33,7 @@ def analyze_file(
         milestone_years=milestone_years,
         tau_years=tau_years,
         control=control,
+        extrapolate_years=extrapolate_years,
     )
     assert run.out_dir is not None
     write_report(run.out_dir)

@@ -231,7 +231,7 @@ def _with_interval(r: dict[str, Any], h: str) -> str:
 
 
 def extrapolation_table(e: dict[str, Any]) -> pd.DataFrame:
-    """Per arm and distribution: AIC, BIC and survival at the milestone and twice it."""
+    """Per arm and distribution: AIC, BIC and survival at the milestone and the horizon."""
     pf = e["parametric_fits"]
     h1, h2 = (h / curves.DAYS_PER_YEAR for h in pf["horizons_days"])
     best: dict[str, float] = {}
@@ -248,7 +248,7 @@ def extrapolation_table(e: dict[str, Any]) -> pd.DataFrame:
                 "ΔAIC": f"{r['aic'] - best[r['arm']]:.1f}",
                 "BIC": f"{r['bic']:,.1f}",
                 f"{h1:g} years": _with_interval(r, "milestone"),
-                f"{h2:g} years": _with_interval(r, "twice_milestone"),
+                f"{h2:g} years": _with_interval(r, "horizon"),
             }
         )
     return pd.DataFrame(rows)
