@@ -27,6 +27,7 @@ simulation from the estimates' normal distribution instead).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -142,16 +143,19 @@ def _gengamma_loglik(theta: FloatArray, t: FloatArray, e: FloatArray) -> float:
     mu, log_s, q = float(theta[0]), float(theta[1]), float(theta[2])
     if abs(q) < 1e-6:
         return float("-inf")  # the Q != 0 formulas break down (see the module docstring)
-    s = np.exp(log_s)
-    w = (np.log(t) - mu) / s
-    qi = 1.0 / q**2
-    u = qi * np.exp(q * w)
-    logf = -np.log(s * t) + np.log(abs(q)) + qi * np.log(qi) + qi * (q * w - np.exp(q * w))
-    logf = logf - special.gammaln(qi)
-    surv = special.gammaincc(qi, u) if q > 0 else special.gammainc(qi, u)
-    with np.errstate(divide="ignore"):
+    # far from the optimum exp() overflows: the log-likelihood is then -inf (or nan), which
+    # the optimizer treats as a step to reject
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        s = np.exp(log_s)
+        w = (np.log(t) - mu) / s
+        qi = 1.0 / q**2
+        u = qi * np.exp(q * w)
+        logf = -np.log(s * t) + np.log(abs(q)) + qi * np.log(qi) + qi * (q * w - np.exp(q * w))
+        logf = logf - special.gammaln(qi)
+        surv = special.gammaincc(qi, u) if q > 0 else special.gammainc(qi, u)
         logsurv = np.log(surv)
-    return float(np.sum(np.where(e == 1, logf, logsurv)))
+        total = float(np.sum(np.where(e == 1, logf, logsurv)))
+    return total if math.isfinite(total) else float("-inf")
 
 
 def _num_grad(fn: Callable[[FloatArray], float], theta: FloatArray, h: float) -> FloatArray:
