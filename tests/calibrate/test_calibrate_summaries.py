@@ -47,6 +47,7 @@ def _outcomes() -> SimpleNamespace:
                 "risk_group": group,
                 "risk_reason": reason,
                 "eoi_flow": eoi,
+                "eoc_flow": 0.0,
                 "arm": arm,
                 "randomization_day": rand,
                 "relapse_day": rel,

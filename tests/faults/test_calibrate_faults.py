@@ -30,7 +30,7 @@ from blinasim.errors import InputError
 CAL = Path(__file__).resolve().parent.parent / "calibrate"
 if str(CAL) not in sys.path:  # the toy simulator (toy_sim:ToySimulator)
     sys.path.insert(0, str(CAL))
-SHIPPED = "posterior_aall1731_v2"
+SHIPPED = "posterior_aall1731_v3"
 
 
 def _config(folder: Path, **changes: object) -> Path:

@@ -142,11 +142,15 @@ def test_large_clone_crossing_time_is_closed_form(mp):
 def test_clone_growing_through_therapy_relapses_on_therapy(mp):
     # net rate positive during a long 'maintenance' segment: relapse before therapy ends
     g = 0.06
-    log0 = [-50.0, math.log(1e6)] + [-50.0] * 4
+    log0 = [-50.0, math.log(1e8)] + [-50.0] * 4
     sched = _schedule([0, 700, 3000], chemo=[0.005, 0.0])
     # resistant clone net rate 0.06 * growth factor - 0.005 > 0 throughout
+    rate = g * mp.leukemia.resistant_growth_factor - 0.005
+    assert rate > 0
+    expect = (math.log(mp.leukemia.relapse_cells_marrow) - math.log(1e8)) / rate
+    assert expect < 700
     tr = _single(log0, g, np.full(3, 0.5), mp, sched)
-    assert np.all(tr.cross_day[:, 1] < 700)
+    np.testing.assert_allclose(tr.cross_day[:, 1], expect, rtol=1e-12)
 
 
 def test_one_blinatumomab_cycle_clears_mrd_in_most_mrd_positive(cohort, mp):

@@ -123,26 +123,32 @@ def test_antigen_loss_feeds_the_cd19_negative_clone_in_the_kernel(mp):
 def test_dormancy_delays_only_regrowth_after_therapy(mp):
     n = 4000
     g = 0.03
-    # a clone held down by therapy until day 700, then regrowing
-    bio = _bio(n, [math.log(1e4)] + [-np.inf] * 5, g=g)
-    bio = dataclasses.replace(bio, dormancy_u=np.random.default_rng(1).uniform(size=(n, 6)))
+    rate = mp.leukemia.dormancy_exit_per_cell_day
+    lag_large = math.log1p(g / rate) / g
     sched = _schedule([0.0, 700.0, 20000.0], chemo=[g + 0.001, 0.0])
     zero = np.zeros((n, 2))
     kw = {"lp": mp.leukemia, "cp": mp.chemo, "bp": mp.blina}
-    base = simulate_trajectories(bio, sched, zero, np.empty(0), **kw)
+    u = np.random.default_rng(1).uniform(size=(n, 6))
+    # a large clone held down by therapy until day 700 (5,000 cells left): the lag is the
+    # deterministic log(1 + r/rate)/r
+    big = dataclasses.replace(_bio(n, [math.log(1e4)] + [-np.inf] * 5, g=g), dormancy_u=u)
+    base = simulate_trajectories(big, sched, zero, np.empty(0), **kw)
     lp_off = dataclasses.replace(mp.leukemia, dormancy_exit_per_cell_day=0.0)
-    nodorm = simulate_trajectories(bio, sched, zero, np.empty(0), **{**kw, "lp": lp_off})
-    dorm = simulate_trajectories(bio, sched, zero, np.empty(0), **kw, therapy_end=700.0)
-    np.testing.assert_array_equal(base.cross_day, nodorm.cross_day)
-    alive = np.isfinite(base.cross_day[:, 0])
-    assert alive.any()
-    lag = dorm.cross_day[alive, 0] - base.cross_day[alive, 0]
-    rate = mp.leukemia.dormancy_exit_per_cell_day
-    assert np.all(lag >= math.log1p(g / rate) / g - 1e-9)
-    # few survivors: an exponential extra wait with mean 1/(k * rate)
+    nodorm = simulate_trajectories(big, sched, zero, np.empty(0), **{**kw, "lp": lp_off})
+    np.testing.assert_array_equal(base.cross_day, nodorm.cross_day)  # no therapy end given
+    dorm = simulate_trajectories(big, sched, zero, np.empty(0), **kw, therapy_end=700.0)
+    np.testing.assert_allclose(dorm.cross_day[:, 0] - base.cross_day[:, 0], lag_large, rtol=1e-9)
+    # a few survivors (about 20 cells at the nadir): also an exponential wait for the first
+    few = dataclasses.replace(_bio(n, [math.log(40.0)] + [-np.inf] * 5, g=g), dormancy_u=u)
+    b2 = simulate_trajectories(few, sched, zero, np.empty(0), **kw)
+    d2 = simulate_trajectories(few, sched, zero, np.empty(0), **kw, therapy_end=700.0)
+    alive = np.isfinite(b2.cross_day[:, 0])
+    assert alive.mean() > 0.2
+    lag = d2.cross_day[alive, 0] - b2.cross_day[alive, 0]
+    assert np.all(lag >= lag_large - 1e-9)
     assert lag.std() > 0
     # a clone that grows through therapy is never delayed
     sched2 = _schedule([0.0, 700.0, 20000.0], chemo=[0.0, 0.0])
-    grow = simulate_trajectories(bio, sched2, zero, np.empty(0), **kw)
-    grow_d = simulate_trajectories(bio, sched2, zero, np.empty(0), **kw, therapy_end=700.0)
+    grow = simulate_trajectories(big, sched2, zero, np.empty(0), **kw)
+    grow_d = simulate_trajectories(big, sched2, zero, np.empty(0), **kw, therapy_end=700.0)
     np.testing.assert_array_equal(grow.cross_day, grow_d.cross_day)

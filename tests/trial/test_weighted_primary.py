@@ -33,9 +33,7 @@ def test_fh00_is_the_stratified_logrank() -> None:
 
 
 def test_late_weights_change_the_test_and_maxcombo_decides_on_its_p() -> None:
-    late = replicate(
-        design_from_dict(_fixed("weighted_logrank", fh=[0, 1])), N, seed=3, workers=1
-    )
+    late = replicate(design_from_dict(_fixed("weighted_logrank", fh=[0, 1])), N, seed=3, workers=1)
     lr = replicate(design_from_dict(_fixed("stratified_logrank")), N, seed=3, workers=1)
     assert not np.allclose(late.outcomes.z, lr.outcomes.z)
     mc = replicate(design_from_dict(_fixed("maxcombo")), N, seed=3, workers=1)

@@ -3,7 +3,7 @@
 A posterior is a CSV (one row per draw: ``draw``, one column per free parameter, the log
 posterior) with a JSON sidecar (version, config name and hash, date, method, free
 parameters, diagnostics, the source of every number). The shipped one is
-``data/calibration/posterior_aall1731_v2.csv``. :func:`load_posterior` reads it and
+``data/calibration/posterior_aall1731_v3.csv``. :func:`load_posterior` reads it and
 :meth:`PosteriorEnsemble.parameter_sets` turns each draw into a full
 :class:`~blinasim.config.ParameterSet` (``ParameterSet.with_values``), so simulations and
 trials run on calibrated parameters and carry their uncertainty without re-running the fit.
@@ -29,7 +29,7 @@ from blinasim.errors import InputError
 from blinasim.io.checkpoint import atomic_write_bytes, atomic_write_json
 
 FloatArray = NDArray[np.float64]
-DEFAULT_NAME = "posterior_aall1731_v2"
+DEFAULT_NAME = "posterior_aall1731_v3"
 
 
 @dataclass(frozen=True)
