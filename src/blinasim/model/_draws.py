@@ -92,7 +92,9 @@ def uniforms(
 
 def _uniforms(seed: int, name: str, ids: IntArray, k: int) -> FloatArray:
     u = _by_block(seed, name, ids, k, normal=False)
-    u = np.clip(u, 1e-16, 1.0 - 1e-16)
+    # np.clip's bounds in place (same values, without clip's overhead)
+    np.maximum(u, 1e-16, out=u)
+    np.minimum(u, 1.0 - 1e-16, out=u)
     return u[:, 0] if k == 1 else u
 
 

@@ -44,6 +44,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -223,8 +224,47 @@ def _log_quantile_table(dist: str, a: float, b: float) -> FloatArray:
 
 def _table_inverse(u: FloatArray, dist: str, a: float, b: float = 0.0) -> FloatArray:
     """Inverse CDF by interpolating log quantiles in normal-score space (rel. error < 1e-6)."""
-    z = special.ndtri(np.asarray(u, dtype=np.float64))
-    return np.asarray(np.exp(np.interp(z, _Z_GRID, _log_quantile_table(dist, a, b))))
+    z = np.ascontiguousarray(special.ndtri(np.asarray(u, dtype=np.float64)))
+    out = np.empty_like(z)
+    _uniform_grid_interp(z, _Z_GRID, _log_quantile_table(dist, a, b), out)
+    return np.asarray(np.exp(out))
+
+
+@numba.njit(cache=True)
+def _uniform_grid_interp(x: FloatArray, xp: FloatArray, fp: FloatArray, out: FloatArray) -> None:
+    """``np.interp(x, xp, fp)`` for an evenly spaced ``xp``, bit for bit (tested).
+
+    The bracketing index is guessed from the spacing, then corrected by comparisons with
+    ``xp`` itself (as numpy's search finds it); the formula is numpy's.
+    """
+    m = xp.size
+    x0 = xp[0]
+    step = (xp[m - 1] - x0) / (m - 1)
+    for i in range(x.size):
+        v = x[i]
+        if v != v:
+            out[i] = v
+        elif v < x0:
+            out[i] = fp[0]
+        elif v >= xp[m - 1]:
+            out[i] = fp[m - 1]
+        else:
+            j = int((v - x0) / step)
+            j = min(max(j, 0), m - 2)
+            while j > 0 and xp[j] > v:
+                j -= 1
+            while j < m - 2 and xp[j + 1] <= v:
+                j += 1
+            if v == xp[j]:  # numpy: avoid a non-finite interpolation
+                out[i] = fp[j]
+                continue
+            slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+            r = slope * (v - xp[j]) + fp[j]
+            if r != r:
+                r = slope * (v - xp[j + 1]) + fp[j + 1]
+                if r != r and fp[j] == fp[j + 1]:
+                    r = fp[j]
+            out[i] = r
 
 
 def gamma_from_mean_sd(u: FloatArray, mean: float, sd: float) -> FloatArray:
