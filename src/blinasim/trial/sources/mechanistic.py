@@ -4,8 +4,8 @@ For trial ``replicate`` the adapter draws eligible children with
 :func:`blinasim.cohort.sample_cohort` and runs each through every arm of their stratum
 (common random numbers: the same child has the same draws on each arm) with the root
 seed of that replicate (a stable function of the trial seed and the replicate index). The
-model decides each child's risk group and randomization day (end of induction for
-SR-Average, end of consolidation for SR-High, no randomization when ineligible); the
+model decides each child's risk group and randomization day (end of consolidation for
+SR-Average and SR-High, no randomization when ineligible); the
 trial engine decides the arm, and the adapter returns that arm's relapse, death and
 second-malignancy days, converted to days from randomization.
 
