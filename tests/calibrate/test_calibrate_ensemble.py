@@ -125,6 +125,8 @@ def test_cli_runs_and_shows(toy_config: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "toy_c" in r.output
     assert "research model" in r.output.replace("\n", " ")
+    # the terminal table shows each target's role (only held out is validation)
+    assert "(validation)" in r.output
     assert (out / "report.html").exists()
     r = CliRunner().invoke(app, ["calibrate", "show", str(user_posterior(out))])
     assert r.exit_code == 0, r.output

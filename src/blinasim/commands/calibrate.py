@@ -39,6 +39,7 @@ from blinasim.calibrate.importance import CHECKPOINT_IS, LEGACY_CHECKPOINT_IS, p
 from blinasim.calibrate.report import build_result, fresh_seed_check, write_outputs
 from blinasim.calibrate.sampler import CHECKPOINT, LEGACY_CHECKPOINT, make_pool, run_sampler
 from blinasim.calibrate.simulator import LogPosterior, dfs_curve_task
+from blinasim.calibrate.targets import role_label
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.interrupt import resumable
@@ -231,7 +232,7 @@ def run_calibration(
     con.print(
         f"calibration [bold]{cfg.name} v{cfg.version}[/] (run {rid}): "
         f"{len(cfg.free_parameters)} free "
-        f"parameters, {len(cfg.fit)} targets fitted, {len(cfg.hold_out)} held out, "
+        f"parameters, {len(cfg.fit)} targets fitted, {len(cfg.hold_out)} compared, "
         f"{cfg.sampler.walkers} walkers x {cfg.sampler.steps} steps{stage2}, "
         f"{cfg.simulation.n_patients:,} patients per evaluation"
     )
@@ -336,12 +337,12 @@ def run_calibration(
 
 def _print_summary(con: Console, result: Any) -> None:
     tab = Table(title="Targets: published vs posterior predictive", show_lines=False)
-    for c in ("target", "used", "published", "predicted", "95% predictive", "ok"):
+    for c in ("target", "role", "published", "predicted", "95% predictive", "ok"):
         tab.add_column(c)
     for _, r in result.predictions.iterrows():
         tab.add_row(
             r["target"],
-            r["used"],
+            role_label(str(r["role"])),
             f"{r['published']:.4g}",
             f"{r['predicted_mean']:.4g}",
             f"[{r['ppi_q025']:.4g}, {r['ppi_q975']:.4g}]",
