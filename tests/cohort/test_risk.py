@@ -280,6 +280,19 @@ def test_bad_rules_and_inputs():
         assign_eoi({**cov, "genetic_subtype": ["t(17;19)"]}, eoi_flow_mrd=[0.0])
     with pytest.raises(InputError, match="genetics"):
         assign_eoi({k: v for k, v in cov.items() if k != "genetics"}, eoi_flow_mrd=[0.0])
+    # categorical columns (the cohort's) are checked by the categories in use
+    cat = pd.Series(pd.Categorical(["CNS3"], categories=["CNS1", "CNS2", "CNS3"]))
+    with pytest.raises(InputError, match="cns_status"):
+        assign_eoi({**cov, "cns_status": cat}, eoi_flow_mrd=[0.0])
+    unused = pd.Series(pd.Categorical(["CNS1"], categories=["CNS1", "CNS3"]))
+    a = assign_eoi({**cov, "cns_status": unused}, eoi_flow_mrd=[0.0])
+    assert (
+        a.to_frame()["stratum"].tolist()
+        == assign_eoi(cov, eoi_flow_mrd=[0.0]).to_frame()["stratum"].tolist()
+    )
+    missing = pd.Series(pd.Categorical([None], categories=["CNS1"]))
+    with pytest.raises(InputError, match="cns_status"):
+        assign_eoi({**cov, "cns_status": missing}, eoi_flow_mrd=[0.0])
     eoi = assign_eoi(cov, eoi_flow_mrd=[0.0])
     eoc = assign_eoc(eoi, eoc_flow_mrd=[0.0])
     with pytest.raises(InputError, match="EOI assignment"):

@@ -200,6 +200,13 @@ def _strings(name: str, x: Any, n: int, allowed: tuple[str, ...]) -> NDArray[np.
     a = np.asarray(x, dtype=object)
     if a.shape != (n,):
         raise InputError(f"an array of {n} values", field=name, got=f"shape {a.shape}")
+    if isinstance(getattr(x, "dtype", None), pd.CategoricalDtype):
+        # a categorical column (the cohort's): check the categories in use, not every row
+        codes = np.asarray(x.cat.codes)
+        used = np.unique(codes)
+        cats = np.asarray(x.cat.categories, dtype=object)
+        if used.size and used[0] >= 0 and all(c in allowed for c in cats[used]):
+            return a
     bad = ~np.isin(a, np.array(allowed, dtype=object))
     if bad.any():
         raise InputError(f"values in {list(allowed)}", field=name, got=a[bad][0])
