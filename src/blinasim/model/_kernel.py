@@ -32,8 +32,6 @@ CERTAIN_EXTINCTION_LOG = -40.0
 POISSON_EXACT_MAX_MEAN = 30.0
 """Above this expected number of surviving lineages, survival is certain to double precision."""
 PD_STEP_DAYS = 1.0  # = blinasim.model.pd.PD_STEP_DAYS (tested)
-BLOCK = 256
-"""Patients per parallel work item of the kernel."""
 ET_SATURATED = 1e-3  # = blinasim.model.pd.ET_SATURATED (tested)
 
 
@@ -227,205 +225,130 @@ def kernel(
     out_logq: FloatArray,
     out_nadir: FloatArray,
 ) -> None:
-    """Fill ``out_*`` for every patient (see the module docstring).
-
-    Patients run in blocks of :data:`BLOCK` (one scratch allocation per block, not per
-    patient); the arithmetic per patient is unchanged.
-    """
+    """Fill ``out_*`` for every patient (see the module docstring)."""
     n = growth.shape[0]
     nseg = seg_start.size
-    nblk = (n + BLOCK - 1) // BLOCK
-    for blk in numba.prange(nblk):
+    nq = qdays.size
+    for i in numba.prange(n):
         rates = np.empty(nseg)
         keff = np.zeros(nseg)
-        for i in range(blk * BLOCK, min(n, (blk + 1) * BLOCK)):
-            _patient(
+        any_blina = False
+        for p in range(nseg):
+            if blina_pot[i, p] > 0.0:
+                any_blina = True
+        log_acq = -math.inf
+        if any_blina:
+            log_acq = _marrow_cd19_pass(
                 i,
-                rates,
-                keff,
                 seg_start,
                 seg_end,
                 chemo_kill,
-                it_kill,
                 blina_pot,
                 growth,
                 sigma,
-                cns_factor,
                 log_n0,
-                u_ext,
-                u_dorm,
-                log_thr,
-                death,
-                cns_sys,
-                blina_cns,
                 et50,
                 bcell0,
                 loss_rate,
-                dormancy_rate,
-                therapy_end,
-                cd19pos,
-                qdays,
-                out_cross,
-                out_extinct,
-                out_logq,
-                out_nadir,
+                keff,
             )
-
-
-@numba.njit(cache=True)
-def _patient(
-    i: int,
-    rates: FloatArray,
-    keff: FloatArray,
-    seg_start: FloatArray,
-    seg_end: FloatArray,
-    chemo_kill: FloatArray,
-    it_kill: FloatArray,
-    blina_pot: FloatArray,
-    growth: FloatArray,
-    sigma: FloatArray,
-    cns_factor: FloatArray,
-    log_n0: FloatArray,
-    u_ext: FloatArray,
-    u_dorm: FloatArray,
-    log_thr: FloatArray,
-    death: float,
-    cns_sys: float,
-    blina_cns: float,
-    et50: float,
-    bcell0: float,
-    loss_rate: float,
-    dormancy_rate: float,
-    therapy_end: float,
-    cd19pos: FloatArray,
-    qdays: FloatArray,
-    out_cross: FloatArray,
-    out_extinct: BoolArray,
-    out_logq: FloatArray,
-    out_nadir: FloatArray,
-) -> None:
-    """One patient's six sub-populations (``rates``, ``keff``: scratch of length n_segments)."""
-    nseg = seg_start.size
-    nq = qdays.size
-    for p in range(nseg):
-        keff[p] = 0.0
-    any_blina = False
-    for p in range(nseg):
-        if blina_pot[i, p] > 0.0:
-            any_blina = True
-    log_acq = -math.inf
-    if any_blina:
-        log_acq = _marrow_cd19_pass(
-            i,
-            seg_start,
-            seg_end,
-            chemo_kill,
-            blina_pot,
-            growth,
-            sigma,
-            log_n0,
-            et50,
-            bcell0,
-            loss_rate,
-            keff,
-        )
-    for c in range(6):
-        clone = c % 3
-        g = growth[i, c]
-        sig = sigma[i, clone]
-        cd19 = cd19pos[clone]
-        thr = log_thr[0] if c < 3 else log_thr[1]
-        start = log_n0[i, c]
-        if c == 2:
-            start = _logaddexp(start, log_acq)
-        for p in range(nseg):
-            if c < 3:
-                rates[p] = g - chemo_kill[p] * sig - keff[p] * cd19
-            else:
-                # intrathecal kill does not depend on systemic sensitivity (assumption)
-                rates[p] = (
-                    g
-                    - (chemo_kill[p] * sig * cns_sys + it_kill[p]) * cns_factor[i]
-                    - keff[p] * cd19 * blina_cns
-                )
-        # pass 1: deterministic trajectory, first upward crossing once below threshold
-        cur = start
-        armed = cur < thr
-        m = cur
-        pm = -1  # nadir at the end of segment pm (-1: at day 0)
-        for p in range(nseg):
-            r = rates[p]
-            nxt = cur + r * (seg_end[p] - seg_start[p])
-            if armed and nxt >= thr and r > 0.0:
-                break
-            if nxt < thr:
-                armed = True
-            if nxt < m:
-                m = nxt
-                pm = p
-                if m < CERTAIN_EXTINCTION_LOG:
-                    break  # exp(m) < 1e-17: no lineage survives whatever comes later
-            cur = nxt
-        # chance extinction at the nadir
-        tm = 0.0 if pm < 0 else seg_end[pm]
-        r_after = rates[pm + 1] if pm + 1 < nseg else g
-        birth = max(g + death, 1e-12)
-        p_est = min(max(r_after / birth, 1e-12), 1.0)
-        lam = math.exp(m) * p_est if m < 700.0 else math.inf
-        shift = 0.0
-        dead = False
-        survivors = lam
-        if lam <= POISSON_EXACT_MAX_MEAN:
-            k = _poisson_inv(u_ext[i, c], lam)
-            if k == 0:
-                dead = True
-            else:
-                shift = math.log(k / lam)
-                survivors = float(k)
-        out_extinct[i, c] = dead
-        out_nadir[i, c] = tm
-        # pass 2: realized trajectory; crossing and query values
-        cross = math.inf
-        cur = start
-        armed = cur < thr
-        qi = 0
-        for p in range(nseg):
-            if dead and p > pm and qi >= nq:
-                break  # extinct and no query left: nothing more to compute
-            r = rates[p]
-            s0 = seg_start[p]
-            s1 = seg_end[p]
-            if p == pm + 1:
-                cur += shift
-            after = p > pm
-            while qi < nq and qdays[qi] < s1:
-                if qdays[qi] < s0 or (after and dead):
-                    out_logq[i, c, qi] = -math.inf
+        for c in range(6):
+            clone = c % 3
+            g = growth[i, c]
+            sig = sigma[i, clone]
+            cd19 = cd19pos[clone]
+            thr = log_thr[0] if c < 3 else log_thr[1]
+            start = log_n0[i, c]
+            if c == 2:
+                start = _logaddexp(start, log_acq)
+            for p in range(nseg):
+                if c < 3:
+                    rates[p] = g - chemo_kill[p] * sig - keff[p] * cd19
                 else:
-                    out_logq[i, c, qi] = cur + r * (qdays[qi] - s0)
-                qi += 1
-            nxt = cur + r * (s1 - s0)
-            if not (after and dead) and math.isinf(cross):
+                    # intrathecal kill does not depend on systemic sensitivity (assumption)
+                    rates[p] = (
+                        g
+                        - (chemo_kill[p] * sig * cns_sys + it_kill[p]) * cns_factor[i]
+                        - keff[p] * cd19 * blina_cns
+                    )
+            # pass 1: deterministic trajectory, first upward crossing once below threshold
+            cur = start
+            armed = cur < thr
+            m = cur
+            pm = -1  # nadir at the end of segment pm (-1: at day 0)
+            for p in range(nseg):
+                r = rates[p]
+                nxt = cur + r * (seg_end[p] - seg_start[p])
                 if armed and nxt >= thr and r > 0.0:
-                    cross = s0 + (thr - cur) / r
+                    break
                 if nxt < thr:
                     armed = True
-            cur = nxt
-        while qi < nq:
-            out_logq[i, c, qi] = -math.inf if dead else cur
-            qi += 1
-        # dormancy: survivors held down until the end of therapy regrow after a delay
-        if (
-            math.isfinite(cross)
-            and dormancy_rate > 0.0
-            and tm >= therapy_end
-            and cross > therapy_end
-            and r_after > 0.0
-        ):
-            # cells leave quiescence one by one at dormancy_rate: a large population regrows
-            # as if it were r / (r + rate) of its size (a lag of log(1 + r/rate)/r days);
-            # a few survivors also wait for the first of them (exponential, mean 1/(k rate))
-            cross += math.log1p(r_after / dormancy_rate) / r_after
+                if nxt < m:
+                    m = nxt
+                    pm = p
+                    if m < CERTAIN_EXTINCTION_LOG:
+                        break  # exp(m) < 1e-17: no lineage survives whatever comes later
+                cur = nxt
+            # chance extinction at the nadir
+            tm = 0.0 if pm < 0 else seg_end[pm]
+            r_after = rates[pm + 1] if pm + 1 < nseg else g
+            birth = max(g + death, 1e-12)
+            p_est = min(max(r_after / birth, 1e-12), 1.0)
+            lam = math.exp(m) * p_est if m < 700.0 else math.inf
+            shift = 0.0
+            dead = False
+            survivors = lam
             if lam <= POISSON_EXACT_MAX_MEAN:
-                cross += -math.log(u_dorm[i, c]) / (survivors * dormancy_rate)
-        out_cross[i, c] = cross
+                k = _poisson_inv(u_ext[i, c], lam)
+                if k == 0:
+                    dead = True
+                else:
+                    shift = math.log(k / lam)
+                    survivors = float(k)
+            out_extinct[i, c] = dead
+            out_nadir[i, c] = tm
+            # pass 2: realized trajectory; crossing and query values
+            cross = math.inf
+            cur = start
+            armed = cur < thr
+            qi = 0
+            for p in range(nseg):
+                if dead and p > pm and qi >= nq:
+                    break  # extinct and no query left: nothing more to compute
+                r = rates[p]
+                s0 = seg_start[p]
+                s1 = seg_end[p]
+                if p == pm + 1:
+                    cur += shift
+                after = p > pm
+                while qi < nq and qdays[qi] < s1:
+                    if qdays[qi] < s0 or (after and dead):
+                        out_logq[i, c, qi] = -math.inf
+                    else:
+                        out_logq[i, c, qi] = cur + r * (qdays[qi] - s0)
+                    qi += 1
+                nxt = cur + r * (s1 - s0)
+                if not (after and dead) and math.isinf(cross):
+                    if armed and nxt >= thr and r > 0.0:
+                        cross = s0 + (thr - cur) / r
+                    if nxt < thr:
+                        armed = True
+                cur = nxt
+            while qi < nq:
+                out_logq[i, c, qi] = -math.inf if dead else cur
+                qi += 1
+            # dormancy: survivors held down until the end of therapy regrow after a delay
+            if (
+                math.isfinite(cross)
+                and dormancy_rate > 0.0
+                and tm >= therapy_end
+                and cross > therapy_end
+                and r_after > 0.0
+            ):
+                # cells leave quiescence one by one at dormancy_rate: a large population regrows
+                # as if it were r / (r + rate) of its size (a lag of log(1 + r/rate)/r days);
+                # a few survivors also wait for the first of them (exponential, mean 1/(k rate))
+                cross += math.log1p(r_after / dormancy_rate) / r_after
+                if lam <= POISSON_EXACT_MAX_MEAN:
+                    cross += -math.log(u_dorm[i, c]) / (survivors * dormancy_rate)
+            out_cross[i, c] = cross
