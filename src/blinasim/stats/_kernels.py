@@ -442,6 +442,35 @@ def two_group_stat(obs: Any, exp: Any, var: Any) -> Any:  # pragma: no cover - c
     return 0.0, 0.0
 
 
+@njit(cache=True)
+def replicate_cells(
+    time: Any,
+    event: Any,
+    group: Any,
+    strata: Any,
+    has_strata: bool,
+    row_mask: Any,
+    r: int,
+    n_cells: int,
+) -> Any:  # pragma: no cover - compiled
+    """Replicate ``r``'s times grouped by (stratum, group, event) cell (:func:`sorted_cells`).
+
+    Returns ``(buf, off)``; rows outside ``row_mask`` are left out.
+    """
+    n = time.shape[1]
+    code = np.empty(n, np.int64)
+    for i in range(n):
+        if row_mask[i]:
+            st = strata[r, i] if has_strata else 0
+            code[i] = (st * 2 + group[r, i]) * 2 + event[r, i]
+        else:
+            code[i] = 0
+    buf = np.empty(n, np.float64)
+    off = np.empty(n_cells + 1, np.int64)
+    sorted_cells(time[r], code, row_mask, n_cells, buf, off)
+    return buf, off
+
+
 @njit(cache=True, parallel=True)
 def logrank_batched(
     time: Any,
@@ -470,16 +499,7 @@ def logrank_batched(
     everyone = np.ones(n, np.bool_)
     for r in prange(reps):
         row_mask = mask[r] if has_mask else everyone
-        code = np.empty(n, np.int64)
-        for i in range(n):
-            if row_mask[i]:
-                st = strata[r, i] if has_strata else 0
-                code[i] = (st * 2 + group[r, i]) * 2 + event[r, i]
-            else:
-                code[i] = 0
-        buf = np.empty(n, np.float64)
-        off = np.empty(n_cells + 1, np.int64)
-        sorted_cells(time[r], code, row_mask, n_cells, buf, off)
+        buf, off = replicate_cells(time, event, group, strata, has_strata, row_mask, r, n_cells)
         obs, exp, var = logrank_cells(buf, off, 2, n_strata, rho)
         o1[r] = obs[1]
         e1[r] = exp[1]

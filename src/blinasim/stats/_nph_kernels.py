@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from blinasim.stats._kernels import sorted_cells
+from blinasim.stats._kernels import replicate_cells
 
 
 @njit(cache=True)
@@ -92,16 +92,7 @@ def fh_batched(
     everyone = np.ones(n, np.bool_)
     for r in prange(reps):
         row_mask = mask[r] if has_mask else everyone
-        code = np.empty(n, np.int64)
-        for i in range(n):
-            if row_mask[i]:
-                st = strata[r, i] if has_strata else 0
-                code[i] = (st * 2 + group[r, i]) * 2 + event[r, i]
-            else:
-                code[i] = 0
-        buf = np.empty(n, np.float64)
-        off = np.empty(n_cells + 1, np.int64)
-        sorted_cells(time[r], code, row_mask, n_cells, buf, off)
+        buf, off = replicate_cells(time, event, group, strata, has_strata, row_mask, r, n_cells)
         ur, cr = fh_cells(buf, off, n_strata, rg)
         u[r] = ur
         cov[r] = cr
