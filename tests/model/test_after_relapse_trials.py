@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from blinasim.cli import main
 from blinasim.errors import InputError
 from blinasim.jobs.relapse_run import run_relapse_trial
 from blinasim.model.after_relapse import AfterRelapseParams
@@ -64,3 +65,20 @@ def test_run_writes_summary_with_the_issue_keys(tmp_path):
     assert set(doc["hsct"]) == {"blinatumomab", "chemotherapy"}
     with pytest.raises(InputError):
         run_relapse_trial("20120215", replicates=5, seed=2, out=tmp_path / "p", protocol="x")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "20120215", "--seed", "-1", "-r", "2"], "--seed: expected a non-negative seed"),
+        (["run", "20120215", "-r", "1"], "at least 2 replicates"),
+        (["run", "nonsense"], "a known trial (aall1731, aall1331, 20120215)"),
+    ],
+)
+def test_user_mistakes_are_one_line_exit_2(args, words, tmp_path, capsys):
+    with pytest.raises(SystemExit) as ex:
+        main([*args, "--out", str(tmp_path / "o")])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err
+    assert "Traceback" not in err

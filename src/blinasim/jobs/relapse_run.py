@@ -50,6 +50,8 @@ def run_relapse_trial(
         raise InputError(f"one of {RELAPSE_TRIALS}", field="trial", got=trial)
     if replicates < 2:
         raise InputError("at least 2 replicates", field="--replicates", got=replicates)
+    if seed < 0:
+        raise InputError("a non-negative seed", field="--seed", got=seed)
     if protocol is not None:
         raise InputError(
             "no --protocol: a relapse trial runs the salvage pathway", field="--protocol"

@@ -42,6 +42,7 @@ from blinasim.jobs.summary import (
     replicate_estimates,
     summarize,
 )
+from blinasim.model.after_relapse.trials import TRIALS as RELAPSE_TRIALS
 from blinasim.model.parameters import load_parameter_file, load_parameters
 from blinasim.parallel import stream_tasks
 from blinasim.protocol import load_protocol
@@ -130,7 +131,8 @@ class RunResult:
 def _posterior_tasks(cfg: RunConfig) -> tuple[list[ReplicateTask], str]:
     design_name = TRIALS.get(cfg.trial)
     if design_name is None:
-        raise InputError(f"a known trial ({', '.join(TRIALS)})", field="trial", got=cfg.trial)
+        known = ", ".join((*TRIALS, *RELAPSE_TRIALS))
+        raise InputError(f"a known trial ({known})", field="trial", got=cfg.trial)
     if cfg.replicates < 1:
         raise InputError("at least 1 replicate", field="--replicates", got=cfg.replicates)
     if cfg.seed < 0:
