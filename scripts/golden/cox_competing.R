@@ -241,6 +241,11 @@ cadd(ci_case("synth_3causes_3groups", tm, cs, group = g, tp = c(2, 5, 10, 20, 30
 cadd(ci_case("synth_3causes_3groups_strata", tm, cs, group = g, strata = s, tp = c(5, 15)))
 cadd(ci_case("synth_3causes_one_stratum", tm, cs, group = g, strata = rep("only", n),
              tp = c(5, 15)))
+# a stratum whose cumulative incidence reaches 1 before its last event (Gray's variance
+# divides by 1 - F there: inf/nan terms in the Fortran that drop out of the statistic)
+cadd(ci_case("cif_reaches_one_in_a_stratum", c(1, 0, 0, 0, 0, 0, 0, 0, 2),
+             c(1L, 1L, 0L, 0L, 1L, 0L, 0L, 0L, 1L), group = strsplit("baaaaaaab", "")[[1]],
+             strata = strsplit("ttsstssst", "")[[1]], tp = c(1)))
 
 write_json_file(list(generator = "scripts/golden/cox_competing.R", versions = versions,
                      cases = ccases), "cuminc_cmprsk.json")

@@ -99,7 +99,9 @@ def _cinc(
     return xs[:nj].copy(), fs[:nj].copy(), vs[:nj].copy()
 
 
-@njit(cache=True)
+# error_model="numpy": a division by zero gives inf/nan as in cmprsk's Fortran (e.g. once a
+# stratum's cumulative incidence reaches 1), instead of raising ZeroDivisionError
+@njit(cache=True, error_model="numpy")
 def _crst(
     y: FloatArray, m: NDArray[np.int64], ig: NDArray[np.int64], ng: int, rho: float
 ) -> tuple[FloatArray, FloatArray]:  # pragma: no cover - compiled
