@@ -28,6 +28,7 @@ from blinasim.config import (
 )
 from blinasim.errors import BlinasimError, ParameterError
 from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.after_relapse.late_effects import LateEffectsParams
 from blinasim.model.engine import ModelParams
 from blinasim.model.leukemia import BlinaParams, ChemoParams, LeukemiaParams
 from blinasim.model.mrd import MRDParams
@@ -42,6 +43,7 @@ PARAMETER_SECTIONS: dict[str, type] = {
     "blinatumomab": BlinaParams,
     "mrd": MRDParams,
     "after_relapse": AfterRelapseParams,
+    "late_effects": LateEffectsParams,
     "risk_groups": RiskRules,
     "toxicity": ToxicityParams,
 }

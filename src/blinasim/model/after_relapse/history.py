@@ -12,7 +12,7 @@ first-line horizon is not simulated (the late-mortality SMRs carry the rest). De
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,12 @@ from numpy.typing import NDArray
 
 from blinasim.config import ParameterSet
 from blinasim.model import _draws
+from blinasim.model.after_relapse.late_effects import (
+    LATE_EFFECTS,
+    LateEffectsParams,
+    column,
+    late_effects,
+)
 from blinasim.model.after_relapse.lifetime import late_death, life_years, smr_for
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import Consolidation, salvage, site_codes
@@ -50,6 +56,9 @@ class Lifetime:
     death_cause: NDArray[np.int8]
     life_years: FloatArray
     """Years from diagnosis to death or the maximum age (life expectancy: their mean)."""
+    late_effect_days: dict[str, FloatArray] = field(default_factory=dict)
+    """Start day of each late effect (:data:`~.late_effects.LATE_EFFECTS` name -> day from
+    diagnosis; ``inf``: never, or not before death; :mod:`~.late_effects`)."""
 
 
 def lifetime(
@@ -67,8 +76,12 @@ def lifetime(
     consolidation: Consolidation = "policy",
     male_share: float = 0.5,
     cache: _draws.ChunkDraws | None = None,
+    late_params: LateEffectsParams | None = None,
 ) -> Lifetime:
-    """Life to age ``ap.lifetime_max_age_years`` of every child (vectorized)."""
+    """Life to age ``ap.lifetime_max_age_years`` of every child (vectorized).
+
+    ``late_params``: the late-effect parameters (default: the shipped ``late_effects`` section).
+    """
     rd = np.asarray(relapse_day, dtype=np.float64)
     rd = np.where(np.isfinite(rd) & (rd < horizon_day), rd, np.inf)
     fl = np.asarray(first_line_death_day, dtype=np.float64)
@@ -115,18 +128,37 @@ def lifetime(
     def before_death(x: FloatArray) -> FloatArray:
         return np.where(x < death, x, np.inf)
 
+    hsct_day = before_death(sal.hsct_day)
+    effects = late_effects(
+        ids,
+        rd,
+        hsct_day,
+        death,
+        seed=seed,
+        params=late_params if late_params is not None else LateEffectsParams.load(),
+        cache=cache,
+    )
     return Lifetime(
-        hsct_day=before_death(sal.hsct_day),
+        hsct_day=hsct_day,
         cart_day=before_death(sal.cart_day),
         relapse2_day=before_death(sal.relapse2_day),
         death_day=death,
         death_cause=cause,
         life_years=life_years(age_years, death, ap),
+        late_effect_days=effects.days,
     )
 
 
-TRIAL_COLUMNS = ("hsct_day", "cart_day", "relapse2_day", "lifetime_death_day", "life_years")
-"""Lifetime columns of a trial's children (:func:`trial_columns`)."""
+TRIAL_COLUMNS = (
+    "hsct_day",
+    "cart_day",
+    "relapse2_day",
+    "lifetime_death_day",
+    "life_years",
+    *(column(e) for e in LATE_EFFECTS),
+)
+"""Lifetime columns of a trial's children (:func:`trial_columns`); ``late_<effect>_day``:
+the start of each late effect, days from diagnosis (``inf``: never or not before death)."""
 FIRST_LINE_CAUSES = ("treatment-related", "second malignancy")
 
 
@@ -160,6 +192,7 @@ def trial_columns(
         horizon_day=horizon_day,
         seed=seed,
         ap=ap,
+        late_params=LateEffectsParams.load(params),
     )
     return {
         "hsct_day": lt.hsct_day,
@@ -167,4 +200,5 @@ def trial_columns(
         "relapse2_day": lt.relapse2_day,
         "lifetime_death_day": lt.death_day,
         "life_years": lt.life_years,
+        **{column(e): lt.late_effect_days[e] for e in LATE_EFFECTS},
     }
