@@ -1,0 +1,334 @@
+"""``blinasim predict``: one child's outcomes with each AALL1731 option, from virtual twins.
+
+Not a regression: children are simulated with the child's known covariates (unknown ones
+drawn from the cohort model), run through the common start of therapy and the MRD assays,
+and kept when their simulated readouts match the child's observed ones
+(:func:`blinasim.jobs.predict_twins.match`); the kept twins then run on every option open to
+them in AALL1731 with common random numbers, over posterior draws of the calibrated model
+(:mod:`blinasim.jobs.predict_summary` for the estimates and 95% intervals). The method, the
+matching rule and what the model does not know: ``docs/decision_aid.md``.
+
+A research model, not medical advice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from blinasim._version import __version__
+from blinasim.calibrate.ensemble import load_posterior
+from blinasim.cohort import RiskRules
+from blinasim.config import ParameterSet
+from blinasim.disclaimer import DISCLAIMER
+from blinasim.errors import InputError
+from blinasim.jobs import predict_results as results
+from blinasim.jobs.predict_twins import Facts, Observed, match, simulate_draw, twin_covariates
+from blinasim.model.engine import DEFAULT_HORIZON_DAYS
+from blinasim.protocol import load_protocol
+
+GENETICS = ("favorable", "neutral", "unfavorable")
+SEXES = ("female", "male")
+MRD_FIELDS = ("day8_mrd", "eoi_flow", "eoi_hts", "eoc_flow")
+WIDTHS_LOG10 = (0.5, 1.0, math.inf)
+"""Matching windows tried in turn (log10 units around each detected readout; ``inf``: the
+AALL1731 band alone) until at least ``min_twins`` twins match."""
+TRIAL = "COG AALL1731 (NCT03914625; Gupta et al., N Engl J Med 2025;392:875-891)"
+
+
+def _number(name: str, value: object, lo: float, hi: float, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InputError(what, field=name, got=value)
+    v = float(value)
+    if not (math.isfinite(v) and lo <= v <= hi):
+        raise InputError(what, field=name, got=value)
+    return v
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """What is known about the child at the decision (None: unknown).
+
+    ``wbc_k_per_ul``: initial white-cell count in 10^3/µL; MRD values are fractions (1e-4 =
+    0.01%); ``eoi_hts`` may be ``"indeterminate"``. Construction validates every field and
+    raises :class:`~blinasim.errors.InputError` naming the field and what was expected.
+    """
+
+    age_years: float | None = None
+    sex: str | None = None
+    wbc_k_per_ul: float | None = None
+    cns: int | None = None
+    genetics: str | None = None
+    down_syndrome: bool | None = None
+    day8_mrd: float | None = None
+    eoi_flow: float | None = None
+    eoi_hts: float | str | None = None
+    eoc_flow: float | None = None
+
+    def __post_init__(self) -> None:
+        _number("age_years", self.age_years, 0.0, 25.0, "an age in years from 0 to 25")
+        _number("wbc_k_per_ul", self.wbc_k_per_ul, 0.0, 5000.0, "a WBC in 10^3/µL, 0 to 5000")
+        if self.sex is not None and self.sex not in SEXES:
+            raise InputError("female or male", field="sex", got=self.sex)
+        if self.cns is not None and (isinstance(self.cns, bool) or self.cns not in (1, 2)):
+            raise InputError(
+                "CNS status 1 or 2 (CNS3 children were not eligible for AALL1731)",
+                field="cns",
+                got=self.cns,
+            )
+        if self.genetics is not None and self.genetics not in GENETICS:
+            raise InputError(
+                "favorable, neutral or unfavorable", field="genetics", got=self.genetics
+            )
+        if self.down_syndrome is not None and not isinstance(self.down_syndrome, bool | np.bool_):
+            raise InputError("true or false", field="down_syndrome", got=self.down_syndrome)
+        for name in MRD_FIELDS:
+            v = getattr(self, name)
+            if name == "eoi_hts" and v == "indeterminate":
+                continue
+            extra = ' or "indeterminate"' if name == "eoi_hts" else ""
+            _number(name, v, 0.0, 1.0, f"an MRD fraction from 0 to 1 (1e-4 = 0.01%){extra}")
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The fields left unknown (integrated over by the prediction)."""
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) is None)
+
+    def scope_problems(self) -> tuple[str, ...]:
+        """Why the child is outside what the model covers (empty: inside)."""
+        return tuple(msg for _, msg in self._scope())
+
+    def _scope(self) -> list[tuple[str, str]]:
+        out = []
+        if self.age_years is not None and not 1.0 <= self.age_years < 10.0:
+            out.append(
+                (
+                    "age_years",
+                    f"age {self.age_years:g} years is outside NCI standard risk "
+                    "(1 to under 10 years)",
+                )
+            )
+        if self.wbc_k_per_ul is not None and self.wbc_k_per_ul >= 50.0:
+            out.append(
+                (
+                    "wbc_k_per_ul",
+                    f"WBC {self.wbc_k_per_ul:g} x10^3/µL is outside NCI standard risk (under 50)",
+                )
+            )
+        if self.down_syndrome:
+            out.append(
+                (
+                    "down_syndrome",
+                    "children with Down syndrome were treated in AALL1731's own cohorts, "
+                    "which the model does not cover",
+                )
+            )
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The facts as given (None: unknown)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One child's prediction (:meth:`to_dict` is the JSON of ``blinasim predict --json``)."""
+
+    facts: ChildFacts
+    risk_group: str
+    risk_group_shares: dict[str, float]
+    eligible_options: tuple[str, ...]
+    unknown: tuple[str, ...]
+    options: dict[str, results.OptionResult]
+    comparison: results.Comparison | None
+    curves: dict[str, dict[str, list[float]]]
+    matching: dict[str, Any]
+    notes: tuple[str, ...]
+    limitations: tuple[str, ...]
+    model_version: str
+    posterior: str
+    seed: int
+    disclaimer: str = DISCLAIMER
+    elapsed_seconds: float = field(default=math.nan, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (keys stable; new keys may be added)."""
+        return {
+            "risk_group": self.risk_group,
+            "risk_group_shares": {k: round(v, 4) for k, v in self.risk_group_shares.items()},
+            "eligible_options": list(self.eligible_options),
+            "unknown": list(self.unknown),
+            "facts": self.facts.as_dict(),
+            "options": {k: v.to_dict() for k, v in self.options.items()},
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "curves": self.curves,
+            "matching": self.matching,
+            "notes": list(self.notes),
+            "limitations": list(self.limitations),
+            "source": {
+                "trial": TRIAL,
+                "model_version": self.model_version,
+                "posterior": self.posterior,
+            },
+            "model_version": self.model_version,
+            "seed": self.seed,
+            "disclaimer": self.disclaimer,
+        }
+
+
+LIMITATIONS = (
+    "Genetics enter only as three groups (favorable, neutral, unfavorable); a named lesion "
+    "beyond them (e.g. IKZF1 deletion) is not modelled.",
+    "Only NCI standard-risk children (1 to under 10 years, WBC under 50 x10^3/µL) without "
+    "Down syndrome, CNS3 disease, testicular disease or BCR::ABL1, as in AALL1731.",
+    "Sex and WBC do not change the leukemia in the model: sex enters only through body size "
+    "and life expectancy, WBC only through eligibility.",
+    "Chemotherapy doses follow the COG standard-risk backbone; several phase contents are "
+    "assumptions (docs/model.md).",
+    "Outcomes are for children alive and in remission when the options are chosen (after "
+    "consolidation, where AALL1731 randomized).",
+)
+
+
+def _model_facts(facts: ChildFacts) -> tuple[Facts, Observed]:
+    sim = Facts(
+        age_years=facts.age_years,
+        male=None if facts.sex is None else facts.sex == "male",
+        cns2=None if facts.cns is None else facts.cns == 2,
+        genetics=facts.genetics,
+    )
+    obs = Observed(
+        day8_pb_flow=facts.day8_mrd,
+        eoi_flow=facts.eoi_flow,
+        eoi_hts=facts.eoi_hts,
+        eoc_flow=facts.eoc_flow,
+    )
+    return sim, obs
+
+
+def predict(
+    facts: ChildFacts,
+    *,
+    seed: int = 20241207,
+    draws: int = 30,
+    candidates: int = 4000,
+    min_twins: int = 1000,
+    posterior: str | None = None,
+) -> Prediction:
+    """Predict one child's outcomes with each AALL1731 option open to them.
+
+    ``draws`` posterior draws (chosen reproducibly from ``seed``) x ``candidates`` simulated
+    children each; the matching window widens (:data:`WIDTHS_LOG10`) until ``min_twins``
+    twins match. ``posterior``: a posterior CSV (None: the shipped one). Children outside NCI
+    standard risk are refused (:class:`~blinasim.errors.InputError`). The same seed gives
+    the same numbers. A research model, not medical advice.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(facts, ChildFacts):
+        raise InputError("a ChildFacts record", field="facts", got=type(facts).__name__)
+    for name, v, lo in (("seed", seed, 0), ("draws", draws, 1), ("candidates", candidates, 100)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise InputError(f"an integer >= {lo}", field=name, got=v)
+    scope = facts._scope()
+    if scope:
+        raise InputError(
+            "a child with NCI standard-risk B-ALL as in AALL1731, the only children the model "
+            "covers (" + "; ".join(msg for _, msg in scope) + ")",
+            field=scope[0][0],
+        )
+    post = load_posterior(posterior)
+    base = ParameterSet.load()
+    idx = post.indices(n=draws, seed=seed)
+    protocol = load_protocol("aall1731")
+    sim, obs = _model_facts(facts)
+    cov = twin_covariates(sim, draws * candidates, seed)
+    male_share = 0.5 if sim.male is None else float(sim.male)
+    twins = []
+    for j, i in enumerate(idx):
+        ps = base.with_values(post.values(int(i)), source=f"calibrated: {post.name}, draw {i}")
+        part = cov.iloc[j * candidates : (j + 1) * candidates]
+        twins.append(
+            simulate_draw(
+                part,
+                protocol,
+                ps,
+                draw=int(i),
+                seed=seed,
+                male_share=male_share,
+                horizon_days=DEFAULT_HORIZON_DAYS,
+            )
+        )
+    rules = RiskRules.load(base)
+    width, masks = WIDTHS_LOG10[-1], []
+    for w in WIDTHS_LOG10:
+        masks = [match(t, obs, rules, w) for t in twins]
+        if sum(int(m.sum()) for m in masks) >= min_twins:
+            width = w
+            break
+    n_matched = sum(int(m.sum()) for m in masks)
+    if n_matched == 0:
+        raise InputError(
+            "MRD readouts that at least one simulated child shows (none of "
+            f"{draws * candidates:,} did, even within the AALL1731 bands alone)",
+            field="MRD readouts",
+        )
+    summary = results.summarize(twins, masks)
+    matching = {
+        "rule": (
+            "same AALL1731 band of each known MRD readout (below detection, each risk-rule "
+            "cut point) and, for a detected value, within the log10 window; alive and in "
+            "remission at the decision day"
+        ),
+        "window_log10": None if math.isinf(width) else width,
+        "widened": width != WIDTHS_LOG10[0]
+        and any(
+            getattr(obs, k) is not None for k in ("day8_pb_flow", "eoi_flow", "eoi_hts", "eoc_flow")
+        ),
+        "twins": n_matched,
+        "candidates": draws * candidates,
+        "posterior_draws": draws,
+        "min_twins": min_twins,
+    }
+    notes = list(summary.notes)
+    if matching["widened"]:
+        notes.append(
+            "Few simulated children matched the MRD readouts closely: the matching window was "
+            "widened to "
+            + ("the AALL1731 bands alone." if math.isinf(width) else f"±{width:g} log10.")
+        )
+    if n_matched < min_twins:
+        notes.append(
+            f"Only {n_matched} simulated children matched: the numbers are less certain "
+            "than their intervals say."
+        )
+    for name, what in (("age_years", "age"), ("wbc_k_per_ul", "WBC")):
+        if getattr(facts, name) is None:
+            notes.append(f"{what.capitalize()} unknown: assumed within NCI standard risk.")
+    if facts.down_syndrome is None:
+        notes.append("Down syndrome unknown: assumed absent (the model does not cover it).")
+    return Prediction(
+        facts=facts,
+        risk_group=summary.risk_group,
+        risk_group_shares=summary.risk_group_shares,
+        eligible_options=summary.eligible_options,
+        unknown=facts.unknown,
+        options=summary.options,
+        comparison=summary.comparison,
+        curves=summary.curves,
+        matching=matching,
+        notes=tuple(notes),
+        limitations=LIMITATIONS,
+        model_version=f"blinasim {__version__}",
+        posterior=f"{post.name} ({post.origin.rsplit('/', 1)[-1]})",
+        seed=seed,
+        elapsed_seconds=time.perf_counter() - t0,
+    )
+
+
+__all__ = ["ChildFacts", "Prediction", "predict"]
