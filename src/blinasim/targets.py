@@ -85,6 +85,7 @@ Quantity = Literal[
     "late_relapse_share",
     "median_relapse_months",
     "death_in_remission",
+    "hsct",
 ]
 
 
