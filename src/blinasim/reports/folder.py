@@ -25,6 +25,7 @@ ANALYSIS = "analysis"
 COMPARE = "compare"
 CALIBRATE = "calibrate"
 VALIDATE = "validate"
+RELAPSE = "relapse"
 
 # manifest ``kind`` -> report
 KINDS = {
@@ -32,6 +33,7 @@ KINDS = {
     "analysis": ANALYSIS,
     "compare": COMPARE,
     "calibration": CALIBRATE,
+    "relapse-trial": RELAPSE,
 }
 
 EXPECTED = (
@@ -109,4 +111,13 @@ def open_folder(path: str | Path) -> ResultsFolder:
     raise InputError(EXPECTED, file=p, got=got)
 
 
-__all__ = ["ANALYSIS", "CALIBRATE", "COMPARE", "RUN", "VALIDATE", "ResultsFolder", "open_folder"]
+__all__ = [
+    "ANALYSIS",
+    "CALIBRATE",
+    "COMPARE",
+    "RELAPSE",
+    "RUN",
+    "VALIDATE",
+    "ResultsFolder",
+    "open_folder",
+]

@@ -18,11 +18,13 @@ from blinasim.reports.folder import (
     ANALYSIS,
     CALIBRATE,
     COMPARE,
+    RELAPSE,
     RUN,
     VALIDATE,
     ResultsFolder,
     open_folder,
 )
+from blinasim.reports.relapse import render_relapse
 from blinasim.reports.run import render_run
 from blinasim.reports.validate import render_validation
 
@@ -37,6 +39,7 @@ RENDERERS: dict[str, Callable[[ResultsFolder], str]] = {
     COMPARE: render_comparison,
     CALIBRATE: render_calibration,
     VALIDATE: _render_validation,
+    RELAPSE: render_relapse,
 }
 
 
