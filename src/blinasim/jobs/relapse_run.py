@@ -23,6 +23,7 @@ from blinasim.io.outdir import prepare_out_dir
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.trials import TRIALS, RelapseTrial, predict
 from blinasim.model.parameters import load_parameter_file
+from blinasim.reports.render import write_report
 
 RELAPSE_TRIALS = TRIALS
 """Trial names ``blinasim run`` sends here."""
@@ -78,9 +79,10 @@ def run_relapse_trial(
     write_results_json(folder / "summary.json", summary)
     write_results_json(
         folder / "manifest.json",
-        {"job": "run", "trial": trial, "replicates": replicates, "seed": seed,
-         "params": params, "version": __version__},
+        {"job": "run", "kind": "relapse-trial", "trial": trial, "replicates": replicates,
+         "seed": seed, "params": params, "version": __version__},
     )  # fmt: skip
+    write_report(folder)  # report.html beside summary.json (reports/relapse.py)
     return RelapseRun(out=folder, summary=summary)
 
 
