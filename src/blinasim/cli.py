@@ -18,6 +18,7 @@ from rich.markup import escape
 from blinasim import _commands
 from blinasim._version import __version__
 from blinasim.commands.reconstruct import reconstruct
+from blinasim.commands.serve import serve
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import BlinasimError
 from blinasim.interrupt import Interrupted, Terminated, handle_sigterm
@@ -134,6 +135,7 @@ def analyze(
 
 
 app.command()(reconstruct)
+app.command()(serve)
 
 
 @app.command("run")
