@@ -62,6 +62,8 @@ STREAMS: dict[str, str] = {
     "after_relapse.lifetime": "late death on the life table with survivors' excess mortality",
     "after_relapse.trial_cohort": "virtual relapsed cohorts of the relapse trials (per trial)",
     "after_relapse.late_effects.*": "whether and when each late effect starts: <prefix>.<effect>",
+    # health economics (economics/)
+    "economics.psa": "costs and utilities of each PSA iteration (per iteration)",
     # the trial engine (trial/)
     "trial.accrual": "enrollment times",
     "trial.randomization": "permuted blocks of the stratified randomization",

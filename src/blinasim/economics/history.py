@@ -1,0 +1,284 @@
+"""Each child's lifetime events for one arm, as numpy arrays: what the economics prices.
+
+:class:`EventHistory` is a frozen record of per-child arrays (days from diagnosis, ``inf``:
+never) for the children of one arm (a strategy: chemotherapy, or chemotherapy +
+blinatumomab): age, body surface area, the first-line schedule (a small table per protocol
+arm, :class:`PhaseTable`, and each child's table index and stop day: first-line therapy
+ends early at relapse or death), the grade >= 3 adverse events (flat arrays: child index,
+type, grade, day), the first relapse and what followed it (reinduction, consolidation by
+chemotherapy or blinatumomab, HSCT, CAR-T, failure: a second relapse or refractory
+disease), death (day and :data:`~blinasim.model.after_relapse.history.CAUSES` code) and
+the end of each child's life table horizon (death or the maximum age).
+
+:func:`history_from_model` builds it from the engine's tables (``simulate``: patients and
+adverse events), the cohort's covariates and the protocol, re-running the lifetime pathway
+of :mod:`blinasim.model.after_relapse` with the model seed (the same children, the same
+numbers as the engine's and the trial's lifetime columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from blinasim.config import ParameterSet
+from blinasim.errors import InputError
+from blinasim.model.after_relapse.history import FIRST_LINE_CAUSES, lifetime
+from blinasim.model.after_relapse.params import AfterRelapseParams
+from blinasim.model.after_relapse.pathway import salvage, site_codes
+from blinasim.model.engine import OFF_STUDY
+from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities
+from blinasim.model.toxicity import EVENTS
+from blinasim.units import DAYS_PER_YEAR
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class PhaseTable:
+    """One protocol arm's first-line phases and blinatumomab infusions (days from diagnosis)."""
+
+    arm: str
+    kinds: tuple[str, ...]
+    start: FloatArray
+    end: FloatArray
+    infusion_start: FloatArray
+    infusion_end: FloatArray
+    infusion_dose: FloatArray
+    """µg/m²/day."""
+    infusion_cap: FloatArray
+    """µg/day (``inf``: none)."""
+
+    @classmethod
+    def from_plan(cls, plan: ArmPlan) -> PhaseTable:
+        """The table of an engine arm plan."""
+        infs = [inf for p in plan.phases for inf in p.infusions]
+        for inf in infs:
+            if inf.unit.replace("ug", "µg").replace("m2", "m²") != "µg/m²/day":
+                raise InputError("blinatumomab doses in µg/m²/day", field="protocol", got=inf.unit)
+        return cls(
+            arm=plan.name,
+            kinds=tuple(p.kind for p in plan.phases),
+            start=np.array([p.start for p in plan.phases], dtype=np.float64),
+            end=np.array([p.end for p in plan.phases], dtype=np.float64),
+            infusion_start=np.array([i.start for i in infs], dtype=np.float64),
+            infusion_end=np.array([i.end for i in infs], dtype=np.float64),
+            infusion_dose=np.array([i.dose for i in infs], dtype=np.float64),
+            infusion_cap=np.array(
+                [np.inf if i.max_dose is None else i.max_dose for i in infs], dtype=np.float64
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class EventHistory:
+    """Lifetime events of the children of one arm (per-child arrays; days from diagnosis)."""
+
+    patient_id: IntArray
+    age_years: FloatArray
+    bsa_m2: FloatArray
+    randomization_day: FloatArray
+    """NaN if not randomized (the origin ``randomization`` needs it)."""
+    tables: tuple[PhaseTable, ...]
+    table: NDArray[np.int16]
+    """Index into ``tables`` of each child's first-line arm."""
+    first_line_stop_day: FloatArray
+    """End of first-line therapy: the scheduled end, or relapse or death before it."""
+    ae_child: IntArray
+    ae_type: NDArray[np.int8]
+    """Index into :data:`blinasim.model.toxicity.EVENTS`."""
+    ae_grade: NDArray[np.int8]
+    ae_day: FloatArray
+    relapse_day: FloatArray
+    consolidation_day: FloatArray
+    """Start of post-relapse consolidation (second remission, alive at its start)."""
+    consolidation_blinatumomab: NDArray[np.bool_]
+    hsct_day: FloatArray
+    cart_day: FloatArray
+    failure_day: FloatArray
+    """Second relapse, or refractory disease after reinduction (its end)."""
+    death_day: FloatArray
+    death_cause: NDArray[np.int8]
+    """:data:`blinasim.model.after_relapse.history.CAUSES` code (-1: alive at the maximum age)."""
+    end_day: FloatArray
+    """Death or the maximum age of the life table (the horizon of each child)."""
+    late_effect_child: IntArray | None = None
+    late_effect_day: FloatArray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of children."""
+        return int(self.patient_id.size)
+
+    def __post_init__(self) -> None:
+        n = self.patient_id.size
+        for name in (
+            "age_years", "bsa_m2", "randomization_day", "table", "first_line_stop_day",
+            "relapse_day", "consolidation_day", "consolidation_blinatumomab", "hsct_day",
+            "cart_day", "failure_day", "death_day", "death_cause", "end_day",
+        ):  # fmt: skip
+            if np.asarray(getattr(self, name)).shape != (n,):
+                raise ValueError(f"EventHistory.{name}: expected shape ({n},)")
+        m = self.ae_child.size
+        for name in ("ae_type", "ae_grade", "ae_day"):
+            if np.asarray(getattr(self, name)).shape != (m,):
+                raise ValueError(f"EventHistory.{name}: expected shape ({m},)")
+        if n and (self.table.min() < 0 or self.table.max() >= len(self.tables)):
+            raise ValueError("EventHistory.table: indices into tables")
+
+
+def protocol_tables(protocol: Any) -> dict[str, PhaseTable]:
+    """Every arm of ``protocol`` as a :class:`PhaseTable` (by arm name)."""
+    arms = [protocol.arm(n) for n in protocol.arm_names]
+    controls = [a for a in arms if a.control] + [a for a in arms if not a.control]
+    ref = reference_intensities(controls)
+    return {a.name: PhaseTable.from_plan(arm_plan(a, ref)) for a in arms}
+
+
+def _off_study_arm(tables: dict[str, PhaseTable], protocol: Any) -> str:
+    arms = [protocol.arm(n) for n in protocol.arm_names]
+    own = [a.name for a in arms if a.stratum == OFF_STUDY]
+    high = [a.name for a in arms if a.stratum == "SR-High" and a.control]
+    ctrl = [a.name for a in arms if a.control]
+    return str((own or high or ctrl or list(tables))[0])
+
+
+def _rows_for(ids: IntArray, cohort: pd.DataFrame) -> NDArray[np.intp]:
+    cid = cohort["patient_id"].to_numpy(dtype=np.int64)
+    order = np.argsort(cid, kind="stable")
+    pos = np.searchsorted(cid[order], ids)
+    pos = np.minimum(pos, max(cid.size - 1, 0))
+    if cid.size == 0 or np.any(cid[order][pos] != ids):
+        raise InputError("every patient id of the model table in the cohort", field="cohort")
+    return np.asarray(order[pos], dtype=np.intp)
+
+
+def _ae_arrays(
+    adverse_events: pd.DataFrame, ids: IntArray, arm_codes: IntArray, arm_cats: Sequence[str]
+) -> tuple[IntArray, NDArray[np.int8], NDArray[np.int8], FloatArray]:
+    """Adverse events of the given (patient, arm) rows, as child indices into ``ids``."""
+    ae = adverse_events
+    if len(ae) == 0:
+        return (
+            np.empty(0, np.int64),
+            np.empty(0, np.int8),
+            np.empty(0, np.int8),
+            np.empty(0),
+        )
+    a_arm = pd.Categorical(ae["arm"], categories=pd.Index(arm_cats)).codes.astype(np.int64)
+    big = np.int64(len(arm_cats) + 2)
+    key_rows = ids * big + (arm_codes + 1)
+    key_ae = ae["patient_id"].to_numpy(dtype=np.int64) * big + (a_arm + 1)
+    order = np.argsort(key_rows, kind="stable")
+    pos = np.minimum(np.searchsorted(key_rows[order], key_ae), max(key_rows.size - 1, 0))
+    hit = key_rows[order][pos] == key_ae
+    child = order[pos][hit].astype(np.int64)
+    ev = pd.Categorical(ae["event"], categories=pd.Index(EVENTS)).codes[hit].astype(np.int8)
+    if np.any(ev < 0):
+        raise InputError(f"adverse events among {EVENTS}", field="adverse_events.event")
+    return (
+        child,
+        ev,
+        ae["grade"].to_numpy(dtype=np.int8)[hit],
+        ae["day"].to_numpy(dtype=np.float64)[hit],
+    )
+
+
+def _days(x: pd.Series) -> FloatArray:
+    v = x.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(v), np.inf, v)
+
+
+def history_from_model(
+    patients: pd.DataFrame,
+    adverse_events: pd.DataFrame,
+    cohort: pd.DataFrame,
+    protocol: Any,
+    *,
+    seed: int,
+    horizon_days: float,
+    params: ParameterSet | None = None,
+) -> EventHistory:
+    """The :class:`EventHistory` of the rows of ``patients`` (one row per child of the arm).
+
+    ``patients`` and ``adverse_events`` are the engine's tables
+    (:data:`~blinasim.model.engine.PATIENT_COLUMNS`, :data:`~blinasim.model.engine.AE_COLUMNS`)
+    restricted to the arm's rows (an adverse event counts when its ``(patient_id, arm)``
+    is one of these rows); ``cohort`` holds each child's ``patient_id``, ``age_years``,
+    ``bsa_m2`` and ``genetics``; ``seed`` and ``horizon_days`` are the simulation's (the
+    first-line horizon: later first relapses are not simulated, as in the model).
+    """
+    for c in ("patient_id", "arm", "end_of_therapy_day", "relapse_day", "death_day"):
+        if c not in patients.columns:
+            raise InputError("the engine's patient table", field=f"patients.{c}")
+    ids = patients["patient_id"].to_numpy(dtype=np.int64)
+    rows = _rows_for(ids, cohort)
+    age = cohort["age_years"].to_numpy(dtype=np.float64)[rows]
+    bsa = cohort["bsa_m2"].to_numpy(dtype=np.float64)[rows]
+    fav = (cohort["genetics"].astype(str).to_numpy() == "favorable")[rows]
+    by_name = protocol_tables(protocol)
+    arm_cat = pd.Categorical(patients["arm"])
+    arm_cats = [str(c) for c in arm_cat.categories]
+    codes = arm_cat.codes.astype(np.int64)
+    proxy = _off_study_arm(by_name, protocol)
+    names = [a if a in by_name else proxy for a in arm_cats]
+    if any(a not in by_name for a in arm_cats):
+        raise InputError(f"arms of the protocol {sorted(by_name)}", field="patients.arm")
+    order = list(by_name)
+    tables = tuple(by_name.values())
+    code_to_table = np.array([order.index(a) for a in names] + [order.index(proxy)], dtype=np.int16)
+    table = code_to_table[codes]  # -1 (off study) indexes the proxy at the end
+    ap = AfterRelapseParams.load(params)
+    cause = patients["death_cause"].astype(object).to_numpy()
+    fl = np.where(np.isin(cause, FIRST_LINE_CAUSES), _days(patients["death_day"]), np.inf)
+    rd = _days(patients["relapse_day"])
+    rd = np.where(rd < horizon_days, rd, np.inf)
+    site = site_codes(patients["relapse_site"].astype(object).to_numpy())
+    cd19 = patients["relapse_cd19_negative"].to_numpy(dtype=bool)
+    lt = lifetime(ids, age, fl, rd, site, cd19, fav, horizon_day=horizon_days, seed=seed, ap=ap)
+    sal = salvage(
+        ids,
+        rd,
+        site,
+        cd19,
+        fav,
+        seed=seed,
+        ap=ap,
+        age_at_relapse_years=age + np.where(np.isfinite(rd), rd, 0.0) / DAYS_PER_YEAR,
+    )
+    death = lt.death_day
+    c0 = rd + ap.reinduction_days
+    cr2 = np.isfinite(rd) & np.isfinite(sal.reinduction_mrd) & ~sal.refractory & (c0 < death)
+    fail = np.where(sal.refractory, c0, sal.relapse2_day)
+    fail = np.where(fail < death, fail, np.inf)
+    end = np.minimum(death, np.maximum(ap.lifetime_max_age_years - age, 0.0) * DAYS_PER_YEAR)
+    ae = _ae_arrays(adverse_events, ids, codes, arm_cats)
+    stop = patients["end_of_therapy_day"].to_numpy(dtype=np.float64)
+    return EventHistory(
+        patient_id=ids,
+        age_years=age,
+        bsa_m2=bsa,
+        randomization_day=patients["randomization_day"].to_numpy(dtype=np.float64),
+        tables=tables,
+        table=table,
+        first_line_stop_day=np.minimum(stop, end),
+        ae_child=ae[0],
+        ae_type=ae[1],
+        ae_grade=ae[2],
+        ae_day=ae[3],
+        relapse_day=rd,
+        consolidation_day=np.where(cr2, c0, np.inf),
+        consolidation_blinatumomab=cr2 & sal.blinatumomab_consolidation,
+        hsct_day=lt.hsct_day,
+        cart_day=lt.cart_day,
+        failure_day=fail,
+        death_day=death,
+        death_cause=lt.death_cause,
+        end_day=end,
+    )

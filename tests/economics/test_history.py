@@ -1,0 +1,74 @@
+"""history_from_model on a small simulated cohort: the engine's events, arrays per child."""
+
+import numpy as np
+import pytest
+
+from blinasim.cohort import screen_cohort
+from blinasim.economics import base_values, evaluate, history_from_model, load_setting
+from blinasim.model.after_relapse.history import trial_columns
+from blinasim.model.engine import simulate
+from blinasim.protocol import load_protocol
+
+SEED = 4242
+
+
+@pytest.fixture(scope="module")
+def sim():
+    cohort = screen_cohort(1500, seed=SEED).patients
+    proto = load_protocol("aall1731")
+    out = simulate(cohort, proto, seed=SEED)
+    return cohort, proto, out
+
+
+def _arm(sim, arms):
+    cohort, proto, out = sim
+    p = out.patients[out.patients["arm"].isin(arms)].reset_index(drop=True)
+    ae = out.adverse_events[out.adverse_events["arm"].isin(arms)]
+    h = history_from_model(p, ae, cohort, proto, seed=SEED, horizon_days=out.horizon_days)
+    return p, ae, h
+
+
+def test_history_holds_the_engine_events(sim):
+    cohort, _, out = sim
+    p, ae, h = _arm(sim, ["A", "C"])
+    assert h.n == len(p)
+    assert h.ae_child.size == len(ae)
+    np.testing.assert_array_equal(np.bincount(h.ae_child, minlength=h.n).sum(), len(ae))
+    rel = p["relapse_day"].to_numpy(dtype=float)
+    np.testing.assert_array_equal(np.isfinite(h.relapse_day), np.isfinite(rel))
+    # the lifetime pathway is the trial's (same seed, same children)
+    cov = cohort.set_index("patient_id").loc[p["patient_id"]].reset_index()
+    tc = trial_columns(p, cov, seed=SEED, horizon_day=out.horizon_days)
+    np.testing.assert_array_equal(h.death_day, tc["lifetime_death_day"])
+    np.testing.assert_array_equal(h.hsct_day, tc["hsct_day"])
+    assert np.all(h.end_day <= h.death_day)
+    assert np.all(h.first_line_stop_day <= h.end_day)
+    assert {t.arm for t in h.tables} >= {"A", "C"}
+    assert np.all(np.isfinite(h.consolidation_day) <= np.isfinite(h.relapse_day))
+
+
+def test_blinatumomab_arm_has_first_line_vials_and_chemo_arm_none(sim):
+    v = base_values(load_setting("canada-2024"))
+    _, _, chemo = _arm(sim, ["A", "C"])
+    _, _, blina = _arm(sim, ["B", "D"])
+    a, b = evaluate(chemo, v), evaluate(blina, v)
+    assert b.vials > a.vials
+    assert b.costs_by_category["blinatumomab_drug"] > 10_000
+    # vials in the chemotherapy arm come only from post-relapse blinatumomab
+    none = evaluate(chemo, v.replace(**{"blinatumomab.relapse_cycles": 0.0}))
+    assert none.vials == 0.0
+    for r in (a, b):
+        assert r.costs < r.costs_undiscounted
+        assert r.qalys < r.life_years
+        assert r.life_years < r.life_years_undiscounted
+        assert sum(r.costs_by_category.values()) == pytest.approx(r.costs)
+
+
+def test_off_study_children_use_the_stand_in_arm(sim):
+    cohort, proto, out = sim
+    p = out.patients[out.patients["arm"].isna()].reset_index(drop=True)
+    if len(p) == 0:
+        pytest.skip("no child off study in this small cohort")
+    ae = out.adverse_events[out.adverse_events["arm"].isna()]
+    h = history_from_model(p, ae, cohort, proto, seed=SEED, horizon_days=out.horizon_days)
+    assert {h.tables[i].arm for i in np.unique(h.table)} == {"HR"}
