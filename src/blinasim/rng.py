@@ -78,6 +78,9 @@ STREAMS: dict[str, str] = {
     "calibrate.virtual.*": "virtual children of the calibration's summary statistics",
     "calibrate.posterior_draws": "which posterior draws are shipped",
     "calibrate.predictive": "posterior-predictive simulation in the calibration report",
+    # health economics (jobs/cea_sim.py)
+    "cea.model": "root seed of the model simulation of one PSA iteration's children",
+    "cea.base": "root seed of the base-case simulation of the CEA (tornado, costs over time)",
     # examples, toy simulators and tests
     "example.*": "streams of examples and toy simulators (never of the model)",
     "test.*": "streams of the test suite (never of the model)",
