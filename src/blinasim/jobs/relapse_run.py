@@ -2,8 +2,9 @@
 
 The salvage pathway predicts the trial (:func:`blinasim.model.after_relapse.trials.predict`)
 over ``replicates`` trials of the published size; the folder gets ``summary.json``
-(``milestones``, ``hazard_ratio``, ``mrd_negative_after_cycle1``, ``hsct``, with what ran)
-and ``manifest.json``. Never fitted to these trials: they test the model. The shipped
+(``milestones``, ``hazard_ratio``, ``mrd_negative_after_cycle1``, ``hsct``, with what ran),
+``patients.parquet`` (the randomized children, :mod:`.relapse_patients`), ``manifest.json``
+and ``report.html``. Never fitted to these trials: they test the model. The shipped
 posterior holds no after-relapse parameter, so the point values of ``parameters.yaml`` (or
 ``--params``) run. A research model, not medical advice.
 """
@@ -20,6 +21,8 @@ from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.io.checkpoint import write_results_json
 from blinasim.io.outdir import prepare_out_dir
+from blinasim.io.results import write_tables
+from blinasim.jobs.relapse_patients import randomized_patients
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.trials import TRIALS, RelapseTrial, predict
 from blinasim.model.parameters import load_parameter_file
@@ -77,6 +80,11 @@ def run_relapse_trial(
         },
     }
     write_results_json(folder / "summary.json", summary)
+    # the same randomized children, one row each, for the report's curves and event history
+    patients = randomized_patients(
+        RelapseTrial.load(trial), replicates=replicates, seed=seed, ap=ap
+    )
+    write_tables(folder, {"patients": patients})
     write_results_json(
         folder / "manifest.json",
         {"job": "run", "kind": "relapse-trial", "trial": trial, "replicates": replicates,

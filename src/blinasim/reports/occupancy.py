@@ -57,8 +57,13 @@ def occupancy_figure(
     title: str,
     xlabel: str,
     order: Sequence[str] | None = None,
+    ymin: float = 0.0,
 ) -> Figure:
-    """Stacked areas of state shares, one panel per group (e.g. arm)."""
+    """Stacked areas of state shares, one panel per group (e.g. arm).
+
+    ``ymin`` > 0 zooms on the top of the stack (the first state's band is cut; its share
+    is read on the axis).
+    """
     with style():
         fig = Figure(figsize=(6.4 * min(len(panels), 2) * 0.75 + 1.0, 3.8))
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
@@ -70,9 +75,9 @@ def occupancy_figure(
             ]
             ax.stackplot(grid_years, ys, labels=states, colors=colors, alpha=0.85, lw=0)
             ax.set_xlim(float(grid_years[0]), float(grid_years[-1]))
-            ax.set_ylim(0.0, 1.0)
+            ax.set_ylim(ymin, 1.0)
             percent_axis(ax.yaxis)
             literal(ax.set_title(f"{title}: {group}", loc="left"), ax.set_xlabel(xlabel))
         literal(axes[0].set_ylabel("Share of children"))
-        literal_legend(axes[-1].legend(loc="lower left", fontsize=7.5))
+        literal_legend(axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7.5))
     return fig

@@ -23,6 +23,7 @@ from blinasim.protocol import load_protocol
 from blinasim.reports import curves, diagrams, figures, run_tables, tables
 from blinasim.reports.folder import ResultsFolder
 from blinasim.reports.html import Section, render
+from blinasim.reports.occupancy import DEAD, occupancy, occupancy_figure
 from blinasim.reports.run_tables import ARMS, CAUSES, STRATA
 from blinasim.units import DAYS_PER_YEAR
 
@@ -34,6 +35,7 @@ PATIENT_COLS = (
     "replicate", "arm", "stratum", "age_years", "sex", "genetics", "cns_status",
     "day8_pb_flow", "eoi_flow", "eoi_hts", "eoi_hts_indeterminate", "eoc_flow",
     "dfs_days", "dfs_event", "dfs_cause",
+    "hsct_day", "cart_day", "relapse2_day", "lifetime_death_day", "life_years",
 )  # fmt: skip
 ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
 XMAX_YEARS = 5.0
@@ -321,6 +323,37 @@ def _lifetime_section(s: dict[str, Any], pts: pd.DataFrame) -> Section:
             xmax=XMAX_YEARS * 2,
         ),
         "Share of children transplanted (death competes), pooled over trials.",
+    )
+    grid = np.linspace(0.0, 2 * XMAX_YEARS, 121)
+    states = {"hsct_day": "after HSCT", "relapse2_day": "after second relapse",
+              "cart_day": "after CAR-T"}  # fmt: skip
+    panels = {
+        a: occupancy(
+            {
+                lab: pts.loc[pts["arm"] == a, col].to_numpy(dtype=float)
+                for col, lab in states.items()
+            },
+            pts.loc[pts["arm"] == a, "lifetime_death_day"].to_numpy(dtype=float),
+            grid * DAYS_PER_YEAR,
+            start="alive, no transplant",
+        )
+        for a in ARMS
+        if (pts["arm"] == a).any()
+    }
+    # zoom on the top of the stack: most children stay alive and untransplanted
+    low = min((float(v["alive, no transplant"][-1]) for v in panels.values()), default=1.0)
+    ymin = max(0.0, float(np.floor(10 * low)) / 10 - 0.1)
+    sec.figure(
+        occupancy_figure(
+            panels,
+            grid,
+            title="State",
+            xlabel="Years since diagnosis",
+            order=["alive, no transplant", *states.values(), DEAD],
+            ymin=ymin,
+        ),
+        "Event history: the share of randomized children in each state of their model "
+        "history (latest event: HSCT, second relapse, CAR-T; or dead), pooled over trials.",
     )
     return sec
 
