@@ -25,6 +25,7 @@ ANALYSIS = "analysis"
 COMPARE = "compare"
 CALIBRATE = "calibrate"
 VALIDATE = "validate"
+CEA = "cea"
 RELAPSE = "relapse"
 
 # manifest ``kind`` -> report
@@ -34,6 +35,7 @@ KINDS = {
     "compare": COMPARE,
     "calibration": CALIBRATE,
     "relapse-trial": RELAPSE,
+    "cea": CEA,
 }
 
 EXPECTED = (

@@ -13,10 +13,12 @@ from pathlib import Path
 from blinasim.io.checkpoint import atomic_write_bytes
 from blinasim.reports.analysis import render_analysis
 from blinasim.reports.calibrate import render_calibration
+from blinasim.reports.cea import render_cea
 from blinasim.reports.compare import render_comparison
 from blinasim.reports.folder import (
     ANALYSIS,
     CALIBRATE,
+    CEA,
     COMPARE,
     RELAPSE,
     RUN,
@@ -40,6 +42,7 @@ RENDERERS: dict[str, Callable[[ResultsFolder], str]] = {
     CALIBRATE: render_calibration,
     VALIDATE: _render_validation,
     RELAPSE: render_relapse,
+    CEA: render_cea,
 }
 
 
