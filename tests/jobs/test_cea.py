@@ -72,7 +72,8 @@ def test_psa_table_is_tidy_and_consistent(finished):
     assert (chemo["on_blinatumomab"] == 0).all()
     assert (psa["children"] == CFG.n).all()
     inputs = pd.read_parquet(finished.out_dir / "inputs.parquet")
-    assert len(inputs) == CFG.psa and "blinatumomab.vial_price" in inputs.columns
+    assert len(inputs) == CFG.psa
+    assert "blinatumomab.vial_price" in inputs.columns
 
 
 def test_report_is_self_contained(finished):
@@ -80,7 +81,8 @@ def test_report_is_self_contained(finished):
     for text in ("CHEERS 2022", "Cost-effectiveness plane", "Acceptability", "Sensitivity"):
         assert text in html
     assert "not medical advice" in html
-    assert 'src="http' not in html and "<script" not in html
+    assert 'src="http' not in html
+    assert "<script" not in html
     assert html.count("data:image/png;base64,") >= 5
     man = json.loads((finished.out_dir / "manifest.json").read_text())
     assert man["kind"] == "cea"
@@ -148,7 +150,8 @@ def test_strategies_keep_each_child_once():
     assert list(rows["chemotherapy"]) == [0, 2, 3, 5]
     assert list(rows["blinatumomab"]) == [1, 2, 4, 5]
     rand = strategy_rows(pts, ("B", "D"), "randomization")
-    assert list(rand["chemotherapy"]) == [0] and list(rand["blinatumomab"]) == [1]
+    assert list(rand["chemotherapy"]) == [0]
+    assert list(rand["blinatumomab"]) == [1]
 
 
 @pytest.mark.parametrize(
