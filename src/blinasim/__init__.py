@@ -19,6 +19,7 @@ from blinasim.errors import BlinasimError, InputError, ParameterError, ProtocolE
 if TYPE_CHECKING:
     from blinasim.calibrate import PosteriorEnsemble, load_posterior
     from blinasim.cohort import assign_risk_group, sample_cohort, screen_cohort
+    from blinasim.jobs.predict import ChildFacts, Prediction, predict
     from blinasim.model import Outcomes, simulate
     from blinasim.protocol import load_protocol
     from blinasim.stats import (
@@ -41,6 +42,9 @@ _LAZY = {
     "load_protocol": "blinasim.protocol",
     "Outcomes": "blinasim.model",
     "simulate": "blinasim.model",
+    "ChildFacts": "blinasim.jobs.predict",
+    "Prediction": "blinasim.jobs.predict",
+    "predict": "blinasim.jobs.predict",
     "sample_cohort": "blinasim.cohort",
     "screen_cohort": "blinasim.cohort",
     "cox_ph": "blinasim.stats",
@@ -71,12 +75,14 @@ def __dir__() -> list[str]:
 __all__ = [
     "DISCLAIMER",
     "BlinasimError",
+    "ChildFacts",
     "InputError",
     "Outcomes",
     "Parameter",
     "ParameterError",
     "ParameterSet",
     "PosteriorEnsemble",
+    "Prediction",
     "ProtocolError",
     "__version__",
     "assign_risk_group",
@@ -90,6 +96,7 @@ __all__ = [
     "logrank_test",
     "logrank_test_batched",
     "nelson_aalen",
+    "predict",
     "rmst",
     "sample_cohort",
     "screen_cohort",

@@ -18,6 +18,7 @@ from rich.markup import escape
 from blinasim import _commands
 from blinasim._version import __version__
 from blinasim.commands.cea import cea
+from blinasim.commands.predict import predict
 from blinasim.commands.reconstruct import reconstruct
 from blinasim.commands.serve import serve
 from blinasim.disclaimer import DISCLAIMER
@@ -138,6 +139,7 @@ def analyze(
 app.command()(reconstruct)
 app.command()(cea)
 app.command()(serve)
+app.command()(predict)
 
 
 @app.command("run")

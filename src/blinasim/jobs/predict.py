@@ -13,21 +13,35 @@ A research model, not medical advice.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from blinasim._version import __version__
-from blinasim.calibrate.ensemble import load_posterior
+from blinasim.calibrate.ensemble import PosteriorEnsemble, load_posterior
 from blinasim.cohort import RiskRules
 from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.jobs import predict_results as results
-from blinasim.jobs.predict_twins import Facts, Observed, match, simulate_draw, twin_covariates
+from blinasim.jobs.predict_twins import (
+    DrawTwins,
+    Facts,
+    Observed,
+    Readouts,
+    Start,
+    match,
+    screen_draw,
+    simulate_draw,
+    start_of,
+    twin_covariates,
+)
 from blinasim.model.engine import DEFAULT_HORIZON_DAYS
 from blinasim.protocol import load_protocol
 
@@ -196,6 +210,36 @@ LIMITATIONS = (
 )
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    posterior: PosteriorEnsemble
+    base: ParameterSet
+    protocol: Any
+    start: Start
+    rules: RiskRules
+
+
+@functools.lru_cache(maxsize=2)
+def _inputs(posterior: str | None) -> _Inputs:
+    """The posterior, parameters, protocol and risk rules (read once per process)."""
+    base = ParameterSet.load()
+    protocol = load_protocol("aall1731")
+    return _Inputs(
+        posterior=load_posterior(posterior),
+        base=base,
+        protocol=protocol,
+        start=start_of(protocol),
+        rules=RiskRules.load(base),
+    )
+
+
+def _check_same_readouts(screen: Readouts, keep: NDArray[np.intp], tw: DrawTwins) -> None:
+    """The twins' readouts on the whole protocol must be those they were matched on."""
+    for k, v in screen.values.items():
+        if not np.array_equal(v[keep], tw.readouts.values[k], equal_nan=True):
+            raise RuntimeError(f"{k}: readouts differ between screening and the full run")
+
+
 def _model_facts(facts: ChildFacts) -> tuple[Facts, Observed]:
     sim = Facts(
         age_years=facts.age_years,
@@ -216,18 +260,22 @@ def predict(
     facts: ChildFacts,
     *,
     seed: int = 20241207,
-    draws: int = 30,
+    draws: int = 20,
     candidates: int = 4000,
     min_twins: int = 1000,
+    max_twins_per_draw: int = 500,
     posterior: str | None = None,
 ) -> Prediction:
     """Predict one child's outcomes with each AALL1731 option open to them.
 
     ``draws`` posterior draws (chosen reproducibly from ``seed``) x ``candidates`` simulated
-    children each; the matching window widens (:data:`WIDTHS_LOG10`) until ``min_twins``
-    twins match. ``posterior``: a posterior CSV (None: the shipped one). Children outside NCI
-    standard risk are refused (:class:`~blinasim.errors.InputError`). The same seed gives
-    the same numbers. A research model, not medical advice.
+    children each are screened on the common start of therapy; the matching window widens
+    (:data:`WIDTHS_LOG10`) until ``min_twins`` candidates match; the first
+    ``max_twins_per_draw`` matches of each draw then run on the whole protocol (each draw
+    weighted by its number of matches). ``posterior``: a posterior CSV (None: the shipped
+    one). Children outside NCI standard risk are refused
+    (:class:`~blinasim.errors.InputError`). The same seed gives the same numbers. A research
+    model, not medical advice.
     """
     t0 = time.perf_counter()
     if not isinstance(facts, ChildFacts):
@@ -242,35 +290,41 @@ def predict(
             "covers (" + "; ".join(msg for _, msg in scope) + ")",
             field=scope[0][0],
         )
-    post = load_posterior(posterior)
-    base = ParameterSet.load()
+    inputs = _inputs(posterior)
+    post, protocol = inputs.posterior, inputs.protocol
     idx = post.indices(n=draws, seed=seed)
-    protocol = load_protocol("aall1731")
     sim, obs = _model_facts(facts)
     cov = twin_covariates(sim, draws * candidates, seed)
-    male_share = 0.5 if sim.male is None else float(sim.male)
-    twins = []
-    for j, i in enumerate(idx):
-        ps = base.with_values(post.values(int(i)), source=f"calibrated: {post.name}, draw {i}")
-        part = cov.iloc[j * candidates : (j + 1) * candidates]
-        twins.append(
-            simulate_draw(
-                part,
-                protocol,
-                ps,
-                draw=int(i),
-                seed=seed,
-                male_share=male_share,
-                horizon_days=DEFAULT_HORIZON_DAYS,
-            )
-        )
-    rules = RiskRules.load(base)
-    width, masks = WIDTHS_LOG10[-1], []
+    sets = [
+        inputs.base.with_values(post.values(int(i)), source=f"calibrated: {post.name}, draw {i}")
+        for i in idx
+    ]
+    parts = [cov.iloc[j * candidates : (j + 1) * candidates] for j in range(draws)]
+    screens = [
+        screen_draw(part, inputs.start, ps, seed=seed) for part, ps in zip(parts, sets, strict=True)
+    ]
+    width, found = WIDTHS_LOG10[-1], []
     for w in WIDTHS_LOG10:
-        masks = [match(t, obs, rules, w) for t in twins]
-        if sum(int(m.sum()) for m in masks) >= min_twins:
+        found = [match(sc, obs, inputs.rules, w) for sc in screens]
+        if sum(int(m.sum()) for m in found) >= min_twins:
             width = w
             break
+    male_share = 0.5 if sim.male is None else float(sim.male)
+    twins = []
+    for j, (part, ps, sc, m) in enumerate(zip(parts, sets, screens, found, strict=True)):
+        keep = np.flatnonzero(m)[:max_twins_per_draw]
+        tw = simulate_draw(
+            part.iloc[keep],
+            protocol,
+            ps,
+            draw=int(idx[j]),
+            seed=seed,
+            male_share=male_share,
+            horizon_days=DEFAULT_HORIZON_DAYS,
+        )
+        _check_same_readouts(sc, keep, tw)
+        twins.append(dataclasses.replace(tw, readouts=sc.take(keep)))
+    masks = [t.event_free for t in twins]
     n_matched = sum(int(m.sum()) for m in masks)
     if n_matched == 0:
         raise InputError(
@@ -278,7 +332,7 @@ def predict(
             f"{draws * candidates:,} did, even within the AALL1731 bands alone)",
             field="MRD readouts",
         )
-    summary = results.summarize(twins, masks)
+    summary = results.summarize(twins, masks, [float(m.sum()) for m in found])
     matching = {
         "rule": (
             "same AALL1731 band of each known MRD readout (below detection, each risk-rule "
@@ -292,6 +346,7 @@ def predict(
         ),
         "twins": n_matched,
         "candidates": draws * candidates,
+        "screened_matches": sum(int(m.sum()) for m in found),
         "posterior_draws": draws,
         "min_twins": min_twins,
     }

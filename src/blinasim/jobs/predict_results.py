@@ -25,6 +25,8 @@ from blinasim.jobs.predict_summary import (
 from blinasim.jobs.predict_twins import AE_EVENTS, ICONS, OPTIONS, DrawTwins
 from blinasim.units import DAYS_PER_YEAR
 
+FloatArray = NDArray[np.float64]
+
 HORIZONS_YEARS = (3, 5, 10)
 MEASURES = ("dfs", "os", "relapse", "relapse_marrow", "relapse_cns", "hsct")
 """``dfs``: alive without relapse or second cancer; ``os``: alive; ``relapse``: any first
@@ -120,19 +122,23 @@ def _select(o: dict[str, Any], rows: NDArray[np.intp]) -> dict[str, Any]:
     return {k: v[rows] for k, v in o.items()}
 
 
-def _option(sets: list[dict[str, Any]], share: float) -> OptionResult:
+def _option(sets: list[dict[str, Any]], share: float, w: FloatArray) -> OptionResult:
     measures = {
         m: {
-            h: share_interval([_flags(s, m, h * DAYS_PER_YEAR) for s in sets])
+            h: share_interval([_flags(s, m, h * DAYS_PER_YEAR) for s in sets], w)
             for h in HORIZONS_YEARS
         }
         for m in MEASURES
     }
-    tox = {e: share_interval([np.asarray(s[f"ae_{e}"]) for s in sets]) for e in AE_EVENTS}
+    tox = {e: share_interval([np.asarray(s[f"ae_{e}"]) for s in sets], w) for e in AE_EVENTS}
     icons: dict[int, dict[str, int]] = {}
     for h in HORIZONS_YEARS:
-        codes = np.concatenate([_icon_codes(s, h * DAYS_PER_YEAR) for s in sets])
-        counts = np.bincount(codes, minlength=len(ICONS)).astype(np.float64)
+        # each draw's icon shares, averaged with the draws' weights
+        counts = np.zeros(len(ICONS))
+        for s, wd in zip(sets, w, strict=True):
+            c = _icon_codes(s, h * DAYS_PER_YEAR)
+            if c.size:
+                counts += wd * np.bincount(c, minlength=len(ICONS)) / c.size
         icons[h] = largest_remainder({k: counts[i] for i, k in enumerate(ICONS)})
     return OptionResult(
         twins=sum(len(s["death_day"]) for s in sets),
@@ -143,29 +149,32 @@ def _option(sets: list[dict[str, Any]], share: float) -> OptionResult:
     )
 
 
-def _curves(sets: list[dict[str, Any]]) -> dict[str, list[float]]:
+def _curves(sets: list[dict[str, Any]], w: FloatArray) -> dict[str, list[float]]:
     months = np.arange(CURVE_MONTHS + 1, dtype=np.float64)
     at = months / 12.0 * DAYS_PER_YEAR
     out: dict[str, list[float]] = {"years": [round(m / 12.0, 4) for m in months]}
     for key, col in (("dfs", "dfs_event_day"), ("os", "death_day")):
-        est, lo, hi = curve_band([np.asarray(s[col]) for s in sets], at)
+        est, lo, hi = curve_band([np.asarray(s[col]) for s in sets], at, w)
         out[key] = [round(float(x), 4) for x in est]
         out[f"{key}_lower"] = [round(float(x), 4) for x in lo]
         out[f"{key}_upper"] = [round(float(x), 4) for x in hi]
     return out
 
 
-def summarize(twins: list[DrawTwins], masks: list[NDArray[np.bool_]]) -> Summary:
-    """Options, comparison, risk group and curves of the matched twins."""
-    groups: dict[str, int] = {}
-    for t, m in zip(twins, masks, strict=True):
-        g, c = np.unique(t.risk_group[m].astype(str), return_counts=True)
-        for k, v in zip(g, c, strict=True):
-            groups[str(k)] = groups.get(str(k), 0) + int(v)
-    total = sum(groups.values())
-    shares = {k: v / total for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}
+def summarize(
+    twins: list[DrawTwins], masks: list[NDArray[np.bool_]], weights: list[float]
+) -> Summary:
+    """Options, comparison, risk group and curves of the matched twins.
+
+    ``masks``: the twins kept in each draw; ``weights``: each draw's weight (its number of
+    matched candidates: the likelihood of the child's readouts under the draw).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    shares = _shares([t.stratum[m] for t, m in zip(twins, masks, strict=True)])
     top = next(iter(shares))
     risk_group = top if shares[top] >= 0.995 else "uncertain"
+    after_eoc = _shares([t.risk_group[m] for t, m in zip(twins, masks, strict=True)])
+    total = sum(int(m.sum()) for m in masks)
     notes: list[str] = []
     options: dict[str, OptionResult] = {}
     curves: dict[str, dict[str, list[float]]] = {}
@@ -177,8 +186,8 @@ def summarize(twins: list[DrawTwins], masks: list[NDArray[np.bool_]]) -> Summary
             continue
         sets = [_select(t.outcomes[opt], r) for t, r in zip(twins, rows, strict=True)]
         sets_by[opt] = sets
-        options[opt] = _option(sets, n_opt / total)
-        curves[opt] = _curves(sets)
+        options[opt] = _option(sets, n_opt / total, w)
+        curves[opt] = _curves(sets, w)
     comparison = None
     if OPTIONS[1] in options:
         both = [np.flatnonzero(m & t.randomized) for t, m in zip(twins, masks, strict=True)]
@@ -189,7 +198,7 @@ def summarize(twins: list[DrawTwins], masks: list[NDArray[np.bool_]]) -> Summary
                 b = t.outcomes[OPTIONS[1]][col][r] > h * DAYS_PER_YEAR
                 c = t.outcomes[OPTIONS[0]][col][r] > h * DAYS_PER_YEAR
                 vals.append(b.astype(np.float64) - c.astype(np.float64))
-            return difference_interval(vals)
+            return difference_interval(vals, w)
 
         comparison = Comparison(
             twins=sum(r.size for r in both),
@@ -204,7 +213,7 @@ def summarize(twins: list[DrawTwins], masks: list[NDArray[np.bool_]]) -> Summary
                 "end-of-induction HTS MRD, SR-High with end-of-consolidation MRD under 0.1%); "
                 "its numbers and the comparison are for them."
             )
-    notes.extend(_group_notes(shares, OPTIONS[1] in options))
+    notes.extend(_group_notes(shares, after_eoc, OPTIONS[1] in options))
     return Summary(
         risk_group=risk_group,
         risk_group_shares=shares,
@@ -216,18 +225,27 @@ def summarize(twins: list[DrawTwins], masks: list[NDArray[np.bool_]]) -> Summary
     )
 
 
-def _group_notes(shares: dict[str, float], blina: bool) -> list[str]:
+def _shares(groups: list[NDArray[np.object_]]) -> dict[str, float]:
+    """Share of each group among the twins (largest first)."""
+    g, c = np.unique(np.concatenate(groups).astype(str), return_counts=True)
+    total = int(c.sum())
+    order = np.argsort(-c, kind="stable")
+    return {str(g[i]): int(c[i]) / total for i in order}
+
+
+def _group_notes(shares: dict[str, float], after_eoc: dict[str, float], blina: bool) -> list[str]:
     out = []
     if shares.get("SR-Favorable", 0.0) > 0.0:
         out.append(
             "SR-Favorable children were not randomized to blinatumomab in AALL1731: "
             "chemotherapy only."
         )
-    if shares.get("off-study", 0.0) > 0.0:
+    gone = after_eoc.get("off-study", 0.0)
+    if gone > 0.0:
         out.append(
-            "Children with end-of-induction MRD of 5% or more (induction failure) or SR-High "
-            "children with end-of-consolidation MRD of 0.1% or more left AALL1731; their "
-            "chemotherapy numbers come from a high-risk stand-in arm, not from the trial."
+            f"About {gone:.0%} of children like yours would leave AALL1731 (end-of-induction "
+            "MRD of 5% or more, or SR-High with end-of-consolidation MRD of 0.1% or more); "
+            "their chemotherapy numbers come from a high-risk stand-in arm, not from the trial."
         )
     if shares.get("SR-Average", 0.0) > 0.0 and not blina:
         out.append(

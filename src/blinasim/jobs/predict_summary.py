@@ -49,15 +49,24 @@ def _weighted_quantile(x: FloatArray, w: FloatArray, q: float) -> float:
     return float(np.interp(q, c, xs))
 
 
-def interval(means: FloatArray, mc_vars: FloatArray, n: FloatArray) -> Interval:
+def interval(
+    means: FloatArray,
+    mc_vars: FloatArray,
+    n: FloatArray,
+    weights: FloatArray | None = None,
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> Interval:
     """Pooled estimate and 95% interval from per-draw means, MC variances and twin counts.
 
-    Draws without twins (``n == 0``) are left out. Raises ``ValueError`` if none has twins.
+    ``weights``: each draw's weight (default: its twin count ``n``); the interval is kept
+    within ``bounds`` (shares: 0 to 1; differences of shares: -1 to 1). Draws without twins
+    (``n == 0``) are left out. Raises ``ValueError`` if none has twins.
     """
     keep = n > 0
     if not keep.any():
         raise ValueError("no draw has a matched twin")
-    m, v, w = means[keep], mc_vars[keep], n[keep].astype(np.float64)
+    wt = n if weights is None else np.asarray(weights, dtype=np.float64)
+    m, v, w = means[keep], mc_vars[keep], wt[keep].astype(np.float64)
     w = w / w.sum()
     est = float(np.sum(w * m))
     between = float(np.sum(w * (m - est) ** 2))
@@ -68,27 +77,28 @@ def interval(means: FloatArray, mc_vars: FloatArray, n: FloatArray) -> Interval:
     pad = 1.96 * math.sqrt(float(np.sum(w * w * v)))
     lo = _weighted_quantile(shrunk, w, 0.025) - pad
     hi = _weighted_quantile(shrunk, w, 0.975) + pad
-    return Interval(estimate=est, lower=min(lo, est), upper=max(hi, est))
+    lo, hi = max(min(lo, est), bounds[0]), min(max(hi, est), bounds[1])
+    return Interval(estimate=est, lower=lo, upper=hi)
 
 
-def share_interval(values: list[NDArray[np.bool_]]) -> Interval:
+def share_interval(values: list[NDArray[np.bool_]], weights: FloatArray | None = None) -> Interval:
     """Interval of a share: one boolean array of matched twins per draw."""
     n = np.array([v.size for v in values], dtype=np.float64)
     means = np.array([v.mean() if v.size else 0.0 for v in values])
     mc = np.where(n > 0, means * (1.0 - means) / np.maximum(n, 1.0), 0.0)
-    return interval(means, mc, n)
+    return interval(means, mc, n, weights)
 
 
-def difference_interval(values: list[FloatArray]) -> Interval:
+def difference_interval(values: list[FloatArray], weights: FloatArray | None = None) -> Interval:
     """Interval of a paired difference: per draw, each twin's (-1, 0, +1) difference."""
     n = np.array([v.size for v in values], dtype=np.float64)
     means = np.array([v.mean() if v.size else 0.0 for v in values])
     mc = np.array([v.var() / v.size if v.size > 1 else 0.0 for v in values])
-    return interval(means, mc, n)
+    return interval(means, mc, n, weights, bounds=(-1.0, 1.0))
 
 
 def curve_band(
-    days: list[FloatArray], at_days: FloatArray
+    days: list[FloatArray], at_days: FloatArray, weights: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Survival ``P(event day > t)`` at ``at_days``: estimate, lower, upper (per draw: days)."""
     k = at_days.size
@@ -102,7 +112,7 @@ def curve_band(
     for i in range(k):
         m = surv[:, i]
         mc = np.where(n > 0, m * (1.0 - m) / np.maximum(n, 1.0), 0.0)
-        iv = interval(m, mc, n)
+        iv = interval(m, mc, n, weights)
         est[i], lo[i], hi[i] = iv.estimate, iv.lower, iv.upper
     return est, lo, hi
 

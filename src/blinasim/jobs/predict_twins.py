@@ -12,7 +12,10 @@ salvage, transplant, late and background mortality). Because every random draw i
 the candidate's id, the candidates of different draws are independent children and the same
 candidate is the same child on both arms.
 
-Matching (:func:`match`) happens after the simulation, so widening it costs nothing.
+Candidates are screened first (:func:`screen_draw`: the common start of therapy and the MRD
+assays only); matching (:func:`match`) is done on the screened readouts, so widening it
+costs nothing, and only the matched twins run through the whole protocol
+(:func:`simulate_draw`).
 """
 
 from __future__ import annotations
@@ -31,9 +34,19 @@ from blinasim.cohort.growth import body_size
 from blinasim.config import ParameterSet
 from blinasim.model import simulate
 from blinasim.model.after_relapse.history import lifetime
+from blinasim.model.after_relapse.late_effects import LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import site_codes
+from blinasim.model.engine import (
+    ModelParams,
+    _measure,
+    _model_plans,
+    _pre_randomization,
+    _risk_groups,
+)
+from blinasim.model.leukemia import draw_biology, simulate_trajectories
 from blinasim.model.mrd import MRDParams
+from blinasim.model.plan import schedule_for
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -102,13 +115,12 @@ def twin_covariates(facts: Facts, n: int, seed: int) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class DrawTwins:
-    """Candidates of one posterior draw: readouts and, per option, outcomes.
+    """Matched twins of one posterior draw, run on the whole protocol.
 
-    Per candidate (length ``n``): the MRD readouts (flow: 0 = below detection; HTS: NaN
-    when indeterminate), ``hts_indeterminate``, ``risk_group``, ``randomized``,
-    ``event_free`` (alive and in first remission at the decision day). Per option (dicts
-    keyed by :data:`OPTIONS`): ``eligible`` (the option was open to the candidate in
-    AALL1731) and days from diagnosis (``inf``: never) of relapse, first event (relapse,
+    Per twin (length ``n``): ``readouts`` (as in screening), ``randomized``, ``event_free``
+    (alive and in first remission at the decision day). Per option (dicts keyed by
+    :data:`OPTIONS`): ``eligible`` (the option was open to the twin in AALL1731) and
+    ``outcomes``: days from diagnosis (``inf``: never) of relapse, first event (relapse,
     second cancer or death), death, transplant; relapse site code (1 marrow, 2 CNS, 3
     combined; 0 none), icon code of the death (2-4) and grade >= 3 adverse events after the
     decision day (one boolean array per event of :data:`AE_EVENTS`).
@@ -116,16 +128,22 @@ class DrawTwins:
 
     draw: int
     n: int
-    readouts: dict[str, FloatArray]
-    hts_indeterminate: BoolArray
-    risk_group: NDArray[np.object_]
-    risk_reason: NDArray[np.object_]
+    readouts: Readouts
     randomized: BoolArray
     event_free: BoolArray
     eligible: dict[str, BoolArray]
     outcomes: dict[str, dict[str, Any]]
-    flow_lod: float
-    hts_lod: float
+
+    @property
+    def risk_group(self) -> NDArray[np.object_]:
+        """Each twin's AALL1731 group after the EOC step (``off-study`` if it left)."""
+        return self.readouts.risk_group
+
+    @property
+    def stratum(self) -> NDArray[np.object_]:
+        """Each twin's AALL1731 stratum at the end of induction (the risk group)."""
+        s = self.readouts.stratum
+        return self.readouts.risk_group if s is None else s
 
 
 def option_of_arms(protocol: Any) -> dict[str, str]:
@@ -145,6 +163,111 @@ def decision_day(protocol: Any) -> float:
     return min(known) if known else 0.0
 
 
+@dataclass(frozen=True)
+class Readouts:
+    """Each candidate's simulated MRD readouts and AALL1731 risk group.
+
+    Flow readouts are 0 below detection; HTS is NaN when indeterminate. ``flow_lod`` and
+    ``hts_lod``: the assays' detection limits (fractions).
+    """
+
+    patient_id: NDArray[np.int64]
+    values: dict[str, FloatArray]
+    hts_indeterminate: BoolArray
+    risk_group: NDArray[np.object_]
+    flow_lod: float
+    hts_lod: float
+    stratum: NDArray[np.object_] | None = None
+    """The EOI stratum (screening only: the risk group before the EOC step)."""
+
+    def take(self, rows: NDArray[np.intp]) -> Readouts:
+        """The readouts of candidates ``rows``."""
+        return Readouts(
+            patient_id=self.patient_id[rows],
+            values={k: v[rows] for k, v in self.values.items()},
+            hts_indeterminate=self.hts_indeterminate[rows],
+            risk_group=self.risk_group[rows],
+            flow_lod=self.flow_lod,
+            hts_lod=self.hts_lod,
+            stratum=None if self.stratum is None else self.stratum[rows],
+        )
+
+
+def _readouts(p: pd.DataFrame, ids: NDArray[np.int64], params: ParameterSet) -> Readouts:
+    first = p.drop_duplicates("patient_id")
+    pos = np.searchsorted(ids, first["patient_id"].to_numpy(dtype=np.int64))
+    n = ids.size
+    vals = {k: np.zeros(n) for k in READOUTS}
+    for k in READOUTS:
+        vals[k][pos] = first[k].to_numpy(dtype=np.float64)
+    ind = np.zeros(n, dtype=bool)
+    ind[pos] = first["eoi_hts_indeterminate"].to_numpy(dtype=bool)
+    group = np.full(n, "", dtype=object)
+    group[pos] = first["risk_group"].astype(object).to_numpy()
+    mp = MRDParams.load(params)
+    return Readouts(ids, vals, ind, group, mp.flow_lod, mp.hts_lod)
+
+
+@dataclass(frozen=True)
+class Start:
+    """The engine's view of a protocol's common start (read once per protocol)."""
+
+    pre: Any
+    common: tuple[Any, ...]
+    days: FloatArray
+
+
+def start_of(protocol: Any) -> Start:
+    """The reference arm's induction and consolidation, as the engine runs them first."""
+    pre = _pre_randomization(_model_plans(protocol))
+    end = pre.phase_end("consolidation")
+    common = tuple(p for p in pre.phases if p.end <= end)
+    return Start(pre, common, np.array([8.0, pre.phase_end("induction"), end]))
+
+
+def screen_draw(cov: pd.DataFrame, start: Start, params: ParameterSet, *, seed: int) -> Readouts:
+    """Readouts and risk groups of the candidates ``cov`` without running the arms.
+
+    The steps of the engine's common start (:func:`blinasim.model.simulate`): each child's
+    biology, induction and consolidation of the reference arm, the MRD assays, the AALL1731
+    rules; the same functions on the same per-child streams, so a candidate's readouts here
+    are the ones the whole run gives (:func:`simulate_draw` checks it).
+    """
+    mp = ModelParams.from_parameters(params)
+    ids = cov["patient_id"].to_numpy(dtype=np.int64)
+    bio = draw_biology(
+        ids,
+        cov["genetics"].reset_index(drop=True),
+        cov["cns_status"].reset_index(drop=True),
+        seed=seed,
+        lp=mp.leukemia,
+        cp=mp.chemo,
+        bp=mp.blina,
+    )
+    end = float(start.days[-1])
+    sched = schedule_for(list(start.common), end + 1.0, mp.chemo)
+    tr = simulate_trajectories(
+        bio,
+        sched,
+        np.zeros((ids.size, sched.start.size)),
+        start.days,
+        lp=mp.leukemia,
+        cp=mp.chemo,
+        bp=mp.blina,
+    )
+    r = _measure(ids, tr.log_count_at, seed, mp.mrd, mp.leukemia.normal_marrow_cells)
+    risk = _risk_groups(cov, r, RiskRules.load(params))
+    return Readouts(
+        patient_id=ids,
+        values={k: np.asarray(r[k], dtype=np.float64) for k in READOUTS},
+        hts_indeterminate=np.asarray(r["eoi_hts_indeterminate"], dtype=bool),
+        risk_group=risk["group"].astype(object).to_numpy(),
+        flow_lod=mp.mrd.flow_lod,
+        hts_lod=mp.mrd.hts_lod,
+        stratum=risk["stratum"].astype(object).to_numpy(),
+    )
+
+
 def simulate_draw(
     cov: pd.DataFrame,
     protocol: Any,
@@ -155,29 +278,17 @@ def simulate_draw(
     male_share: float,
     horizon_days: float,
 ) -> DrawTwins:
-    """Run the candidates ``cov`` (their ``patient_id``s fix their draws) on one draw."""
+    """Run the twins ``cov`` (sorted ``patient_id``s fix their draws) on one draw."""
     n = len(cov)
-    first_id = int(cov["patient_id"].iloc[0])
+    ids = cov["patient_id"].to_numpy(dtype=np.int64)
     out = simulate(cov, protocol, params=params, seed=seed, horizon_days=horizon_days)
     p = out.patients
-    row = p["patient_id"].to_numpy(dtype=np.int64) - first_id
-    arm = p["arm"].astype(object).to_numpy()
+    row = np.searchsorted(ids, p["patient_id"].to_numpy(dtype=np.int64))
     opt_of = option_of_arms(protocol)
-    option = np.array(
-        [opt_of.get(a, OPTIONS[0]) if isinstance(a, str) else OPTIONS[0] for a in arm]
-    )
+    option = _options(p["arm"], opt_of)
     dday = decision_day(protocol)
-    readouts = {k: np.zeros(n) for k in READOUTS}
-    for k in READOUTS:
-        readouts[k][row] = p[k].to_numpy(dtype=np.float64)
-    hts_ind = np.zeros(n, dtype=bool)
-    hts_ind[row] = p["eoi_hts_indeterminate"].to_numpy(dtype=bool)
-    group = np.empty(n, dtype=object)
-    group[row] = p["risk_group"].astype(object).to_numpy()
-    reason = np.empty(n, dtype=object)
-    reason[row] = p["risk_reason"].astype(object).to_numpy()
     randomized = np.zeros(n, dtype=bool)
-    np.logical_or.at(randomized, row[option == OPTIONS[1]], True)
+    randomized[row[option == OPTIONS[1]]] = True
 
     def inf(col: str) -> FloatArray:
         x = p[col].to_numpy(dtype=np.float64)
@@ -187,15 +298,34 @@ def simulate_draw(
     first = np.minimum(np.minimum(relapse, death), smn)
     cause = p["death_cause"].astype(object).to_numpy()
     fl_death = np.where(np.isin(cause, ("treatment-related", "second malignancy")), death, np.inf)
+    sites = site_codes(p["relapse_site"].astype(object).to_numpy())
     ap = AfterRelapseParams.load(params)
+    late = LateEffectsParams.load(params)
     ae = out.adverse_events
     ae = ae[(ae["grade"].to_numpy() >= 3) & (ae["day"].to_numpy() >= dday)]
-    ae_row = ae["patient_id"].to_numpy(dtype=np.int64) - first_id
-    ae_arm = ae["arm"].astype(object).to_numpy()
-    ae_opt = np.array(
-        [opt_of.get(a, OPTIONS[0]) if isinstance(a, str) else OPTIONS[0] for a in ae_arm]
-    )
+    ae_row = np.searchsorted(ids, ae["patient_id"].to_numpy(dtype=np.int64))
+    ae_opt = _options(ae["arm"], opt_of)
     ae_event = ae["event"].astype(object).to_numpy()
+    age = cov["age_years"].to_numpy(dtype=np.float64)
+    favorable = (cov["genetics"].astype(str) == "favorable").to_numpy()
+    # the lifetime columns as history.trial_columns computes them (plus the child's sex),
+    # every row (child x arm) at once
+    lt = lifetime(
+        ids[row],
+        age[row],
+        fl_death,
+        relapse,
+        sites,
+        p["relapse_cd19_negative"].to_numpy(dtype=bool),
+        favorable[row],
+        horizon_day=horizon_days,
+        seed=seed,
+        ap=ap,
+        male_share=male_share,
+        late_params=late,
+    )
+    ldeath_all = np.where(lt.death_day <= horizon_days, lt.death_day, np.inf)
+    icon_all = _death_icon(lt.death_cause, cause)
     eligible: dict[str, BoolArray] = {}
     outcomes: dict[str, dict[str, Any]] = {}
     event_free = np.zeros(n, dtype=bool)
@@ -205,34 +335,21 @@ def simulate_draw(
         el = np.zeros(n, dtype=bool)
         el[r] = True
         eligible[opt] = el
-        genetics = cov["genetics"].to_numpy()[r]
-        lt = lifetime(
-            p["patient_id"].to_numpy(dtype=np.int64)[sel],
-            cov["age_years"].to_numpy(dtype=np.float64)[r],
-            fl_death[sel],
-            relapse[sel],
-            site_codes(p["relapse_site"].astype(object).to_numpy()[sel]),
-            p["relapse_cd19_negative"].to_numpy(dtype=bool)[sel],
-            genetics == "favorable",
-            horizon_day=horizon_days,
-            seed=seed,
-            ap=ap,
-            male_share=male_share,
-        )
-        o: dict[str, Any] = {}
 
-        def put(x: NDArray[Any], fill: Any, r: NDArray[np.int64] = r) -> NDArray[Any]:
+        def put(x: NDArray[Any], fill: Any, r: NDArray[np.intp] = r) -> NDArray[Any]:
             a = np.full(n, fill, dtype=np.asarray(x).dtype)
             a[r] = x
             return a
 
-        ldeath = np.where(lt.death_day <= horizon_days, lt.death_day, np.inf)
-        o["relapse_day"] = put(relapse[sel], np.inf)
-        o["site"] = put(site_codes(p["relapse_site"].astype(object).to_numpy()[sel]), 0)
-        o["dfs_event_day"] = put(np.minimum(np.minimum(relapse[sel], smn[sel]), ldeath), np.inf)
-        o["death_day"] = put(ldeath, np.inf)
-        o["hsct_day"] = put(lt.hsct_day, np.inf)
-        o["death_icon"] = put(_death_icon(lt.death_cause, cause[sel]), 0)
+        ldeath = ldeath_all[sel]
+        o: dict[str, Any] = {
+            "relapse_day": put(relapse[sel], np.inf),
+            "site": put(sites[sel], 0),
+            "dfs_event_day": put(np.minimum(np.minimum(relapse[sel], smn[sel]), ldeath), np.inf),
+            "death_day": put(ldeath, np.inf),
+            "hsct_day": put(lt.hsct_day[sel], np.inf),
+            "death_icon": put(icon_all[sel], 0),
+        }
         if opt == OPTIONS[0]:
             event_free[r] = first[sel] > dday
         ev = ae_opt == opt
@@ -241,21 +358,21 @@ def simulate_draw(
             flag[ae_row[ev & (ae_event == name)]] = True
             o[f"ae_{name}"] = flag
         outcomes[opt] = o
-    mp = MRDParams.load(params)
     return DrawTwins(
         draw=draw,
         n=n,
-        readouts=readouts,
-        hts_indeterminate=hts_ind,
-        risk_group=group,
-        risk_reason=reason,
+        readouts=_readouts(p, ids, params),
         randomized=randomized,
         event_free=event_free,
         eligible=eligible,
         outcomes=outcomes,
-        flow_lod=mp.flow_lod,
-        hts_lod=mp.hts_lod,
     )
+
+
+def _options(arm: pd.Series, opt_of: dict[str, str]) -> NDArray[np.str_]:
+    """Option of each row's arm (a missing arm, off study: chemotherapy)."""
+    a = arm.astype(object).to_numpy()
+    return np.array([opt_of.get(x, OPTIONS[0]) if isinstance(x, str) else OPTIONS[0] for x in a])
 
 
 def _death_icon(code: NDArray[np.int8], engine_cause: NDArray[np.object_]) -> NDArray[np.int8]:
@@ -297,26 +414,26 @@ def _bands(name: str, rules: RiskRules) -> tuple[float, ...]:
     return (rules.eoc_flow_mrd_max_for_randomization,)
 
 
-def match(tw: DrawTwins, obs: Observed, rules: RiskRules, width_log10: float) -> BoolArray:
-    """Candidates whose readouts match the child's (and event-free at the decision day).
+def match(rd: Readouts, obs: Observed, rules: RiskRules, width_log10: float) -> BoolArray:
+    """Candidates whose readouts match the child's.
 
     Per known readout: below the assay's detection limit (or 0) matches a twin reading below
     it; "indeterminate" HTS matches an indeterminate twin; a detected value ``x`` matches a
     detected twin reading ``y`` in the same band of the AALL1731 rules with
     ``|log10 y - log10 x| <= width_log10`` (``inf``: the band alone).
     """
-    ok = tw.event_free.copy()
+    ok = np.ones(rd.patient_id.size, dtype=bool)
     for name in READOUTS:
         x = getattr(obs, name)
         if x is None:
             continue
-        y = tw.readouts[name]
-        lod = tw.hts_lod if name == "eoi_hts" else tw.flow_lod
+        y = rd.values[name]
+        lod = rd.hts_lod if name == "eoi_hts" else rd.flow_lod
         if name == "eoi_hts":
             if x == "indeterminate":
-                ok &= tw.hts_indeterminate
+                ok &= rd.hts_indeterminate
                 continue
-            ok &= ~tw.hts_indeterminate
+            ok &= ~rd.hts_indeterminate
         xv = float(x)
         if xv < lod:
             ok &= ~(y >= lod)
