@@ -35,3 +35,24 @@ def test_lifetime_section_has_the_event_history_figure():
     assert len(figs) == 3
     assert figs[-1].caption.startswith("Event history")
     assert figs[-1].src.startswith("data:image/png;base64,")
+
+
+def test_late_effects_table_per_arm():
+    from blinasim.model.after_relapse.late_effects import LATE_EFFECTS, column
+    from blinasim.reports.late_effects import late_effects_table
+
+    pts = _pts()
+    n = len(pts)
+    for i, e in enumerate(LATE_EFFECTS):
+        pts[column(e)] = np.where(np.arange(n) % (i + 2) == 0, 3000.0 + 400 * i, np.inf)
+    t = late_effects_table(pts, ("blinatumomab", "chemotherapy"))
+    assert len(t) == len(LATE_EFFECTS)
+    ever = t["blinatumomab: ever"].str.split("%").str[0].astype(float)
+    ten = t["blinatumomab: 10 years"].str.split("%").str[0].astype(float)
+    assert (ever <= 100).all()
+    assert (ten <= ever).all()
+    assert ever.iloc[0] == 100.0  # effect 0 on every even row: all the blinatumomab rows
+    assert t["chemotherapy: ever"].iloc[0] == "0.0%"
+    assert ten.iloc[-1] == 0.0  # day 6,200 is after 10 years
+    sec = _lifetime_section({}, pts)
+    assert any(b.kind == "table" and "Late effects" in b.caption for b in sec.blocks)

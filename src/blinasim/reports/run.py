@@ -23,6 +23,7 @@ from blinasim.protocol import load_protocol
 from blinasim.reports import curves, diagrams, figures, run_tables, tables
 from blinasim.reports.folder import ResultsFolder
 from blinasim.reports.html import Section, render
+from blinasim.reports.late_effects import LATE_COLUMNS, late_effects_table
 from blinasim.reports.occupancy import DEAD, occupancy, occupancy_figure
 from blinasim.reports.run_tables import ARMS, CAUSES, STRATA
 from blinasim.units import DAYS_PER_YEAR
@@ -36,6 +37,7 @@ PATIENT_COLS = (
     "day8_pb_flow", "eoi_flow", "eoi_hts", "eoi_hts_indeterminate", "eoc_flow",
     "dfs_days", "dfs_event", "dfs_cause",
     "hsct_day", "cart_day", "relapse2_day", "lifetime_death_day", "life_years",
+    *LATE_COLUMNS,
 )  # fmt: skip
 ADTTE_COLS = ("REPLICATE", "PARAMCD", "ARM", "AVAL", "CNSR")
 XMAX_YEARS = 5.0
@@ -355,6 +357,13 @@ def _lifetime_section(s: dict[str, Any], pts: pd.DataFrame) -> Section:
         "Event history: the share of randomized children in each state of their model "
         "history (latest event: HSCT, second relapse, CAR-T; or dead), pooled over trials.",
     )
+    late = late_effects_table(pts, ARMS)
+    if not late.empty:
+        sec.table(
+            late,
+            "Late effects of therapy (model; share of children, mean and 95% of trials; "
+            "docs/after_relapse.md, Late effects)",
+        )
     return sec
 
 
