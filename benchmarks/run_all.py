@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUICK = {"stats", "trial"}  # scripts with a --quick flag
+QUICK = {"stats", "trial", "cea"}  # scripts with a --quick flag
 
 
 def main() -> int:

@@ -4,13 +4,25 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from blinasim.cohort.sample import screen_cohort
+from blinasim.economics import base_values, evaluate, history_from_model, load_setting
 from blinasim.errors import InputError
 from blinasim.jobs.cea import CeaConfig, run_cea
-from blinasim.jobs.cea_sim import STRATEGIES, iteration_seed, strategy_rows
+from blinasim.jobs.cea_sim import (
+    STRATEGIES,
+    base_parameters,
+    experimental_arms,
+    iteration_seed,
+    protocol_for,
+    simulate_histories,
+    strategy_rows,
+)
 from blinasim.jobs.cea_tasks import BLOCK
+from blinasim.model.engine import simulate
 from blinasim.reports.render import render_folder
 
 # 7 iterations: two PSA blocks (5 + 2) and the base case, so two workers share the work
@@ -203,3 +215,32 @@ def test_cli_bad_setting_file_names_the_field(tmp_path):
     assert "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert "mine.yaml" in out.stderr
+
+
+def test_shared_rows_give_the_per_strategy_histories():
+    """Building one history for every row, then splitting it, equals one per strategy."""
+    ps = base_parameters()
+    seed = iteration_seed(5, 0)
+    children = simulate_histories(300, model_seed=seed, params=ps, origin="diagnosis")
+    prot = protocol_for("aall1731")
+    cohort = screen_cohort(300, seed=seed, params=ps).patients
+    out = simulate(cohort, prot, params=ps, seed=seed)
+    rows = strategy_rows(out.patients, experimental_arms(prot))
+    values = base_values(load_setting("canada-2024"))
+    for name in STRATEGIES:
+        direct = history_from_model(
+            out.patients.iloc[rows[name]],
+            out.adverse_events,
+            cohort,
+            prot,
+            seed=seed,
+            horizon_days=out.horizon_days,
+            params=ps,
+        )
+        a = evaluate(direct, values, per_child=True)
+        b = evaluate(children.histories[name], values, per_child=True)
+        assert a.per_child is not None
+        assert b.per_child is not None
+        for k in ("costs", "qalys", "life_years", "costs_undiscounted"):
+            np.testing.assert_allclose(b.per_child[k], a.per_child[k], rtol=1e-12, atol=1e-9)
+        assert b.costs_by_category == pytest.approx(a.costs_by_category, rel=1e-12)

@@ -24,7 +24,8 @@ randomization free of events, on arm A or C against B or D, from that day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 
@@ -126,28 +127,63 @@ class Children:
     """Children on a blinatumomab arm under the ``blinatumomab`` strategy."""
 
 
+def subset(h: EventHistory, rows: NDArray[np.intp]) -> EventHistory:
+    """The children ``rows`` (distinct indices) of ``h``, their adverse events re-indexed.
+
+    Every per-child array is taken at ``rows``; adverse events (``ae_*``) are those of these
+    children, in their order in ``h``. A history field of another shape is refused, never
+    silently carried over.
+    """
+    n = h.n
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(rows.size)
+    ae_pos = pos[h.ae_child] if h.ae_child.size else np.empty(0, np.int64)
+    ae_keep = ae_pos >= 0
+    changes: dict[str, Any] = {}
+    for f in fields(h):
+        v = getattr(h, f.name)
+        if f.name == "tables" or v is None:
+            continue
+        if f.name == "ae_child":
+            changes[f.name] = ae_pos[ae_keep]
+        elif f.name.startswith("ae_"):
+            changes[f.name] = np.asarray(v)[ae_keep]
+        elif isinstance(v, Mapping):
+            changes[f.name] = {k: np.asarray(a)[rows] for k, a in v.items()}
+        elif isinstance(v, np.ndarray) and v.shape == (n,):
+            changes[f.name] = v[rows]
+        else:
+            raise TypeError(f"EventHistory.{f.name}: a per-child array or adverse events")
+    return replace(h, **changes)
+
+
 def simulate_histories(
     n: int, *, model_seed: int, params: ParameterSet, origin: Origin, protocol: str = PROTOCOL
 ) -> Children:
-    """The first ``n`` eligible children of ``model_seed`` on both strategies, to age 100."""
+    """The first ``n`` eligible children of ``model_seed`` on both strategies, to age 100.
+
+    The lifetime of each row of the engine's table is built once
+    (:func:`~blinasim.economics.history_from_model` is row by row, its draws keyed by the
+    child), then split by strategy: a child on the same arm under both strategies shares
+    its row.
+    """
     prot = protocol_for(protocol)
     cohort = screen_cohort(n, seed=model_seed, params=params).patients
     out = simulate(cohort, prot, params=params, seed=model_seed, horizon_days=DEFAULT_HORIZON_DAYS)
     pts = out.patients
     blina_arms = experimental_arms(prot)
     rows = strategy_rows(pts, blina_arms, origin)
-    hist = {
-        name: history_from_model(
-            pts.iloc[rows[name]],
-            out.adverse_events,
-            cohort,
-            prot,
-            seed=model_seed,
-            horizon_days=out.horizon_days,
-            params=params,
-        )
-        for name in STRATEGIES
-    }
+    used = np.union1d(rows["chemotherapy"], rows["blinatumomab"])
+    whole = history_from_model(
+        pts.iloc[used],
+        out.adverse_events,
+        cohort,
+        prot,
+        seed=model_seed,
+        horizon_days=out.horizon_days,
+        params=params,
+    )
+    hist = {name: subset(whole, np.searchsorted(used, rows[name])) for name in STRATEGIES}
     on = int(np.isin(pts["arm"].astype(object).to_numpy()[rows["blinatumomab"]], blina_arms).sum())
     return Children(histories=hist, on_blinatumomab=on)
 
@@ -207,4 +243,5 @@ __all__ = [
     "psa_rows",
     "simulate_histories",
     "strategy_rows",
+    "subset",
 ]
