@@ -206,3 +206,30 @@ def test_user_parameter_file_changes_a_rate(tmp_path):
     f.write_text("late_effects:\n  osteonecrosis_everyone: 0.5\n", encoding="utf-8")
     with pytest.raises(ParameterError):
         load_parameter_file(f)
+
+
+def test_growth_hormone_deficiency_only_while_growing(le):
+    n = 40_000
+    ids = np.arange(n)
+    r = np.full(n, 2 * DAYS_PER_YEAR)
+    h = np.full(n, 2.5 * DAYS_PER_YEAR)
+    death = np.full(n, INF)
+    limit = le.growth_hormone_deficiency_max_age_years
+    young = late_effects(
+        ids, r, h, death, seed=6, params=le, age_at_diagnosis_years=np.full(n, 4.0)
+    )
+    old = late_effects(
+        ids, r, h, death, seed=6, params=le, age_at_diagnosis_years=np.full(n, limit)
+    )
+    assert np.isfinite(young.days["growth_hormone_deficiency"]).mean() == pytest.approx(
+        le.growth_hormone_deficiency_hsct, abs=0.01
+    )
+    assert not np.isfinite(old.days["growth_hormone_deficiency"]).any()
+    # other effects do not depend on age
+    np.testing.assert_array_equal(old.days["chronic_gvhd"], young.days["chronic_gvhd"])
+    # relapse at 14.8 (counts), transplant at 15.3 (too old): the relapse probability
+    mid = late_effects(
+        ids, r, h, death, seed=6, params=le, age_at_diagnosis_years=np.full(n, limit - 2.2)
+    )
+    got = np.isfinite(mid.days["growth_hormone_deficiency"]).mean()
+    assert got == pytest.approx(le.growth_hormone_deficiency_relapse, abs=0.01)

@@ -136,6 +136,7 @@ def lifetime(
         death,
         seed=seed,
         params=late_params if late_params is not None else LateEffectsParams.load(),
+        age_at_diagnosis_years=np.asarray(age_years, dtype=np.float64),
         cache=cache,
     )
     return Lifetime(

@@ -109,6 +109,8 @@ class LateEffectsParams:
     growth_hormone_deficiency_hsct: float
     growth_hormone_deficiency_from_years: float
     growth_hormone_deficiency_to_years: float
+    growth_hormone_deficiency_max_age_years: float
+    """Growth hormone deficiency is drawn only for exposures before this age (growing)."""
     hypothyroidism_first_line: float
     hypothyroidism_relapse: float
     hypothyroidism_hsct: float
@@ -149,6 +151,8 @@ class LateEffectsParams:
                 p = self.probability(e, x)
                 if not 0.0 <= p <= 1.0:
                     raise ValueError(f"late_effects.{e}_{x}: a probability in [0, 1]")
+        if self.growth_hormone_deficiency_max_age_years <= 0.0:
+            raise ValueError("late_effects.growth_hormone_deficiency_max_age_years: > 0")
 
     def probability(self, effect: str, exposure: str) -> float:
         """Probability of ``effect`` within its window after ``exposure`` (absent death)."""
@@ -190,13 +194,16 @@ def late_effects(
     *,
     seed: int,
     params: LateEffectsParams,
+    age_at_diagnosis_years: FloatArray | None = None,
     cache: _draws.ChunkDraws | None = None,
 ) -> LateEffects:
     """Each child's late-effect days (vectorized; ``inf`` inputs: no such exposure / alive).
 
     ``relapse_day`` is the first relapse the child is followed through, ``hsct_day`` the
     allogeneic transplant (after the relapse), ``death_day`` the lifetime death day (all in
-    days from diagnosis, ``inf`` if none).
+    days from diagnosis, ``inf`` if none). With ``age_at_diagnosis_years``, growth hormone
+    deficiency comes only from exposures before ``growth_hormone_deficiency_max_age_years``
+    (without it, no age limit).
     """
     pid = np.asarray(ids, dtype=np.int64)
     r = np.asarray(relapse_day, dtype=np.float64)
@@ -204,13 +211,22 @@ def late_effects(
     death = np.asarray(death_day, dtype=np.float64)
     starts = (np.zeros(pid.size), r, h)
     got = (np.ones(pid.size, dtype=bool), np.isfinite(r), np.isfinite(h))
+    growing: tuple[NDArray[np.bool_], ...] = got
+    if age_at_diagnosis_years is not None:
+        age0 = np.asarray(age_at_diagnosis_years, dtype=np.float64)
+        limit = params.growth_hormone_deficiency_max_age_years
+        growing = tuple(
+            ok & (age0 + np.where(ok, s, 0.0) / DAYS_PER_YEAR < limit)
+            for s, ok in zip(starts, got, strict=True)
+        )
     days: dict[str, FloatArray] = {}
     for e in LATE_EFFECTS:
         uw = _draws.uniforms(seed, f"{STREAM}.{e}", pid, k=2, cache=cache)
         u, w = uw[:, 0], uw[:, 1]
         start = np.full(pid.size, np.inf)
+        received = growing if e == "growth_hormone_deficiency" else got
         # the earliest exposure with u < p triggers (exposures are in time order)
-        for x, s, ok in zip(EXPOSURES[::-1], starts[::-1], got[::-1], strict=True):
+        for x, s, ok in zip(EXPOSURES[::-1], starts[::-1], received[::-1], strict=True):
             hit = ok & (u < params.probability(e, x))
             start = np.where(hit, s, start)
         a, b = params.window(e)
