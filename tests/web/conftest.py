@@ -6,6 +6,7 @@ folder), a file that no request may reach.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import reports.browser as browser_module
 from reports.browser import Browser, find_chromium
 
 SECRET = "top-secret-outside-results"
@@ -112,5 +114,24 @@ def web_browser() -> Iterator[Browser]:
         if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail("CI is set but Chromium is not installed (make browser-deps)")
         pytest.skip("Chromium not found (make browser-deps)")
-    with Browser(path, width=1280, height=900, timeout=120) as b:
+    with loopback_allowed(), Browser(path, width=1280, height=900, timeout=120) as b:
         yield b
+
+
+@contextlib.contextmanager
+def loopback_allowed() -> Iterator[None]:
+    """The harness's flags with 127.0.0.1 reachable; every host name still resolves to nothing.
+
+    The report tests open ``file:`` pages, so their browser resolves nothing at all; the web
+    app is on 127.0.0.1, which the rule must leave out. Restored once the browser started.
+    """
+    saved = browser_module.CHROMIUM_FLAGS
+    rule = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+    browser_module.CHROMIUM_FLAGS = tuple(
+        rule if f.startswith("--host-resolver-rules=") else f for f in saved
+    )
+    assert rule in browser_module.CHROMIUM_FLAGS
+    try:
+        yield
+    finally:
+        browser_module.CHROMIUM_FLAGS = saved

@@ -58,6 +58,18 @@ def with_interval(iv: Mapping[str, float]) -> str:
     return f"{pct(iv['estimate'])} ({pct(iv['lower'])} to {pct(iv['upper'])})"
 
 
+def _points(x: float) -> str:
+    """A difference of shares as signed whole children out of 100 (never ``-0``)."""
+    n = round(100 * x)
+    return f"{n:+d}" if n else "0"
+
+
+def _points1(x: float) -> str:
+    """A difference of shares in percentage points, one decimal (never ``-0.0``)."""
+    v = round(100 * x, 1)
+    return f"{v:+.1f}" if v else "0.0"
+
+
 def _signed(n: int) -> str:
     if n > 0:
         return f"{n} more"
@@ -112,7 +124,7 @@ def build_view(d: Mapping[str, Any], horizon: str) -> dict[str, Any]:
     src = d.get("source", {})
     posterior = src.get("posterior", "shipped posterior")
     source = (
-        f"Source: blinasim model {d['model_version']} ({posterior}), calibrated to "
+        f"Source: model {d['model_version']} ({posterior}), calibrated to "
         f"{src.get('trial', 'COG AALL1731')}. A simulation, not medical advice."
     )
     options = [o for o in ("chemotherapy", "blinatumomab") if o in d["options"]]
@@ -168,9 +180,9 @@ def build_view(d: Mapping[str, Any], horizon: str) -> dict[str, Any]:
                 {
                     "measure": MEASURE_LABELS[m],
                     "cells": [
-                        f"{100 * comparison[m][h]['estimate']:+.0f} "
-                        f"({100 * comparison[m][h]['lower']:+.0f} to "
-                        f"{100 * comparison[m][h]['upper']:+.0f})"
+                        f"{_points(comparison[m][h]['estimate'])} "
+                        f"({_points(comparison[m][h]['lower'])} to "
+                        f"{_points(comparison[m][h]['upper'])})"
                         for h in HORIZONS
                     ],
                 }
@@ -249,7 +261,7 @@ def scenario_view(r: ScenarioResult | None) -> dict[str, Any] | None:
 
     def diff(ivs: Mapping[float, Any]) -> list[str]:
         return [
-            f"{100 * iv.estimate:+.1f} ({100 * iv.lower:+.1f} to {100 * iv.upper:+.1f})"
+            f"{_points1(iv.estimate)} ({_points1(iv.lower)} to {_points1(iv.upper)})"
             for iv in (ivs[y] for y in YEARS)
         ]
 

@@ -71,8 +71,8 @@ class WebConfig:
     results_dir: Path = Path("results")
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
     model_workers: int = 1
-    max_waiting: int = 32
-    timeout_s: float = 120.0
+    max_waiting: int = 8
+    timeout_s: float = 180.0
     max_jobs: int = 2
     cache_size: int = 32
     seed: int = 20241207

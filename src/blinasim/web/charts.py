@@ -127,8 +127,11 @@ class IconGroup:
     label: str
 
 
-# A person: a head (circle by two arcs) and shoulders, in a 10 x 12 cell.
-_PERSON = "m{hx},{hy} a2.4,2.4 0 1,0 0.01,0z M{bx},{by} q0,-4.2 4,-4.2 q4,0 4,4.2 v2.2 h-8z"
+# A person in a 22 x 25 cell: a head (a circle drawn as two arcs) above rounded shoulders.
+_PERSON = (
+    "M{hx},{hy} a4.2,4.2 0 1,0 8.4,0 a4.2,4.2 0 1,0 -8.4,0z "
+    "M{bx},{by} v-5.5 q0,-6.5 8,-6.5 q8,0 8,6.5 v5.5z"
+)
 
 
 def icon_array_svg(groups: Sequence[IconGroup], *, title: str) -> Markup:
@@ -147,8 +150,8 @@ def icon_array_svg(groups: Sequence[IconGroup], *, title: str) -> Markup:
         css = _cls(g.css)
         for _ in range(g.count):
             row, col = divmod(i, 10)
-            ox, oy = col * size_x + 5, row * size_y + 4
-            d = _PERSON.format(hx=ox + 6.4, hy=oy + 4, bx=ox + 2, by=oy + 14)
+            ox, oy = col * size_x, row * size_y
+            d = _PERSON.format(hx=ox + 6.8, hy=oy + 6, bx=ox + 3, by=oy + 24)
             out.append(f'<path class="icon {css}" data-group="{css}" d="{d}"/>')
             i += 1
     out.append("</svg>")

@@ -190,6 +190,10 @@ class ExplorerJobs:
         else:
             job.result, job.state = result, "done"
         job.seconds = time.monotonic() - t0
+        with self._lock:
+            if self._jobs.get(job.id) is job:
+                self._jobs.move_to_end(job.id)
+            self._trim()
 
     def get(self, key: str) -> Job | None:
         """The job with id ``key`` (None when unknown or evicted)."""
