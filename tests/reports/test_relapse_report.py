@@ -146,3 +146,15 @@ def test_occupancy_shares_sum_to_one():
     assert sh["s"][0] == pytest.approx(np.mean(death > 0) - np.mean(ev["a"] <= 0))
     assert sh[DEAD][-1] == pytest.approx(np.mean(death <= 1000))
     assert np.all(np.diff(sh[DEAD]) >= 0)
+
+
+def test_hazard_ratio_target_matched_by_its_endpoint():
+    s = _summary()
+    s["hazard_ratio"] = {
+        "efs": {"estimate": 0.4, "lower": 0.2, "upper": 0.7},
+        "os": {"estimate": 0.9, "lower": 0.5, "upper": 1.5},
+    }
+    t = published_table("20120215", s, None)
+    row = t[t["target"].str.startswith("EFS hazard ratio")].iloc[0]
+    assert row["model (95% of trials)"] == "0.40 (0.20-0.70)"
+    assert row["published inside"] == "inside"

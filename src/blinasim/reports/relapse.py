@@ -80,7 +80,9 @@ def _model_value(
                 return _pct(m), (m["lower"], m["upper"])
         return "not predicted", None
     if q == "hazard_ratio":
-        ep = s.get("endpoint") or next(iter(s.get("hazard_ratio", {})), None)
+        # the target names its endpoint first in its description ("EFS hazard ratio", "OS ...")
+        words = t.description.lower().split()
+        ep = words[0] if words and words[0] in s.get("hazard_ratio", {}) else None
         h = s.get("hazard_ratio", {}).get(ep) if ep else None
         if h is None:
             return "not predicted", None
