@@ -30,6 +30,10 @@ DEMO_REPLICATES ?= 20
 demo: $(STAMP)
 	$(BIN)/blinasim run aall1731 --replicates $(DEMO_REPLICATES)
 
+# the local web app (decision aid, scenario explorer, run reports) on http://127.0.0.1:8000/
+serve: $(STAMP)
+	$(BIN)/blinasim serve
+
 # On CI (CI set) the browser tests must run, so Chromium is installed first; elsewhere they
 # skip when Chromium is missing.
 test: $(STAMP) $(if $(filter-out 0 false no,$(CI)),browser-deps)
