@@ -9,6 +9,10 @@ into a fresh folder and samples, every 0.1 s, the resident memory of the main pr
 of the whole process tree (main, fork server, workers). Prints the wall time, the peak
 tree and main RSS, and the job's own timings (``manifest.json``).
 
+``--profile``: instead, runs two PSA blocks in this process with one numba thread and
+prints the CPU seconds per iteration spent in the model (engine, lifetime pathway, the
+salvage pathway inside both) and in the economics (histories, pricing), from cProfile.
+
 ``--scale A,B`` (for a shared machine): runs ``--psa A`` and ``--psa B`` instead, fits wall
 = fixed + per-iteration x P through the two points and projects the wall time of ``--psa``
 iterations (default 500); the peak memory does not grow with the iterations (each block is
@@ -23,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -30,7 +35,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numba
 import psutil
+
+from blinasim.jobs.cea import CeaConfig, make_tasks
+from blinasim.jobs.cea_tasks import BLOCK, run_task
 
 GIB = 1024.0**3
 
@@ -80,6 +89,47 @@ def measure(psa: int, n: int, workers: int, setting: str, folder: Path) -> dict[
     }
 
 
+PROFILED = {
+    "engine (model.engine.simulate)": ("model/engine.py", "simulate"),
+    "salvage pathway, all calls (model.after_relapse.pathway.salvage)": (
+        "after_relapse/pathway.py",
+        "salvage",
+    ),
+    "lifetime histories (economics.history_from_model)": (
+        "economics/history.py",
+        "history_from_model",
+    ),
+    "pricing (economics.evaluate)": ("economics/evaluate.py", "evaluate"),
+    "cohort (cohort.sample.screen_cohort)": ("cohort/sample.py", "screen_cohort"),
+}
+
+
+def profile(n: int) -> None:
+    """CPU seconds per PSA iteration by part (two blocks after a warm-up block)."""
+    numba.set_num_threads(1)
+    tasks, _ = make_tasks(CeaConfig(psa=3 * BLOCK, n=n))
+    run_task(tasks[1])  # compile and cache
+    prof = cProfile.Profile(time.process_time)
+    c0 = time.process_time()
+    prof.enable()
+    for t in tasks[2:4]:
+        run_task(t)
+    prof.disable()
+    its = 2 * BLOCK
+    total = (time.process_time() - c0) / its
+    st = pstats.Stats(prof)
+    cum: dict[tuple[str, str], float] = {}
+    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        for label, (suffix, name) in PROFILED.items():
+            if file.endswith(suffix) and func == name:
+                cum[(label, name)] = cum.get((label, name), 0.0) + ct
+    print(f"CPU per PSA iteration, {n:,} children per arm, one thread: {total:.3f} s")
+    for label, _ in PROFILED.items():
+        v = sum(x for (lab, _n), x in cum.items() if lab == label) / its
+        print(f"  {label}: {v:.3f} s ({v / total:.0%})")
+    print(f"-> 500 iterations on 2 cores: about {500 * total / 2:.0f} s of work per core")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--psa", type=int, default=500)
@@ -89,7 +139,11 @@ def main() -> int:
     ap.add_argument("--scale", default=None, help="two PSA sizes A,B: fit and project")
     ap.add_argument("--quick", action="store_true", help="--scale 10,20")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--profile", action="store_true", help="CPU per iteration by part")
     a = ap.parse_args()
+    if a.profile:
+        profile(a.n)
+        return 0
     scale = "10,20" if a.quick and a.scale is None else a.scale
     load = os.getloadavg()[0]
     print(f"load average before: {load:.2f} on {psutil.cpu_count()} cores", flush=True)

@@ -9,19 +9,20 @@ import pandas as pd
 import pytest
 
 from blinasim.cohort.sample import screen_cohort
-from blinasim.economics import base_values, evaluate, history_from_model, load_setting
+from blinasim.economics import base_values, evaluate, history_from_model, load_setting, tornado
 from blinasim.errors import InputError
-from blinasim.jobs.cea import CeaConfig, run_cea
+from blinasim.jobs.cea import CeaConfig, make_tasks, run_cea
 from blinasim.jobs.cea_sim import (
     STRATEGIES,
     base_parameters,
+    base_seed,
     experimental_arms,
     iteration_seed,
     protocol_for,
     simulate_histories,
     strategy_rows,
 )
-from blinasim.jobs.cea_tasks import BLOCK
+from blinasim.jobs.cea_tasks import BLOCK, run_task
 from blinasim.model.engine import simulate
 from blinasim.reports.render import render_folder
 
@@ -244,3 +245,22 @@ def test_shared_rows_give_the_per_strategy_histories():
         for k in ("costs", "qalys", "life_years", "costs_undiscounted"):
             np.testing.assert_allclose(b.per_child[k], a.per_child[k], rtol=1e-12, atol=1e-9)
         assert b.costs_by_category == pytest.approx(a.costs_by_category, rel=1e-12)
+
+
+def test_tornado_on_the_differing_children_equals_the_full_tornado():
+    """Pricing only the children whose rows differ, scaled to all, is the full tornado."""
+    cfg = CeaConfig(psa=1, n=300, seed=5)
+    tasks, _ = make_tasks(cfg)
+    got = run_task(tasks[0])["tornado"].set_index("input")
+    children = simulate_histories(
+        cfg.n, model_seed=base_seed(cfg.seed), params=base_parameters(), origin="diagnosis"
+    )
+    assert 0 < children.differs.size < cfg.n
+    values = base_values(load_setting(cfg.setting))
+    nmb0, rows = tornado(
+        children.histories, values, comparator="chemotherapy", intervention="blinatumomab"
+    )
+    assert got["nmb_base"].iloc[0] == pytest.approx(nmb0, rel=1e-9)
+    for r in rows:
+        assert got.loc[r.input, "nmb_low"] == pytest.approx(r.nmb_low, rel=1e-9, abs=1e-6)
+        assert got.loc[r.input, "nmb_high"] == pytest.approx(r.nmb_high, rel=1e-9, abs=1e-6)

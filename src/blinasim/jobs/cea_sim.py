@@ -125,6 +125,9 @@ class Children:
     histories: dict[str, EventHistory]
     on_blinatumomab: int
     """Children on a blinatumomab arm under the ``blinatumomab`` strategy."""
+    differs: NDArray[np.intp]
+    """Positions (the same in every strategy's history) of the children whose rows differ
+    between the strategies: the others have the same costs and QALYs on both."""
 
 
 def subset(h: EventHistory, rows: NDArray[np.intp]) -> EventHistory:
@@ -185,7 +188,8 @@ def simulate_histories(
     )
     hist = {name: subset(whole, np.searchsorted(used, rows[name])) for name in STRATEGIES}
     on = int(np.isin(pts["arm"].astype(object).to_numpy()[rows["blinatumomab"]], blina_arms).sum())
-    return Children(histories=hist, on_blinatumomab=on)
+    differs = np.flatnonzero(rows["chemotherapy"] != rows["blinatumomab"])
+    return Children(histories=hist, on_blinatumomab=on, differs=differs)
 
 
 def outcomes(h: EventHistory) -> dict[str, float]:

@@ -41,16 +41,14 @@ from blinasim.jobs.cea_sim import (
     iteration_seed,
     psa_rows,
     simulate_histories,
+    subset,
 )
 from blinasim.units import DAYS_PER_YEAR
 
 BLOCK = 5
 """PSA iterations per task and checkpoint (part of a run's identity)."""
 
-PROFILE_YEARS = (
-    0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0,
-    40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0,
-)  # fmt: skip
+PROFILE_YEARS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 70.0, 100.0)
 """Years from the origin at which the base case's cumulative costs are read."""
 
 
@@ -140,8 +138,14 @@ def _base_case(task: CeaTask, setting: Setting) -> dict[str, pd.DataFrame]:
     )
     v = base_values(setting)
     base = pd.DataFrame(psa_rows(children, v, origin=origin, discounting=mode))
+    # only the children whose rows differ between the strategies move the increments: the
+    # tornado prices them alone and scales their mean increments to all children (exact:
+    # the others' costs and QALYs are the same on both arms)
+    n_all = children.histories[STRATEGIES[0]].n
+    share = children.differs.size / n_all if n_all else 1.0
+    own = {k: subset(h, children.differs) for k, h in children.histories.items()}
     nmb0, rows = tornado(
-        children.histories,
+        own if children.differs.size else children.histories,
         v,
         comparator=STRATEGIES[0],
         intervention=STRATEGIES[1],
@@ -155,9 +159,9 @@ def _base_case(task: CeaTask, setting: Setting) -> dict[str, pd.DataFrame]:
                 "base": r.base,
                 "low": r.low,
                 "high": r.high,
-                "nmb_base": nmb0,
-                "nmb_low": r.nmb_low,
-                "nmb_high": r.nmb_high,
+                "nmb_base": nmb0 * share,
+                "nmb_low": r.nmb_low * share,
+                "nmb_high": r.nmb_high * share,
                 "icer_low": r.icer_low.get("value"),
                 "icer_high": r.icer_high.get("value"),
                 "quadrant_low": r.icer_low.get("quadrant"),
