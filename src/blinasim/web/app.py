@@ -262,9 +262,13 @@ def create_app(config: WebConfig | None = None) -> Starlette:
         resp.headers["retry-after"] = "5"
         return resp
 
+    async def on_model_files(request: Request, exc: Exception) -> Response:
+        # a user mistake is answered where it is made (400); one that reaches here is in
+        # the model's own files (e.g. a parameter file that does not load)
+        return error_page(request, 500, f"the model's own files could not be used: {exc}")
+
     async def on_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, BlinasimError):  # e.g. a parameter file that does not load
-            return error_page(request, 500, f"the model's own files could not be used: {exc}")
+        # a bug: this page, and Starlette re-raises so that uvicorn logs the traceback
         return error_page(request, 500, "the server met an error it did not expect")
 
     @contextlib.asynccontextmanager
@@ -299,6 +303,7 @@ def create_app(config: WebConfig | None = None) -> Starlette:
             HTTPException: on_http,
             BadRequest: on_bad,
             Busy: on_busy,
+            BlinasimError: on_model_files,
             Exception: on_error,
         },
         lifespan=lifespan,
