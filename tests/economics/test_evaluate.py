@@ -174,3 +174,29 @@ def test_survivor_off_therapy_long_term_and_late_effects(canada):
     assert cat["late_effects"] == pytest.approx(100 * (80 - 5))
     assert cat["end_of_life"] == 0.0
     assert r.life_years_undiscounted == pytest.approx(80)
+
+
+def test_late_effects_priced_at_onset_and_per_year(canada):
+    v = values(
+        canada,
+        **{
+            "late_effects.effects.heart_failure.cost": 15000.0,
+            "late_effects.effects.heart_failure.per_year": 3000.0,
+            "late_effects.effects.severe_chronic.disutility": 0.05,
+        },
+    )
+    base = evaluate(history(), v)
+    h = history(
+        late_effects={
+            "heart_failure": np.array([600.0]),
+            "severe_chronic": np.array([700.0]),
+            "osteonecrosis": np.array([np.inf]),
+        }
+    )
+    r = evaluate(h, v)
+    assert r.costs_by_category_undiscounted["late_effects"] == pytest.approx(
+        15000 + 3000 * (1000 - 600) / Y
+    )
+    assert base.qalys_undiscounted - r.qalys_undiscounted == pytest.approx(0.05 * 300 / Y)
+    with pytest.raises(InputError, match="late effect"):
+        evaluate(history(late_effects={"gills": np.array([1.0])}), v)

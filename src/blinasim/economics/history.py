@@ -18,8 +18,9 @@ numbers as the engine's and the trial's lifetime columns).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from blinasim.config import ParameterSet
+from blinasim.economics.setting import PHASE_KINDS
 from blinasim.errors import InputError
 from blinasim.model.after_relapse.history import FIRST_LINE_CAUSES, lifetime
+from blinasim.model.after_relapse.late_effects import LATE_EFFECTS, LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import salvage, site_codes
 from blinasim.model.engine import OFF_STUDY
@@ -108,13 +111,32 @@ class EventHistory:
     """:data:`blinasim.model.after_relapse.history.CAUSES` code (-1: alive at the maximum age)."""
     end_day: FloatArray
     """Death or the maximum age of the life table (the horizon of each child)."""
-    late_effect_child: IntArray | None = None
-    late_effect_day: FloatArray | None = None
+    late_effects: Mapping[str, FloatArray] = field(default_factory=dict)
+    """Start day of each late effect (model name -> per-child day; ``inf``: never); empty
+    when the model gives none (:mod:`blinasim.model.after_relapse.late_effects`)."""
 
     @property
     def n(self) -> int:
         """Number of children."""
         return int(self.patient_id.size)
+
+    @property
+    def late_names(self) -> tuple[str, ...]:
+        """The late effects present, in the model's order (then any other, sorted)."""
+        known = [e for e in LATE_EFFECTS if e in self.late_effects]
+        return (*known, *sorted(e for e in self.late_effects if e not in LATE_EFFECTS))
+
+    def late_matrix(self) -> FloatArray:
+        """``(n, len(late_names))`` start days (cached)."""
+        return _late_matrix(self)
+
+    def padded_tables(self) -> PaddedTables:
+        """The phase tables as padded 2-D arrays (cached)."""
+        return _padded(self)
+
+    def ae_index(self) -> tuple[IntArray, IntArray]:
+        """``(ptr, order)``: adverse events of child ``i`` are ``order[ptr[i]:ptr[i+1]]``."""
+        return _ae_index(self)
 
     def __post_init__(self) -> None:
         n = self.patient_id.size
@@ -131,14 +153,83 @@ class EventHistory:
                 raise ValueError(f"EventHistory.{name}: expected shape ({m},)")
         if n and (self.table.min() < 0 or self.table.max() >= len(self.tables)):
             raise ValueError("EventHistory.table: indices into tables")
+        for name, d in self.late_effects.items():
+            if np.asarray(d).shape != (n,):
+                raise ValueError(f"EventHistory.late_effects[{name!r}]: expected shape ({n},)")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@dataclass(frozen=True)
+class PaddedTables:
+    """Phase tables stacked: ``(tables, phases)`` and ``(tables, infusions)`` arrays."""
+
+    start: FloatArray
+    end: FloatArray
+    kind: IntArray
+    """Index into :data:`~blinasim.economics.setting.PHASE_KINDS` (-1: padding)."""
+    infusion_start: FloatArray
+    infusion_end: FloatArray
+    infusion_dose: FloatArray
+    infusion_cap: FloatArray
+
+
+@functools.lru_cache(maxsize=64)
+def _padded(h: EventHistory) -> PaddedTables:
+    from_kinds = {k: i for i, k in enumerate(PHASE_KINDS)}
+    t = len(h.tables)
+    p = max([len(x.kinds) for x in h.tables] + [1])
+    q = max([x.infusion_start.size for x in h.tables] + [1])
+    start, end = np.zeros((t, p)), np.zeros((t, p))
+    kind = np.full((t, p), -1, dtype=np.int64)
+    inf = [np.zeros((t, q)) for _ in range(4)]
+    for i, x in enumerate(h.tables):
+        m = len(x.kinds)
+        start[i, :m], end[i, :m] = x.start, x.end
+        kind[i, :m] = [from_kinds.get(k, -1) for k in x.kinds]
+        srcs = (x.infusion_start, x.infusion_end, x.infusion_dose, x.infusion_cap)
+        for a, src in zip(inf, srcs, strict=True):
+            a[i, : src.size] = src
+    return PaddedTables(start, end, kind, *inf)
+
+
+@functools.lru_cache(maxsize=64)
+def _ae_index(h: EventHistory) -> tuple[IntArray, IntArray]:
+    order = np.argsort(h.ae_child, kind="stable").astype(np.int64)
+    counts = np.bincount(h.ae_child, minlength=h.n)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return ptr, order
+
+
+@functools.lru_cache(maxsize=64)
+def _late_matrix(h: EventHistory) -> FloatArray:
+    names = h.late_names
+    if not names:
+        return np.zeros((h.n, 0))
+    m = np.stack([np.asarray(h.late_effects[e], dtype=np.float64) for e in names], axis=1)
+    return np.ascontiguousarray(m)
+
+
+_TABLES: dict[int, tuple[Any, dict[str, PhaseTable]]] = {}
 
 
 def protocol_tables(protocol: Any) -> dict[str, PhaseTable]:
-    """Every arm of ``protocol`` as a :class:`PhaseTable` (by arm name)."""
+    """Every arm of ``protocol`` as a :class:`PhaseTable` (by arm name; cached per object)."""
+    hit = _TABLES.get(id(protocol))
+    if hit is not None and hit[0] is protocol:
+        return hit[1]
     arms = [protocol.arm(n) for n in protocol.arm_names]
     controls = [a for a in arms if a.control] + [a for a in arms if not a.control]
     ref = reference_intensities(controls)
-    return {a.name: PhaseTable.from_plan(arm_plan(a, ref)) for a in arms}
+    out = {a.name: PhaseTable.from_plan(arm_plan(a, ref)) for a in arms}
+    if len(_TABLES) >= 8:
+        _TABLES.clear()
+    _TABLES[id(protocol)] = (protocol, out)  # the reference keeps the id from being reused
+    return out
 
 
 def _off_study_arm(tables: dict[str, PhaseTable], protocol: Any) -> str:
@@ -234,24 +325,40 @@ def history_from_model(
     tables = tuple(by_name.values())
     code_to_table = np.array([order.index(a) for a in names] + [order.index(proxy)], dtype=np.int16)
     table = code_to_table[codes]  # -1 (off study) indexes the proxy at the end
-    ap = AfterRelapseParams.load(params)
+    ps = ParameterSet.given(params)
+    ap = AfterRelapseParams.load(ps)
     cause = patients["death_cause"].astype(object).to_numpy()
     fl = np.where(np.isin(cause, FIRST_LINE_CAUSES), _days(patients["death_day"]), np.inf)
     rd = _days(patients["relapse_day"])
     rd = np.where(rd < horizon_days, rd, np.inf)
     site = site_codes(patients["relapse_site"].astype(object).to_numpy())
     cd19 = patients["relapse_cd19_negative"].to_numpy(dtype=bool)
-    lt = lifetime(ids, age, fl, rd, site, cd19, fav, horizon_day=horizon_days, seed=seed, ap=ap)
-    sal = salvage(
+    lt = lifetime(
         ids,
+        age,
+        fl,
         rd,
         site,
         cd19,
         fav,
+        horizon_day=horizon_days,
         seed=seed,
         ap=ap,
-        age_at_relapse_years=age + np.where(np.isfinite(rd), rd, 0.0) / DAYS_PER_YEAR,
+        late_params=LateEffectsParams.load(ps),
     )
+    # the pathway's details (refractory disease, blinatumomab consolidation): lifetime's own
+    # call, repeated on the relapsing children only
+    rel = np.flatnonzero(np.isfinite(rd))
+    sal = salvage(
+        ids[rel],
+        rd[rel],
+        site[rel],
+        cd19[rel],
+        fav[rel],
+        seed=seed,
+        ap=ap,
+        age_at_relapse_years=age[rel] + rd[rel] / DAYS_PER_YEAR,
+    ).scatter(rel, ids.size)
     death = lt.death_day
     c0 = rd + ap.reinduction_days
     cr2 = np.isfinite(rd) & np.isfinite(sal.reinduction_mrd) & ~sal.refractory & (c0 < death)
@@ -281,4 +388,5 @@ def history_from_model(
         death_day=death,
         death_cause=lt.death_cause,
         end_day=end,
+        late_effects=dict(lt.late_effect_days),
     )

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from blinasim.errors import InputError
+from blinasim.model.after_relapse.late_effects import LATE_EFFECTS
 
 Distribution = Literal["fixed", "gamma", "beta", "lognormal", "normal"]
 AE_TYPES = ("febrile_neutropenia", "sepsis", "cytokine_release_syndrome", "neurotoxicity")
@@ -182,14 +183,35 @@ class FollowUp(_Spec):
     """For how long after the end of first-line therapy."""
 
 
+class LateEffect(_Spec):
+    """One late effect: a cost at onset, then a cost and a disutility per year for life."""
+
+    cost: Quantity
+    per_year: Quantity
+    disutility: Quantity
+
+
 class LateEffects(_Spec):
-    """Care of long-term survivors and of late effects."""
+    """Care of long-term survivors, and each late effect of the model."""
 
     per_year: Quantity
     """Survivorship care per year from ``from_years`` after diagnosis, lifelong."""
     from_years: Quantity
-    per_event: Quantity
-    """Each late effect (when the model gives late-effect days)."""
+    effects: dict[str, LateEffect]
+    """Every late effect of :data:`~blinasim.model.after_relapse.late_effects.LATE_EFFECTS`."""
+
+    @field_validator("effects")
+    @classmethod
+    def _names(cls, v: dict[str, LateEffect]) -> dict[str, LateEffect]:
+        missing = [k for k in LATE_EFFECTS if k not in v]
+        extra = [k for k in v if k not in LATE_EFFECTS]
+        if missing or extra:
+            raise ValueError(
+                f"one entry per late effect of the model {LATE_EFFECTS}"
+                + (f", missing {missing}" if missing else "")
+                + (f", unknown {extra}" if extra else "")
+            )
+        return v
 
 
 class Phased(_Spec):
