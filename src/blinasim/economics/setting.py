@@ -317,7 +317,7 @@ def quantities(setting: Setting) -> dict[str, Quantity]:
     return out
 
 
-SHIPPED = ("canada-2024",)
+SHIPPED = ("canada-2024", "uk-nice", "us")
 """The shipped settings (``data/settings/<name>.yaml``)."""
 
 
