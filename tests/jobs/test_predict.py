@@ -344,3 +344,25 @@ def test_text_says_what_families_need(sr_average: Prediction) -> None:
     assert "Down syndrome" in text  # the unknown fact
     assert "What the model does not know" in text
     assert "AALL1731" in text
+
+
+def test_rare_readouts_widen_the_match_and_say_so() -> None:
+    f = ChildFacts(4.0, "male", 12.0, 1, "neutral", None, 0.02, 5e-4, 2e-4, 0.0)
+    p = predict(f, seed=6, **{**SMALL, "min_twins": 1000})
+    assert p.matching["widened"] is True
+    assert p.matching["window_log10"] in (1.0, None)
+    assert any("widened" in n for n in p.notes)
+    assert p.risk_group == "SR-High"
+
+
+def test_day8_left_out_only_where_it_cannot_change_the_risk_group() -> None:
+    neutral = ChildFacts(5.5, None, 15.0, 1, "neutral", None, 0.012, 0.0, 3e-5, 0.0)
+    p = predict(neutral, seed=9, **SMALL)
+    assert p.matching["without_day8"] is True
+    assert p.matching["screening_rounds"] == 4
+    assert any("day-8 was left out" in n for n in p.notes)
+    favorable = ChildFacts(5.5, None, 15.0, 1, "favorable", None, 0.012, 0.0, 3e-5, 0.0)
+    with pytest.raises(InputError, match="rarest in the model: day-8 blood MRD") as err:
+        predict(favorable, seed=9, **SMALL)
+    assert err.value.field == "MRD readouts"
+    assert "\n" not in str(err.value)

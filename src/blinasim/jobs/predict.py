@@ -14,43 +14,34 @@ A research model, not medical advice.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from blinasim._version import __version__
-from blinasim.calibrate.ensemble import PosteriorEnsemble, load_posterior
-from blinasim.cohort import RiskRules
-from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError
 from blinasim.jobs import predict_results as results
-from blinasim.jobs.predict_twins import (
-    DrawTwins,
-    Facts,
-    Observed,
-    Readouts,
-    Start,
-    match,
-    screen_draw,
-    simulate_draw,
-    start_of,
-    twin_covariates,
+from blinasim.jobs.predict_screen import (
+    KERNEL_THREADS,
+    MIN_TWINS_REPORTED,
+    WIDTHS_LOG10,
+    check_same_readouts,
+    inputs,
+    kernel_threads,
+    rarest_readout,
+    screen,
 )
+from blinasim.jobs.predict_twins import Facts, Observed, simulate_draw
 from blinasim.model.engine import DEFAULT_HORIZON_DAYS
-from blinasim.protocol import load_protocol
 
 GENETICS = ("favorable", "neutral", "unfavorable")
 SEXES = ("female", "male")
 MRD_FIELDS = ("day8_mrd", "eoi_flow", "eoi_hts", "eoc_flow")
-WIDTHS_LOG10 = (0.5, 1.0, math.inf)
-"""Matching windows tried in turn (log10 units around each detected readout; ``inf``: the
-AALL1731 band alone) until at least ``min_twins`` twins match."""
+MATCHED = ("day8_pb_flow", "eoi_flow", "eoi_hts", "eoc_flow")
 TRIAL = "COG AALL1731 (NCT03914625; Gupta et al., N Engl J Med 2025;392:875-891)"
 
 
@@ -210,36 +201,6 @@ LIMITATIONS = (
 )
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    posterior: PosteriorEnsemble
-    base: ParameterSet
-    protocol: Any
-    start: Start
-    rules: RiskRules
-
-
-@functools.lru_cache(maxsize=2)
-def _inputs(posterior: str | None) -> _Inputs:
-    """The posterior, parameters, protocol and risk rules (read once per process)."""
-    base = ParameterSet.load()
-    protocol = load_protocol("aall1731")
-    return _Inputs(
-        posterior=load_posterior(posterior),
-        base=base,
-        protocol=protocol,
-        start=start_of(protocol),
-        rules=RiskRules.load(base),
-    )
-
-
-def _check_same_readouts(screen: Readouts, keep: NDArray[np.intp], tw: DrawTwins) -> None:
-    """The twins' readouts on the whole protocol must be those they were matched on."""
-    for k, v in screen.values.items():
-        if not np.array_equal(v[keep], tw.readouts.values[k], equal_nan=True):
-            raise RuntimeError(f"{k}: readouts differ between screening and the full run")
-
-
 def _model_facts(facts: ChildFacts) -> tuple[Facts, Observed]:
     sim = Facts(
         age_years=facts.age_years,
@@ -270,7 +231,8 @@ def predict(
 
     ``draws`` posterior draws (chosen reproducibly from ``seed``) x ``candidates`` simulated
     children each are screened on the common start of therapy; the matching window widens
-    (:data:`WIDTHS_LOG10`) until ``min_twins`` candidates match; the first
+    (:data:`WIDTHS_LOG10`) until ``min_twins`` candidates match (for rare readouts, up to
+    :data:`MAX_ROUNDS` rounds of candidates are screened with the bands alone); the first
     ``max_twins_per_draw`` matches of each draw then run on the whole protocol (each draw
     weighted by its number of matches). ``posterior``: a posterior CSV (None: the shipped
     one). Children outside NCI standard risk are refused
@@ -290,49 +252,46 @@ def predict(
             "covers (" + "; ".join(msg for _, msg in scope) + ")",
             field=scope[0][0],
         )
-    inputs = _inputs(posterior)
-    post, protocol = inputs.posterior, inputs.protocol
+    inp = inputs(posterior)
+    post = inp.posterior
     idx = post.indices(n=draws, seed=seed)
     sim, obs = _model_facts(facts)
-    cov = twin_covariates(sim, draws * candidates, seed)
     sets = [
-        inputs.base.with_values(post.values(int(i)), source=f"calibrated: {post.name}, draw {i}")
+        inp.base.with_values(post.values(int(i)), source=f"calibrated: {post.name}, draw {i}")
         for i in idx
     ]
-    parts = [cov.iloc[j * candidates : (j + 1) * candidates] for j in range(draws)]
-    screens = [
-        screen_draw(part, inputs.start, ps, seed=seed) for part, ps in zip(parts, sets, strict=True)
-    ]
-    width, found = WIDTHS_LOG10[-1], []
-    for w in WIDTHS_LOG10:
-        found = [match(sc, obs, inputs.rules, w) for sc in screens]
-        if sum(int(m.sum()) for m in found) >= min_twins:
-            width = w
-            break
-    male_share = 0.5 if sim.male is None else float(sim.male)
-    twins = []
-    for j, (part, ps, sc, m) in enumerate(zip(parts, sets, screens, found, strict=True)):
-        keep = np.flatnonzero(m)[:max_twins_per_draw]
-        tw = simulate_draw(
-            part.iloc[keep],
-            protocol,
-            ps,
-            draw=int(idx[j]),
-            seed=seed,
-            male_share=male_share,
-            horizon_days=DEFAULT_HORIZON_DAYS,
-        )
-        _check_same_readouts(sc, keep, tw)
-        twins.append(dataclasses.replace(tw, readouts=sc.take(keep)))
+    with kernel_threads(KERNEL_THREADS):
+        scr = screen(sim, obs, sets, inp, seed=seed, candidates=candidates, min_twins=min_twins)
+        male_share = 0.5 if sim.male is None else float(sim.male)
+        twins = []
+        for j, (part, ps, sc, m) in enumerate(
+            zip(scr.parts, sets, scr.readouts, scr.found, strict=True)
+        ):
+            keep = np.flatnonzero(m)[:max_twins_per_draw]
+            tw = simulate_draw(
+                part.iloc[keep],
+                inp.protocol,
+                ps,
+                draw=int(idx[j]),
+                seed=seed,
+                male_share=male_share,
+                horizon_days=DEFAULT_HORIZON_DAYS,
+            )
+            check_same_readouts(sc, keep, tw)
+            twins.append(dataclasses.replace(tw, readouts=sc.take(keep)))
     masks = [t.event_free for t in twins]
     n_matched = sum(int(m.sum()) for m in masks)
-    if n_matched == 0:
+    if n_matched < MIN_TWINS_REPORTED:
         raise InputError(
-            "MRD readouts that at least one simulated child shows (none of "
-            f"{draws * candidates:,} did, even within the AALL1731 bands alone)",
+            f"MRD readouts that at least {MIN_TWINS_REPORTED} simulated children show together "
+            f"(only {n_matched} of {scr.n_candidates:,} did, even within the AALL1731 bands "
+            "alone; the rarest in the model: "
+            f"{rarest_readout(obs, scr, inp.rules)}): the model cannot predict for them",
             field="MRD readouts",
         )
-    summary = results.summarize(twins, masks, [float(m.sum()) for m in found])
+    summary = results.summarize(twins, masks, [float(m.sum()) for m in scr.found])
+    known = any(getattr(obs, k) is not None for k in MATCHED)
+    width = scr.width_log10
     matching = {
         "rule": (
             "same AALL1731 band of each known MRD readout (below detection, each risk-rule "
@@ -340,13 +299,12 @@ def predict(
             "remission at the decision day"
         ),
         "window_log10": None if math.isinf(width) else width,
-        "widened": width != WIDTHS_LOG10[0]
-        and any(
-            getattr(obs, k) is not None for k in ("day8_pb_flow", "eoi_flow", "eoi_hts", "eoc_flow")
-        ),
+        "widened": known and (width != WIDTHS_LOG10[0] or scr.rounds > 1),
+        "without_day8": scr.without_day8,
         "twins": n_matched,
-        "candidates": draws * candidates,
-        "screened_matches": sum(int(m.sum()) for m in found),
+        "candidates": scr.n_candidates,
+        "screened_matches": scr.n_matched,
+        "screening_rounds": scr.rounds,
         "posterior_draws": draws,
         "min_twins": min_twins,
     }
@@ -355,7 +313,14 @@ def predict(
         notes.append(
             "Few simulated children matched the MRD readouts closely: the matching window was "
             "widened to "
-            + ("the AALL1731 bands alone." if math.isinf(width) else f"±{width:g} log10.")
+            + ("the AALL1731 bands alone" if math.isinf(width) else f"±{width:g} log10")
+            + (f", over {scr.rounds} rounds of simulated children." if scr.rounds > 1 else ".")
+        )
+    if scr.without_day8:
+        notes.append(
+            "Too few simulated children showed this day-8 blood MRD together with the other "
+            "results, so day-8 was left out of the matching (with these genetics it does not "
+            "change the risk group)."
         )
     if n_matched < min_twins:
         notes.append(

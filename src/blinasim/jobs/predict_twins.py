@@ -79,9 +79,10 @@ def _base_cohort(n: int, seed: int) -> pd.DataFrame:
     return sample_cohort(n, seed=seed)
 
 
-def twin_covariates(facts: Facts, n: int, seed: int) -> pd.DataFrame:
-    """``n`` cohort children with the child's known covariates written over theirs."""
-    base = _base_cohort(n, seed)
+def twin_covariates(facts: Facts, n: int, seed: int, start: int = 0) -> pd.DataFrame:
+    """Cohort children ``start .. start+n-1`` with the child's known covariates over theirs."""
+    full = _base_cohort(start + n, seed)
+    base = full.iloc[start:].reset_index(drop=True)
     cov = base.copy()
     age = base["age_years"].to_numpy(dtype=np.float64)
     male = (base["sex"] == "M").to_numpy()
@@ -105,11 +106,13 @@ def twin_covariates(facts: Facts, n: int, seed: int) -> pd.DataFrame:
             np.full(n, "CNS2" if facts.cns2 else "CNS1"), categories=["CNS1", "CNS2"]
         )
     if facts.genetics is not None:
-        pool = np.flatnonzero((base["genetics"] == facts.genetics).to_numpy())
-        take = pool[np.arange(n) % pool.size]
+        pool = np.flatnonzero((full["genetics"] == facts.genetics).to_numpy())
+        take = pool[np.arange(start, start + n) % pool.size]
         cov["genetics"] = pd.Categorical(np.full(n, facts.genetics), categories=list(GENETICS))
         sub = base["genetic_subtype"]
-        cov["genetic_subtype"] = pd.Categorical(sub.to_numpy()[take], categories=sub.cat.categories)
+        cov["genetic_subtype"] = pd.Categorical(
+            full["genetic_subtype"].to_numpy()[take], categories=sub.cat.categories
+        )
     return cov
 
 
@@ -180,6 +183,23 @@ class Readouts:
     stratum: NDArray[np.object_] | None = None
     """The EOI stratum (screening only: the risk group before the EOC step)."""
 
+    @staticmethod
+    def concat(parts: list[Readouts]) -> Readouts:
+        """The candidates of ``parts``, in order."""
+        first = parts[0]
+        strata = [p.stratum for p in parts]
+        return Readouts(
+            patient_id=np.concatenate([p.patient_id for p in parts]),
+            values={k: np.concatenate([p.values[k] for p in parts]) for k in first.values},
+            hts_indeterminate=np.concatenate([p.hts_indeterminate for p in parts]),
+            risk_group=np.concatenate([p.risk_group for p in parts]),
+            flow_lod=first.flow_lod,
+            hts_lod=first.hts_lod,
+            stratum=None
+            if any(x is None for x in strata)
+            else np.concatenate([x for x in strata if x is not None]),
+        )
+
     def take(self, rows: NDArray[np.intp]) -> Readouts:
         """The readouts of candidates ``rows``."""
         return Readouts(
@@ -193,18 +213,17 @@ class Readouts:
         )
 
 
-def _readouts(p: pd.DataFrame, ids: NDArray[np.int64], params: ParameterSet) -> Readouts:
-    first = p.drop_duplicates("patient_id")
-    pos = np.searchsorted(ids, first["patient_id"].to_numpy(dtype=np.int64))
+def _readouts(p: pd.DataFrame, ids: NDArray[np.int64], mp: MRDParams) -> Readouts:
+    """Readouts from the engine's patient rows (a child's rows on several arms agree)."""
+    pos = np.searchsorted(ids, p["patient_id"].to_numpy(dtype=np.int64))
     n = ids.size
     vals = {k: np.zeros(n) for k in READOUTS}
     for k in READOUTS:
-        vals[k][pos] = first[k].to_numpy(dtype=np.float64)
+        vals[k][pos] = p[k].to_numpy(dtype=np.float64)
     ind = np.zeros(n, dtype=bool)
-    ind[pos] = first["eoi_hts_indeterminate"].to_numpy(dtype=bool)
+    ind[pos] = p["eoi_hts_indeterminate"].to_numpy(dtype=bool)
     group = np.full(n, "", dtype=object)
-    group[pos] = first["risk_group"].astype(object).to_numpy()
-    mp = MRDParams.load(params)
+    group[pos] = p["risk_group"].to_numpy(dtype=object)
     return Readouts(ids, vals, ind, group, mp.flow_lod, mp.hts_lod)
 
 
@@ -361,7 +380,7 @@ def simulate_draw(
     return DrawTwins(
         draw=draw,
         n=n,
-        readouts=_readouts(p, ids, params),
+        readouts=_readouts(p, ids, MRDParams.load(params)),
         randomized=randomized,
         event_free=event_free,
         eligible=eligible,
