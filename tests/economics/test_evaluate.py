@@ -200,3 +200,22 @@ def test_late_effects_priced_at_onset_and_per_year(canada):
     assert base.qalys_undiscounted - r.qalys_undiscounted == pytest.approx(0.05 * 300 / Y)
     with pytest.raises(InputError, match="late effect"):
         evaluate(history(late_effects={"gills": np.array([1.0])}), v)
+
+
+def test_a_replaced_history_gets_fresh_derived_arrays(canada):
+    from dataclasses import replace
+
+    v = values(canada)
+    h = history(n_copies=2)
+    a = evaluate(h, v)
+    # drop the adverse event of child 0: the cached adverse-event index must not be reused
+    h2 = replace(
+        h,
+        ae_child=h.ae_child[1:],
+        ae_type=h.ae_type[1:],
+        ae_grade=h.ae_grade[1:],
+        ae_day=h.ae_day[1:],
+    )
+    b = evaluate(h2, v)
+    assert a.costs_by_category_undiscounted["adverse_events"] == pytest.approx(7000)
+    assert b.costs_by_category_undiscounted["adverse_events"] == pytest.approx(3500)

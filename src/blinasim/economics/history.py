@@ -18,7 +18,7 @@ numbers as the engine's and the trial's lifetime columns).
 
 from __future__ import annotations
 
-import functools
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,8 +178,27 @@ class PaddedTables:
     infusion_cap: FloatArray
 
 
-@functools.lru_cache(maxsize=64)
+_DERIVED: weakref.WeakKeyDictionary[EventHistory, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""Arrays derived from a history once (padded tables, adverse-event index, late-effect
+matrix), dropped with the history."""
+
+
+def _derived(h: EventHistory) -> dict[str, Any]:
+    d = _DERIVED.get(h)
+    if d is None:
+        d = {}
+        _DERIVED[h] = d
+    return d
+
+
 def _padded(h: EventHistory) -> PaddedTables:
+    d = _derived(h)
+    if "padded" not in d:
+        d["padded"] = _make_padded(h)
+    return d["padded"]  # type: ignore[no-any-return]
+
+
+def _make_padded(h: EventHistory) -> PaddedTables:
     from_kinds = {k: i for i, k in enumerate(PHASE_KINDS)}
     t = len(h.tables)
     p = max([len(x.kinds) for x in h.tables] + [1])
@@ -197,16 +216,28 @@ def _padded(h: EventHistory) -> PaddedTables:
     return PaddedTables(start, end, kind, *inf)
 
 
-@functools.lru_cache(maxsize=64)
 def _ae_index(h: EventHistory) -> tuple[IntArray, IntArray]:
+    d = _derived(h)
+    if "ae" not in d:
+        d["ae"] = _make_ae_index(h)
+    return d["ae"]  # type: ignore[no-any-return]
+
+
+def _make_ae_index(h: EventHistory) -> tuple[IntArray, IntArray]:
     order = np.argsort(h.ae_child, kind="stable").astype(np.int64)
     counts = np.bincount(h.ae_child, minlength=h.n)
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return ptr, order
 
 
-@functools.lru_cache(maxsize=64)
 def _late_matrix(h: EventHistory) -> FloatArray:
+    d = _derived(h)
+    if "late" not in d:
+        d["late"] = _make_late_matrix(h)
+    return d["late"]  # type: ignore[no-any-return]
+
+
+def _make_late_matrix(h: EventHistory) -> FloatArray:
     names = h.late_names
     if not names:
         return np.zeros((h.n, 0))
