@@ -61,6 +61,7 @@ STREAMS: dict[str, str] = {
     "after_relapse.third_line": "CAR-T and third-line salvage (refractory or second relapse)",
     "after_relapse.lifetime": "late death on the life table with survivors' excess mortality",
     "after_relapse.trial_cohort": "virtual relapsed cohorts of the relapse trials (per trial)",
+    "after_relapse.clone": "which first-line relapsing clone a child without one carries (donor)",
     "after_relapse.late_effects.*": "whether and when each late effect starts: <prefix>.<effect>",
     # health economics (economics/)
     "economics.psa": "costs and utilities of each PSA iteration (per iteration)",

@@ -29,6 +29,7 @@ from blinasim.config import ParameterSet
 from blinasim.errors import InputError
 from blinasim.model import _draws, after_relapse, mrd, pk, tables, toxicity
 from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.after_relapse.clone import from_first_line
 from blinasim.model.leukemia import (
     BlinaParams,
     ChemoParams,
@@ -244,9 +245,21 @@ def _run_arm(
     is_trm = ~is_rel & np.isfinite(trm) & (trm <= first)
     is_smn = ~is_rel & ~is_trm & np.isfinite(first)
     rel_day = np.where(is_rel, relapse, np.inf)
+    # the relapse continues the same child and clone (favorable genetics: ETV6::RUNX1, DT 4+10)
+    clone = from_first_line(
+        bio, tr.cross_day, bsa[sel], eta_cl[sel], lp=mp.leukemia, cp=mp.chemo, pkp=mp.pk
+    )
     sal = after_relapse.salvage_rows(
-        pid, rel_day, site, cd19neg, bio.genetic_factor > 1.0, seed=seed, ap=mp.after_relapse
-    )  # the relapse continues the same child (favorable genetics: ETV6::RUNX1, DT 4+10)
+        pid,
+        rel_day,
+        site,
+        cd19neg,
+        bio.genetic_factor > 1.0,
+        seed=seed,
+        ap=mp.after_relapse,
+        clone=clone,
+        first_line=(mp.leukemia, mp.chemo, mp.blina),
+    )
     smn_day = np.where(is_smn, smn, np.inf)
     d_smn = after_relapse.death_after_smn_day(
         pid, smn_day, seed=seed, ap=mp.after_relapse, cache=cache

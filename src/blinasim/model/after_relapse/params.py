@@ -18,37 +18,27 @@ class AfterRelapseParams:
     risk_marrow_early_months: float
     risk_extramedullary_early_months: float
     risk_mrd_threshold: float
-    # reinduction (UKALL R3 block 1) and MRD after it
+    # reinduction (UKALL R3 block 1)
     reinduction_days: float
     reinduction_death_prob: float
-    mrd_log10_mean_marrow_early: float
-    mrd_log10_mean_marrow_intermediate: float
-    mrd_log10_mean_marrow_late: float
-    mrd_log10_mean_extramedullary: float
-    mrd_log10_sd: float
     refractory_mrd: float
+    # the relapsing clone in salvage (blinasim.model.after_relapse.kinetics)
+    salvage_log10_cells_marrow: float
+    extramedullary_log10_kill: float
+    salvage_sensitivity_factor: float
+    doxorubicin_per_mg_mitoxantrone: float
+    doxorubicin_per_mg_idarubicin: float
+    cyclophosphamide_per_mg_ifosfamide: float
+    continuation_days: float
     # consolidation
     consolidation_days: float
     blinatumomab_consolidation_share: float
     chemo_consolidation_death_prob: float
     blinatumomab_consolidation_death_prob: float
-    blinatumomab_log10_mrd_reduction: float
-    chemo_block_log10_mrd_reduction: float
-    # second relapse (promotion-time cure: P(no relapse) = q ** hazard ratio)
-    relapse_free_marrow_early: float
-    relapse_free_marrow_intermediate: float
-    relapse_free_marrow_late: float
-    relapse_free_extramedullary_early: float
-    relapse_free_extramedullary_intermediate: float
-    relapse_free_extramedullary_late: float
-    mrd_log_hr_per_log10: float
-    mrd_reference_log10: float
-    favorable_genetics_hr: float
-    relapse2_median_days: float
     # allogeneic HSCT
     hsct_probability: float
     hsct_delay_days: float
-    hsct_relapse_hr: float
+    hsct_log10_kill: float
     hsct_trm_prob: float
     hsct_trm_median_days: float
     # CAR-T (tisagenlecleucel) and later salvage

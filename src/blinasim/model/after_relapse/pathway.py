@@ -1,26 +1,27 @@
 """The pathway after a first relapse, vectorized over children.
 
-A relapse continues the same child (same patient id, named streams). Steps, with the
-sources of their parameters in ``parameters.yaml`` (section ``after_relapse``):
+A relapse continues the same child (same patient id, named streams) and the same clone: the
+relapsing clone's chemotherapy sensitivity and growth, the child's T-cell fitness and
+blinatumomab clearance (:mod:`.clone`) go through salvage protocols written as data
+(:mod:`.salvage_protocols`) with the first-line kill machinery (:mod:`.kinetics`). Steps, with
+the sources of their parameters in ``parameters.yaml`` (section ``after_relapse``):
 
-1. **Risk group** as COG defines it for a first relapse (AALL1331): high = marrow-involving
-   relapse < 36 months from diagnosis or isolated extramedullary < 18 months; otherwise
-   intermediate if the marrow MRD after reinduction block 1 is >= 0.1%, else low.
-2. **Reinduction** (UKALL R3 block 1): death in the block, or MRD after it (log10-normal by
-   timing and site, one latent draw per child); MRD >= 5% (M2/M3 marrow) is refractory.
-3. **Consolidation** (children in second remission): low risk gets chemotherapy blocks
-   (no transplant); intermediate and high risk get two blinatumomab blocks (the policy share,
-   or a forced arm; never for CD19-negative relapses) or UKALL R3 blocks 2 and 3, each with
-   its own toxic death risk.
-4. **Allogeneic HSCT** for high and intermediate risk in second remission, with
-   transplant-related mortality and a lower risk of relapse after it.
-5. **Second relapse** by a promotion-time cure model, ``P(no relapse) = q ** HR``: ``q``
-   by timing x site, ``HR`` from MRD after block 1 (per log10), blinatumomab (its MRD
-   reduction at the same slope), transplant and favorable genetics (ETV6::RUNX1, DT 4+10).
-6. **CAR-T** (tisagenlecleucel) for second relapse or refractory disease if CD19-positive,
-   within the age limit and reached (access, vein-to-vein delay, not infused); event-free
-   survival lower after blinatumomab non-response (Myers, JCO 2022). Otherwise a small
-   third-line cure probability; the rest die of leukemia.
+1. **Reinduction** (UKALL R3 block 1, or the course's): the clone's marrow burden at relapse
+   through the block's drug-class kill; the marrow MRD at its end decides refractory disease
+   (>= 5%) and, with timing and site, the COG risk group (AALL1331: high = marrow-involving
+   relapse < 36 months from diagnosis or isolated extramedullary < 18 months; intermediate =
+   late with MRD >= 0.1%; low otherwise). Toxic death in the block.
+2. **Consolidation** (children in second remission): low risk gets the chemotherapy blocks;
+   intermediate and high risk two blinatumomab blocks (the policy share, or a forced arm;
+   never for CD19-negative relapses; the effector-to-target PD and antigen loss of
+   :mod:`blinasim.model.pd`) or the chemotherapy blocks (UKALL R3 blocks 2 and 3).
+3. **Allogeneic HSCT** for high and intermediate risk in second remission (a log kill, with
+   transplant-related mortality); others continue chemotherapy (maintenance kill).
+4. **Second relapse**: extinction at the nadir (Poisson survivors) or regrowth to the relapse
+   burden; a CD19-negative variant made by antigen loss can relapse first.
+5. **CAR-T** (tisagenlecleucel) for second relapse or refractory disease if CD19-positive,
+   within the age limit and reached; event-free survival lower after blinatumomab
+   non-response (Myers, JCO 2022). Otherwise a small third-line cure probability.
 
 Causes of death: leukemia, treatment-related (reinduction, consolidation, HSCT); late
 deaths are added by :mod:`blinasim.model.after_relapse.lifetime`.
@@ -28,6 +29,7 @@ deaths are added by :mod:`blinasim.model.after_relapse.lifetime`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,8 +37,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from blinasim.model import _draws
+from blinasim.config import ParameterSet
+from blinasim.model import _draws, mrd
+from blinasim.model.after_relapse.clone import RelapseClone, donor_clones, timing_of
+from blinasim.model.after_relapse.kinetics import Path, relapse_time
 from blinasim.model.after_relapse.params import AfterRelapseParams
+from blinasim.model.after_relapse.salvage_protocols import block_kill, load_salvage
+from blinasim.model.leukemia import ChemoParams, LeukemiaParams
+from blinasim.model.pd import BlinaParams, infusion_response, potential_kill
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -44,6 +52,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+NO_CELLS = -700.0
+"""Natural-log count standing for no cells (exp underflows to 0)."""
 
 SITES = ("marrow", "cns", "combined")
 """Relapse site codes (index = code)."""
@@ -72,6 +82,8 @@ class Salvage:
     relapse2_day: FloatArray
     death_day: FloatArray
     death_cause: NDArray[np.int8]
+    mrd_after_cycle1: FloatArray | None = None
+    """Marrow MRD at the end of the first consolidation cycle (children in second remission)."""
 
     def columns(self, horizon: float) -> dict[str, NDArray[Any]]:
         """:data:`COLUMNS` for the engine's patient table (NaN/None: not before ``horizon``)."""
@@ -116,7 +128,41 @@ class Salvage:
             relapse2_day=put(self.relapse2_day, np.inf),
             death_day=put(self.death_day, np.inf),
             death_cause=put(self.death_cause, -1),
+            mrd_after_cycle1=None
+            if self.mrd_after_cycle1 is None
+            else put(self.mrd_after_cycle1, np.nan),
         )
+
+
+@dataclass(frozen=True)
+class Course:
+    """The salvage blocks of a protocol (``data/salvage/``).
+
+    Reinduction, blocks every child in second remission gets, then the chemotherapy or
+    blinatumomab consolidation.
+    """
+
+    protocol: str
+    reinduction: str
+    common: tuple[str, ...]
+    chemotherapy: tuple[str, ...]
+    blinatumomab_cycles: int
+
+
+UKALL_R3 = Course("ukall_r3", "block1", (), ("block2", "block3"), 2)
+"""AALL1331 (Brown 2021): block 1, then UKALL R3 blocks 2 and 3 or two blinatumomab blocks."""
+INTREALL_HR = Course("intreall_hr", "induction", ("HC1", "HC2"), ("HC3",), 1)
+"""20120215 (Locatelli 2021): induction, HC1, HC2, then HC3 or one blinatumomab cycle."""
+
+
+@functools.lru_cache(maxsize=1)
+def _default_sections() -> tuple[LeukemiaParams, ChemoParams, BlinaParams]:
+    ps = ParameterSet.load()
+    return (
+        ps.section("leukemia", LeukemiaParams),
+        ps.section("chemo", ChemoParams),
+        ps.section("blinatumomab", BlinaParams),
+    )
 
 
 def _exp_delay(u: FloatArray, median: float) -> FloatArray:
@@ -125,14 +171,11 @@ def _exp_delay(u: FloatArray, median: float) -> FloatArray:
 
 def timing_index(relapse_day: FloatArray, ap: AfterRelapseParams) -> IntArray:
     """0 early (< 18 months), 1 intermediate, 2 late (>= 36 months from diagnosis)."""
-    m = np.asarray(relapse_day, dtype=np.float64) / DAYS_PER_MONTH
-    return np.where(m < ap.early_cutoff_months, 0, np.where(m < ap.late_cutoff_months, 1, 2))
+    return timing_of(relapse_day, ap)
 
 
-def _by_cell(
-    t: IntArray, marrow: BoolArray, m: tuple[float, float, float], e: tuple[float, float, float]
-) -> FloatArray:
-    return np.where(marrow, np.asarray(m)[t], np.asarray(e)[t])
+def _chemo(path: Path, kill: float, days: float, g: FloatArray, s: FloatArray) -> None:
+    path.linear(days, g - kill * s)
 
 
 def salvage(
@@ -147,17 +190,23 @@ def salvage(
     age_at_relapse_years: FloatArray | None = None,
     consolidation: Consolidation = "policy",
     cache: _draws.ChunkDraws | None = None,
+    clone: RelapseClone | None = None,
+    first_line: tuple[LeukemiaParams, ChemoParams, BlinaParams] | None = None,
+    course: Course = UKALL_R3,
 ) -> Salvage:
     """Run every relapsing child (finite ``relapse_day``) through the pathway.
 
     ``site`` holds :data:`SITES` codes. Children with an infinite ``relapse_day`` get empty
     rows (no event). ``consolidation`` forces the intermediate/high-risk consolidation (the
     arms of a relapse trial); ``"policy"`` draws it with ``blinatumomab_consolidation_share``.
+    ``clone``: the relapsing clone of each child (the engine's, :func:`clone.from_first_line`);
+    None draws one from the first-line model's relapses of the same cell
+    (:func:`clone.donor_clones`). ``first_line``: the leukemia, chemo and blinatumomab
+    sections (default: the shipped parameter file). ``course``: the salvage blocks.
     Blinatumomab non-response (for CAR-T) is a second relapse after blinatumomab
-    consolidation; first-line blinatumomab (AALL1731: given in MRD-negative remission) is
-    not a non-response in Myers' sense and acts only through the CD19 phenotype of the
-    relapse it leaves (``cd19_negative``).
+    consolidation.
     """
+    lp, cp, bp = first_line if first_line is not None else _default_sections()
     r = np.asarray(relapse_day, dtype=np.float64)
     n = r.size
     rel = np.isfinite(r)
@@ -167,75 +216,112 @@ def salvage(
         raise ValueError("every relapse needs a site code of SITES")
     marrow = codes != SITES.index("cns")
     cd19neg = np.asarray(cd19_negative, dtype=bool)
-    t = timing_index(rr, ap)
+    fav = np.asarray(favorable_genetics, dtype=bool)
+    if clone is None:
+        clone = donor_clones(ids, r, marrow, cd19neg, fav, seed=seed, ap=ap, cp=cp)
+    g = clone.growth_per_day
+    s = clone.sensitivity * ap.salvage_sensitivity_factor
     months = rr / DAYS_PER_MONTH
     early = np.where(
         marrow, months < ap.risk_marrow_early_months, months < ap.risk_extramedullary_early_months
     )
-    # reinduction block 1
-    mean = np.where(
+    proto = load_salvage(course.protocol)
+    kill = {b: block_kill(proto, b, cp, ap) for b in proto.blocks}
+    days = {b: proto.blocks[b].days for b in proto.blocks}
+    normal = lp.normal_marrow_cells
+    # a marrow-involving relapse is followed in the marrow; an isolated extramedullary one
+    # in the CNS (systemic kill times the CNS fraction, plus CNS-directed therapy)
+    level = np.where(marrow, math.log(lp.relapse_cells_marrow), math.log(lp.relapse_cells_cns))
+    s = s * np.where(marrow, 1.0, cp.cns_systemic_fraction)
+    x0 = np.where(
         marrow,
-        np.asarray(
-            [
-                ap.mrd_log10_mean_marrow_early,
-                ap.mrd_log10_mean_marrow_intermediate,
-                ap.mrd_log10_mean_marrow_late,
-            ]
-        )[t],
-        ap.mrd_log10_mean_extramedullary,
+        ap.salvage_log10_cells_marrow * math.log(10.0),
+        math.log(lp.relapse_cells_cns),
     )
-    z = _draws.normals(seed, "after_relapse.mrd", ids)
-    log10_mrd = np.minimum(mean + ap.mrd_log10_sd * z, 0.0)
+    pos, neg = Path(), Path()
+    pos.start(np.zeros(n), x0)
+    neg.start(np.zeros(n), np.full(n, NO_CELLS))
+    _chemo(pos, kill[course.reinduction], days[course.reinduction], g, s)
+    neg.linear(days[course.reinduction], g)
+    # marrow MRD after block 1 (isolated extramedullary relapses: not followed, negative)
+    frac1 = np.where(marrow, mrd.leukemic_fraction(np.exp(pos.now), normal), 0.0)
     u = _draws.uniforms(seed, "after_relapse.salvage", ids, k=7, cache=cache)
     v = _draws.uniforms(seed, "after_relapse.third_line", ids, k=5, cache=cache)
     died_b1 = rel & (u[:, 0] < ap.reinduction_death_prob)
     d_b1 = rr + u[:, 0] / max(ap.reinduction_death_prob, 1e-300) * ap.reinduction_days
-    mrd = np.where(rel & ~died_b1, 10.0**log10_mrd, np.nan)
-    refractory = rel & ~died_b1 & (log10_mrd >= math.log10(ap.refractory_mrd))
+    mrd1 = np.where(rel & ~died_b1, frac1, np.nan)
+    refractory = rel & ~died_b1 & (frac1 >= ap.refractory_mrd)
     cr2 = rel & ~died_b1 & ~refractory
-    group = np.where(early, 2, np.where(log10_mrd >= math.log10(ap.risk_mrd_threshold), 1, 0))
+    group = np.where(early, 2, np.where(frac1 >= ap.risk_mrd_threshold, 1, 0))
     group = np.where(rel & (~died_b1 | early), group, -1).astype(np.int8)
-    # consolidation
+    # blocks every child in second remission gets, then consolidation
+    for b in course.common:
+        _chemo(pos, kill[b], days[b], g, s)
+        neg.linear(days[b], g - kill[b] * s * cp.cd19neg_chemo_factor)
     hi = cr2 & (group >= 1)
     if consolidation == "policy":
         want_blina = u[:, 6] < ap.blinatumomab_consolidation_share
     else:
         want_blina = np.full(n, consolidation == "blinatumomab")
     blina = hi & want_blina & ~cd19neg
-    c0 = rr + ap.reinduction_days
+    pot = potential_kill(clone.css_pg_per_ml, clone.tcell_fitness, bp)
+    chemo_days = sum(days[b] for b in course.chemotherapy)
+    bb = proto.blinatumomab
+    blina_days = course.blinatumomab_cycles * bb.block_days
+    cycle1 = np.full(n, np.nan)
+    # chemotherapy consolidation and blinatumomab cycles share the path by padding with
+    # zero-length segments, so both arms have the same points (vectorized over children)
+    for i in range(max(len(course.chemotherapy), course.blinatumomab_cycles)):
+        x_before, xn_before = pos.now, neg.now
+        if i < len(course.chemotherapy):
+            b = course.chemotherapy[i]
+            c_end = x_before + (g - kill[b] * s) * days[b]
+            n_end = xn_before + (g - kill[b] * s * cp.cd19neg_chemo_factor) * days[b]
+            c_len = days[b]
+        else:
+            c_end, n_end, c_len = x_before, xn_before, 0.0
+        if i < course.blinatumomab_cycles:
+            resp = infusion_response(x_before, g, pot, bb.infusion_days, bp)
+            rest = bb.block_days - bb.infusion_days
+            b_end = resp.log_end + g * rest
+            lost = np.log(np.maximum(resp.lost_cells, 1e-300)) + g * rest
+            b_neg = np.logaddexp(xn_before + g * bb.block_days, lost)
+            b_len = bb.block_days
+        else:
+            b_end, b_neg, b_len = x_before, xn_before, 0.0
+        pos.t.append(pos.t[-1] + np.where(blina, b_len, c_len))
+        pos.x.append(np.where(blina, b_end, c_end))
+        neg.t.append(neg.t[-1] + np.where(blina, b_len, c_len))
+        neg.x.append(np.where(blina, b_neg, n_end))
+        if i == 0:
+            cycle1 = mrd.leukemic_fraction(np.exp(pos.now) + np.exp(neg.now), normal)
+    for p in (pos, neg):  # cranial irradiation and intrathecal therapy of a CNS relapse
+        p.jump(p.now - ap.extramedullary_log10_kill * math.log(10.0), ~marrow)
+    c0 = rr + ap.reinduction_days + sum(days[b] for b in course.common)
+    cons_len = np.where(blina, blina_days, chemo_days)
     p_tox = np.where(
         blina, ap.blinatumomab_consolidation_death_prob, ap.chemo_consolidation_death_prob
     )
     died_c = cr2 & (u[:, 1] < p_tox)
-    d_c = c0 + u[:, 1] / np.maximum(p_tox, 1e-300) * ap.consolidation_days
-    # second relapse (promotion-time cure)
-    q = _by_cell(
-        t,
-        marrow,
-        (
-            ap.relapse_free_marrow_early,
-            ap.relapse_free_marrow_intermediate,
-            ap.relapse_free_marrow_late,
-        ),
-        (
-            ap.relapse_free_extramedullary_early,
-            ap.relapse_free_extramedullary_intermediate,
-            ap.relapse_free_extramedullary_late,
-        ),
-    )
+    d_c = c0 + u[:, 1] / np.maximum(p_tox, 1e-300) * cons_len
+    # allogeneic HSCT (high/intermediate risk) or continuation chemotherapy
     hsct_planned = hi & ~died_c & (u[:, 2] < ap.hsct_probability)
-    log_hr = ap.mrd_log_hr_per_log10 * (
-        np.maximum(log10_mrd, -6.0)
-        - ap.mrd_reference_log10
-        - np.where(blina, ap.blinatumomab_log10_mrd_reduction, 0.0)
+    for p in (pos, neg):
+        p.linear(np.where(hsct_planned, ap.hsct_delay_days, 0.0), g)
+        p.jump(p.now - ap.hsct_log10_kill * math.log(10.0), hsct_planned)
+    cont = ~hsct_planned
+    pos.linear(
+        np.where(cont, ap.continuation_days, 0.0), g - cont * cp.kill_maintenance_per_day * s
     )
-    log_hr += np.where(hsct_planned, math.log(ap.hsct_relapse_hr), 0.0)
-    log_hr += np.where(favorable_genetics, math.log(ap.favorable_genetics_hr), 0.0)
-    p_free = q ** np.exp(log_hr)
-    fails = cr2 & ~died_c & (u[:, 3] >= p_free)
-    # the relapse time given failure: exponential from the start of consolidation
-    r2 = np.where(fails, c0 + _exp_delay(u[:, 4], ap.relapse2_median_days), np.inf)
-    h_day = c0 + ap.consolidation_days + ap.hsct_delay_days
+    neg.linear(
+        np.where(cont, ap.continuation_days, 0.0),
+        g - cont * cp.kill_maintenance_per_day * s * cp.cd19neg_chemo_factor,
+    )
+    t_pos = relapse_time(pos, g, level, lp.death_rate_per_day, u[:, 3])
+    t_neg = relapse_time(neg, g, level, lp.death_rate_per_day, u[:, 4])
+    r2 = np.where(cr2 & ~died_c, rr + np.minimum(t_pos, t_neg), np.inf)
+    neg2 = t_neg < t_pos
+    h_day = c0 + cons_len + ap.hsct_delay_days
     hsct = hsct_planned & (r2 > h_day)
     trm = hsct & (u[:, 5] < ap.hsct_trm_prob)
     d_trm = np.where(
@@ -245,7 +331,7 @@ def salvage(
     )
     r2 = np.where(r2 < d_trm, r2, np.inf)
     # failure: refractory after block 1 or second relapse -> CAR-T or third line
-    fail_day = np.where(refractory, c0, r2)
+    fail_day = np.where(refractory, rr + ap.reinduction_days, r2)
     failed = np.isfinite(fail_day)
     age_ok = (
         np.ones(n, dtype=bool)
@@ -253,7 +339,8 @@ def salvage(
         else np.asarray(age_at_relapse_years) + (fail_day - rr) / DAYS_PER_YEAR
         <= ap.cart_max_age_years
     )
-    to_cart = failed & ~cd19neg & age_ok & (v[:, 0] < ap.cart_access_prob)
+    cd19_ok = ~cd19neg & ~(neg2 & np.isfinite(r2))
+    to_cart = failed & cd19_ok & age_ok & (v[:, 0] < ap.cart_access_prob)
     infused = to_cart & (v[:, 1] >= ap.cart_not_infused_prob)
     cart_day = np.where(infused, fail_day + ap.cart_vein_to_vein_days, np.inf)
     nonresponse = blina & ~refractory
@@ -281,7 +368,7 @@ def salvage(
         cause = np.where(take, np.int8(c), cause)
     return Salvage(
         risk_group=group,
-        reinduction_mrd=mrd,
+        reinduction_mrd=mrd1,
         refractory=refractory,
         blinatumomab_consolidation=blina,
         hsct_day=np.where(hsct & (h_day < death), h_day, np.inf),
@@ -289,6 +376,7 @@ def salvage(
         relapse2_day=np.where(r2 < death, r2, np.inf),
         death_day=death,
         death_cause=cause.astype(np.int8),
+        mrd_after_cycle1=np.where(cr2 & ~died_c, cycle1, np.nan),
     )
 
 
@@ -311,8 +399,13 @@ def salvage_rows(
     seed: int,
     ap: AfterRelapseParams,
     cache: _draws.ChunkDraws | None = None,
+    clone: RelapseClone | None = None,
+    first_line: tuple[LeukemiaParams, ChemoParams, BlinaParams] | None = None,
 ) -> Salvage:
-    """:func:`salvage` of the rows with a finite ``relapse_day`` (site labels), all rows out."""
+    """:func:`salvage` of the rows with a finite ``relapse_day`` (site labels), all rows out.
+
+    ``clone`` (every row) and ``first_line``: as :func:`salvage`.
+    """
     rows = np.flatnonzero(np.isfinite(relapse_day))
     return salvage(
         ids[rows],
@@ -323,4 +416,6 @@ def salvage_rows(
         seed=seed,
         ap=ap,
         cache=cache,
+        clone=None if clone is None else clone.take(rows),
+        first_line=first_line,
     ).scatter(rows, np.asarray(relapse_day).size)

@@ -4,17 +4,18 @@ A virtual relapsed cohort is drawn to the trial's eligibility (``data/relapse_tr
 age range, relapse timing and site mix, COG risk groups), every candidate runs the pathway
 on both consolidation arms with the same draws (common random numbers), and those alive,
 in second remission and free of a second relapse at the randomization day are randomized
-(the first ``n_per_arm`` of each arm per replicate). Outcomes are the model's histories,
-administratively censored at 3 years from randomization: ``dfs``/``efs`` (second relapse or
-death) and ``os``. MRD after the first randomized cycle: the MRD after reinduction block 1
-minus one log10 per chemotherapy block before and during the cycle
-(``chemo_block_log10_mrd_reduction``) and, on blinatumomab, its extra reduction; negative
-below 1e-4. A research model, not medical advice.
+(the first ``n_per_arm`` of each arm per replicate). Each candidate carries a relapsing clone
+of the first-line model of the same timing x site cell (:func:`clone.donor_clones`), through
+the trial's salvage course (:data:`COURSES`: AALL1331 UKALL R3 block 1 then blocks 2-3 or two
+blinatumomab blocks; 20120215 IntReALL induction, HC1, HC2, then HC3 or one blinatumomab
+cycle). Outcomes are the model's histories, administratively censored at 3 years from
+randomization: ``dfs``/``efs`` (second relapse or death) and ``os``. MRD after the first
+randomized cycle is the clone's marrow burden at its end (kinetics, not a set reduction);
+negative below 1e-4. A research model, not medical advice.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -25,13 +26,22 @@ from numpy.typing import NDArray
 
 from blinasim import rng
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import RISK_GROUPS, Salvage, salvage
+from blinasim.model.after_relapse.pathway import (
+    INTREALL_HR,
+    RISK_GROUPS,
+    UKALL_R3,
+    Course,
+    Salvage,
+    salvage,
+)
 from blinasim.stats import cox_ph
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 ARMS = ("blinatumomab", "chemotherapy")
 TRIALS = ("aall1331", "20120215")
+COURSES: dict[str, Course] = {"aall1331": UKALL_R3, "20120215": INTREALL_HR}
+"""The salvage course of each relapse trial (``data/salvage/``)."""
 MRD_NEGATIVE_BELOW = 1e-4
 MONTHS = DAYS_PER_YEAR / 12.0
 CELL_MONTHS = ((3.0, 18.0), (18.0, 36.0), (36.0, 84.0))
@@ -129,6 +139,7 @@ def _arm_runs(
             ap=ap,
             age_at_relapse_years=c.age_at_relapse,
             consolidation="blinatumomab" if arm == "blinatumomab" else "chemotherapy",
+            course=COURSES[spec.name],
         )
         for arm in ARMS
     }
@@ -143,12 +154,12 @@ def _eligible(spec: RelapseTrial, c: Cohort, runs: dict[str, Salvage]) -> NDArra
     return ok
 
 
-def _mrd_negative(spec: RelapseTrial, s: Salvage, arm: str, ap: AfterRelapseParams) -> FloatArray:
-    # the randomized cycle is a chemotherapy block, or a block's reduction plus blinatumomab's
-    blocks = spec.chemo_blocks_before_randomization + 1
-    extra = ap.blinatumomab_log10_mrd_reduction if arm == "blinatumomab" else 0.0
-    log10 = np.log10(s.reinduction_mrd) - blocks * ap.chemo_block_log10_mrd_reduction - extra
-    return np.asarray(log10 < math.log10(MRD_NEGATIVE_BELOW), dtype=np.float64)
+def _mrd_negative(s: Salvage) -> FloatArray:
+    # the clone's marrow MRD at the end of the first randomized cycle (kinetics)
+    m = s.mrd_after_cycle1
+    if m is None:
+        raise ValueError("the pathway gave no MRD after the first consolidation cycle")
+    return np.asarray(m < MRD_NEGATIVE_BELOW, dtype=np.float64)
 
 
 def _summ(x: list[float]) -> dict[str, float]:
@@ -205,7 +216,7 @@ def predict(
                     ms.setdefault((ep, y, arm), []).append(
                         float(np.mean(times[ep][arm] > y * DAYS_PER_YEAR))
                     )
-            mrd[arm].append(float(_mrd_negative(spec, s, arm, ap)[rows].mean()))
+            mrd[arm].append(float(_mrd_negative(s)[rows].mean()))
             hsct[arm].append(float(np.isfinite(s.hsct_day[rows]).mean()))
         for ep in (spec.endpoint, "os"):
             t = np.concatenate([times[ep]["blinatumomab"], times[ep]["chemotherapy"]])
