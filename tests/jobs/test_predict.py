@@ -183,6 +183,10 @@ def test_sr_average_child_has_both_options(sr_average: Prediction) -> None:
             for h in HORIZONS_YEARS:
                 iv = opt.measures[m][h]
                 assert 0.0 <= iv.lower <= iv.estimate <= iv.upper <= 1.0
+        for h in HORIZONS_YEARS:  # marrow (alone or combined) + isolated CNS = every relapse
+            by_site = opt.measures["relapse_marrow"][h].estimate
+            by_site += opt.measures["relapse_cns"][h].estimate
+            assert by_site == pytest.approx(opt.measures["relapse"][h].estimate, abs=1e-9)
         dfs = [opt.measures["dfs"][h].estimate for h in HORIZONS_YEARS]
         assert dfs == sorted(dfs, reverse=True)
         assert opt.measures["os"][10].estimate >= opt.measures["dfs"][10].estimate

@@ -23,6 +23,7 @@ from blinasim.jobs.predict_summary import (
     share_interval,
 )
 from blinasim.jobs.predict_twins import AE_EVENTS, ICONS, OPTIONS, DrawTwins
+from blinasim.model.after_relapse import SITES
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -32,6 +33,7 @@ MEASURES = ("dfs", "os", "relapse", "relapse_marrow", "relapse_cns", "hsct")
 """``dfs``: alive without relapse or second cancer; ``os``: alive; ``relapse``: any first
 relapse (``relapse_marrow``: marrow, alone or combined; ``relapse_cns``: isolated CNS);
 ``hsct``: an allogeneic transplant (after relapse)."""
+MARROW, CNS, COMBINED = (SITES.index(s) for s in ("marrow", "cns", "combined"))
 CURVE_MONTHS = 120
 MIN_OPTION_TWINS = 30
 """Fewer eligible twins than this and the option is not reported."""
@@ -106,9 +108,9 @@ def _flags(o: dict[str, Any], m: str, t: float) -> NDArray[np.bool_]:
         return np.asarray(o["hsct_day"] <= t)
     rel = o["relapse_day"] <= t
     if m == "relapse_marrow":
-        return np.asarray(rel & ((o["site"] == 1) | (o["site"] == 3)))
+        return np.asarray(rel & ((o["site"] == MARROW) | (o["site"] == COMBINED)))
     if m == "relapse_cns":
-        return np.asarray(rel & (o["site"] == 2))
+        return np.asarray(rel & (o["site"] == CNS))
     return np.asarray(rel)
 
 

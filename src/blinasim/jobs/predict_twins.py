@@ -124,9 +124,10 @@ class DrawTwins:
     (alive and in first remission at the decision day). Per option (dicts keyed by
     :data:`OPTIONS`): ``eligible`` (the option was open to the twin in AALL1731) and
     ``outcomes``: days from diagnosis (``inf``: never) of relapse, first event (relapse,
-    second cancer or death), death, transplant; relapse site code (1 marrow, 2 CNS, 3
-    combined; 0 none), icon code of the death (2-4) and grade >= 3 adverse events after the
-    decision day (one boolean array per event of :data:`AE_EVENTS`).
+    second cancer or death), death, transplant; relapse site code (index into
+    :data:`~blinasim.model.after_relapse.SITES`: marrow, cns, combined; -1 none), icon code
+    of the death (2-4) and grade >= 3 adverse events after the decision day (one boolean
+    array per event of :data:`AE_EVENTS`).
     """
 
     draw: int
@@ -363,7 +364,7 @@ def simulate_draw(
         ldeath = ldeath_all[sel]
         o: dict[str, Any] = {
             "relapse_day": put(relapse[sel], np.inf),
-            "site": put(sites[sel], 0),
+            "site": put(sites[sel], -1),
             "dfs_event_day": put(np.minimum(np.minimum(relapse[sel], smn[sel]), ldeath), np.inf),
             "death_day": put(ldeath, np.inf),
             "hsct_day": put(lt.hsct_day[sel], np.inf),
