@@ -219,3 +219,14 @@ def test_a_replaced_history_gets_fresh_derived_arrays(canada):
     b = evaluate(h2, v)
     assert a.costs_by_category_undiscounted["adverse_events"] == pytest.approx(7000)
     assert b.costs_by_category_undiscounted["adverse_events"] == pytest.approx(3500)
+
+
+def test_costs_and_effects_discounted_at_their_own_rates(canada):
+    v = values(canada, **{"discount.costs": 0.03, "discount.effects": 0.0})
+    r = evaluate(history(), v)
+    assert r.qalys == pytest.approx(r.qalys_undiscounted)
+    assert r.life_years == pytest.approx(r.life_years_undiscounted)
+    assert r.costs < r.costs_undiscounted
+    w = values(canada, **{"discount.costs": 0.03, "discount.effects": 0.03})
+    assert evaluate(history(), w).costs == pytest.approx(r.costs)
+    assert evaluate(history(), w).qalys < r.qalys
