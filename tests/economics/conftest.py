@@ -57,6 +57,7 @@ def history(n_copies: int = 1, blina: bool = True, **over: object) -> EventHisto
         hsct_day=f(500.0),
         cart_day=f(INF),
         failure_day=f(INF),
+        relapse2_day=f(INF),
         death_day=f(1000.0),
         death_cause=np.ones(n, dtype=np.int8),
         end_day=f(1000.0),

@@ -72,3 +72,16 @@ def test_off_study_children_use_the_stand_in_arm(sim):
     ae = out.adverse_events[out.adverse_events["arm"].isna()]
     h = history_from_model(p, ae, cohort, proto, seed=SEED, horizon_days=out.horizon_days)
     assert {h.tables[i].arm for i in np.unique(h.table)} == {"HR"}
+
+
+def test_per_child_totals_average_to_the_arm_means_and_relapse2_is_a_failure(sim):
+    v = base_values(load_setting("uk-nice"))
+    _, _, h = _arm(sim, ["A", "C"])
+    r = evaluate(h, v, per_child=True)
+    assert r.per_child is not None
+    assert r.per_child["costs"].mean() == pytest.approx(r.costs)
+    assert r.per_child["qalys_undiscounted"].mean() == pytest.approx(r.qalys_undiscounted)
+    assert r.per_child["life_years"].mean() == pytest.approx(r.life_years)
+    second = np.isfinite(h.relapse2_day)
+    np.testing.assert_array_equal(h.failure_day[second], h.relapse2_day[second])
+    assert np.all(np.isfinite(h.relapse_day[np.isfinite(h.failure_day)]))

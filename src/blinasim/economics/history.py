@@ -106,6 +106,8 @@ class EventHistory:
     cart_day: FloatArray
     failure_day: FloatArray
     """Second relapse, or refractory disease after reinduction (its end)."""
+    relapse2_day: FloatArray
+    """Second relapse (``inf``: none)."""
     death_day: FloatArray
     death_cause: NDArray[np.int8]
     """:data:`blinasim.model.after_relapse.history.CAUSES` code (-1: alive at the maximum age)."""
@@ -143,7 +145,7 @@ class EventHistory:
         for name in (
             "age_years", "bsa_m2", "randomization_day", "table", "first_line_stop_day",
             "relapse_day", "consolidation_day", "consolidation_blinatumomab", "hsct_day",
-            "cart_day", "failure_day", "death_day", "death_cause", "end_day",
+            "cart_day", "failure_day", "relapse2_day", "death_day", "death_cause", "end_day",
         ):  # fmt: skip
             if np.asarray(getattr(self, name)).shape != (n,):
                 raise ValueError(f"EventHistory.{name}: expected shape ({n},)")
@@ -416,6 +418,7 @@ def history_from_model(
         hsct_day=lt.hsct_day,
         cart_day=lt.cart_day,
         failure_day=fail,
+        relapse2_day=lt.relapse2_day,
         death_day=death,
         death_cause=lt.death_cause,
         end_day=end,
