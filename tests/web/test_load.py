@@ -2,7 +2,7 @@
 
 Once with the model idle and once while predictions run (pages never wait for the model:
 only predictions and explorer draws go through the bounded model pool). Predictions under
-load (16 different children at concurrency 8) are the slow test; benchmarks/web.py prints
+load (8 different children at once) are the slow test; benchmarks/web.py prints
 the same figures.
 """
 
@@ -46,6 +46,6 @@ def test_pages_stay_fast_while_the_model_works(server: Server) -> None:
 @pytest.mark.slow
 def test_predictions_under_load(server: Server) -> None:
     run_load(server.url, [Call("/aid", child(99))], concurrency=1)  # warm
-    res = run_load(server.url, [Call("/aid", child(i)) for i in range(16)], concurrency=8)
+    res = run_load(server.url, [Call("/aid", child(i)) for i in range(8)], concurrency=8)
     print(res.line("predictions, concurrency 8"))
     assert not res.wrong
