@@ -230,3 +230,24 @@ def test_costs_and_effects_discounted_at_their_own_rates(canada):
     w = values(canada, **{"discount.costs": 0.03, "discount.effects": 0.03})
     assert evaluate(history(), w).costs == pytest.approx(r.costs)
     assert evaluate(history(), w).qalys < r.qalys
+
+
+def test_blinatumomab_cycle_matches_the_all_policy_formula(canada):
+    """ALL-Policy R/functions/chemo_costs.R: per week 7 x 15/38.5 x price x BSA (fractional
+    vials), a nurse visit (30 min at 39.16 x 1.25 /h) every 4 days, a CAD 5,000 pump over
+    10 years; here one 28-day cycle for BSA 1.09 m² (their default child)."""
+    price = 2978.26
+    v = zeroed(
+        canada,
+        **{
+            "blinatumomab.vial_price": price,
+            "blinatumomab.nurse_visit_cost": 39.16 * 1.25 * 0.5,
+            "blinatumomab.pump_cost_per_day": 5000 / (10 * Y),
+        },
+    )
+    r = evaluate(history(bsa_m2=np.array([1.09])), v)
+    cat = r.costs_by_category_undiscounted
+    assert cat["blinatumomab_drug"] == pytest.approx(4 * 7 * 15 / 38.5 * price * 1.09)
+    # their weekly nurse cost x 4 weeks = 7 visits; their pump 5000 / 520 per week
+    nurse = 4 * 39.16 * 1.25 * 30 / 60 * 7 / 4
+    assert cat["blinatumomab_administration"] == pytest.approx(nurse + 28 * 5000 / (10 * Y))
