@@ -13,6 +13,7 @@ import yaml
 from blinasim.errors import InputError
 from blinasim.jobs.scenarios import compare_protocols
 from blinasim.protocol import load_protocol_data
+from blinasim.web.aid import icon_groups, with_extra
 from blinasim.web.charts import IconGroup, Series, curves_svg, icon_array_svg
 from blinasim.web.explorer import Scenario, parse_scenario, variant_protocol
 from blinasim.web.folders import find_file, list_runs
@@ -262,3 +263,21 @@ def test_form_fields_become_child_facts() -> None:
     assert facts["day8_mrd"] is None
     with pytest.raises(FormError, match="does not know"):
         parse_facts({"age": "4"})
+
+
+def test_extra_children_are_split_off_the_disease_free_ones() -> None:
+    groups = icon_groups(
+        {
+            "alive_disease_free": 96,
+            "alive_after_relapse": 2,
+            "died_of_leukemia": 1,
+            "died_of_treatment": 1,
+            "died_of_other_causes": 0,
+        }
+    )
+    split = with_extra(groups, 0.041)
+    assert [(g.css, g.count) for g in split[:2]] == [("g-free", 92), ("g-extra", 4)]
+    assert sum(g.count for g in split) == 100
+    assert with_extra(groups, -0.03) == groups
+    assert with_extra(groups, 0.004) == groups
+    assert [g.count for g in with_extra(groups, 1.5)[:2]] == [0, 96]

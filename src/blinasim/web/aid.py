@@ -91,6 +91,31 @@ def extra_words(iv: Mapping[str, float], what: str) -> str:
     return f"{head} (95% interval: from {_signed(lo)} to {_signed(hi)} out of 100)"
 
 
+def icon_groups(counts: Mapping[str, int]) -> list[IconGroup]:
+    """The icon array's groups, in :data:`ICON_GROUPS` order."""
+    return [IconGroup(int(counts.get(k, 0)), css, text) for k, css, text in ICON_GROUPS]
+
+
+def with_extra(groups: list[IconGroup], difference: float) -> list[IconGroup]:
+    """Split off, NHS PREDICT style, the children free of leukemia because of blinatumomab.
+
+    ``difference`` is the paired DFS difference (blinatumomab minus chemotherapy, same
+    children): its whole number out of 100, if positive, is drawn in a lighter colour
+    among the blinatumomab option's disease-free children. The total stays 100.
+    """
+    free = groups[0]
+    extra = max(0, min(round(100 * difference), free.count))
+    if extra == 0:
+        return groups
+    return [
+        IconGroup(
+            free.count - extra, free.css, "alive and free of leukemia with chemotherapy alone too"
+        ),
+        IconGroup(extra, "g-extra", "extra alive and free of leukemia because of blinatumomab"),
+        *groups[1:],
+    ]
+
+
 def _shown(name: str, value: Any) -> str:
     """A fact as the form asks for it (MRD as a percentage)."""
     if isinstance(value, bool):
@@ -149,8 +174,9 @@ def build_view(d: Mapping[str, Any], horizon: str) -> dict[str, Any]:
             )
         arrays = []
         for o in options:
-            counts = d["options"][o]["icons"][h]
-            groups = [IconGroup(int(counts.get(k, 0)), css, text) for k, css, text in ICON_GROUPS]
+            groups = icon_groups(d["options"][o]["icons"][h])
+            if o == "blinatumomab" and comparison is not None:
+                groups = with_extra(groups, comparison["dfs"][h]["estimate"])
             arrays.append(
                 {
                     "option": o,
