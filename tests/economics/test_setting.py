@@ -80,6 +80,10 @@ def _break(doc, path, value):
     return doc
 
 
+_Q = {"value": 1.0, "unit": "CAD per year", "year": 2024, "source": "assumption: a test"}
+GILLS = {"cost": _Q, "per_year": _Q, "disutility": {**_Q, "unit": "utility per year"}}
+
+
 @pytest.mark.parametrize(
     ("path", "value", "field", "expected"),
     [
@@ -102,6 +106,10 @@ def _break(doc, path, value):
             "gamma",
         ),
         ("blinatumomab.vial_price.range", [1, 2], "blinatumomab.vial_price", "range"),
+        ("threshold.ceac.from", 300000, "threshold.ceac", "'to' above 'from'"),
+        ("threshold.alternatives", [30000, -1], "threshold.alternatives", "positive"),
+        ("late_effects.effects.gills", GILLS, "late_effects.effects", "late effect"),
+        ("population.unit", "", "population.unit", "at least 1"),
     ],
 )
 def test_bad_setting_files_give_one_clear_line(tmp_path, path, value, field, expected):

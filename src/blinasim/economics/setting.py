@@ -106,6 +106,14 @@ class CeacGrid(_Spec):
     stop: float = Field(gt=0, alias="to", allow_inf_nan=False)
     step: float = Field(gt=0, allow_inf_nan=False)
 
+    @model_validator(mode="after")
+    def _order(self) -> CeacGrid:
+        if not self.stop > self.start:
+            raise ValueError("'to' above 'from'")
+        if (self.stop - self.start) / self.step > 10_000:
+            raise ValueError("at most 10,000 steps between 'from' and 'to'")
+        return self
+
     def values(self) -> tuple[float, ...]:
         """The grid of willingness-to-pay values (both ends included)."""
         n = math.floor((self.stop - self.start) / self.step + 1e-9)
@@ -120,6 +128,14 @@ class Threshold(_Spec):
     source: str = Field(min_length=3)
     alternatives: tuple[float, ...] = ()
     """Other thresholds to report (e.g. NICE's 30,000 beside 20,000)."""
+
+    @field_validator("alternatives")
+    @classmethod
+    def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not (math.isfinite(x) and x > 0) for x in v):
+            raise ValueError("positive finite thresholds")
+        return v
+
     ceac: CeacGrid
 
 
