@@ -7,8 +7,9 @@ arm, :class:`PhaseTable`, and each child's table index and stop day: first-line 
 ends early at relapse or death), the grade >= 3 adverse events (flat arrays: child index,
 type, grade, day), the first relapse and what followed it (reinduction, consolidation by
 chemotherapy or blinatumomab, HSCT, CAR-T, failure: a second relapse or refractory
-disease), death (day and :data:`~blinasim.model.after_relapse.history.CAUSES` code) and
-the end of each child's life table horizon (death or the maximum age).
+disease), death (day and :data:`~blinasim.model.after_relapse.history.CAUSES` code), the
+end of each child's life table horizon (death or the maximum age) and the onset day of each
+late effect of the model (:mod:`blinasim.model.after_relapse.late_effects`).
 
 :func:`history_from_model` builds it from the engine's tables (``simulate``: patients and
 adverse events), the cohort's covariates and the protocol, re-running the lifetime pathway

@@ -12,6 +12,18 @@ that year to the price year; its absence is an error). Unknown keys are errors; 
 raises :class:`~blinasim.errors.InputError` naming the file, the field and what was
 expected (the CLI prints it on one line, exit status 2).
 
+Sections: ``currency``, ``price_year``, ``price_index``, ``discount`` (costs, effects),
+``threshold`` (value, ``alternatives``, CEAC grid), ``population`` (optional, for the
+population EVPI), ``blinatumomab`` (vial price and size, dose, cap, ``wastage``, bag hours,
+nurse visit, pump, inpatient days and their cost, post-relapse cycles), ``chemotherapy``
+(cost per day of each phase kind), ``adverse_events`` (cost, grade-4 cost, disutility,
+durations), ``relapse`` (reinduction, consolidation, HSCT, CAR-T, third line, follow-up),
+``follow_up``, ``late_effects`` (survivorship per year and each late effect of the model:
+cost at onset, cost and disutility per year), ``end_of_life``, ``utilities`` (first line by
+phase kind, off therapy, long-term survivor, after relapse and after HSCT: short then long
+term). The peer model's phase-weighted first-line utility (ALL-Policy: 0.845 for the first
+two years) is expressible by giving every phase kind and ``off_therapy`` that value.
+
 The numbers themselves are drawn and flattened by :mod:`blinasim.economics.values`.
 """
 
