@@ -6,7 +6,9 @@ every risk group, known and unknown facts, MRD readouts below detection, in the 
 indeterminate. Prints each child's wall and CPU time (the process's, all threads), matched
 twins and matching window, then p50, p95 and the maximum, with the load average: on a
 shared machine the wall time grows with the load, the CPU time much less.
-``--n K`` times the first K children only.
+``--n K`` times the first K children only. ``--mc S`` then predicts the first child with S
+seeds (each seed draws other posterior draws and other twins) and compares the seed-to-seed
+SD of each estimate, its Monte Carlo error, with the half-width of its 95% interval.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ CHILDREN = (
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=len(CHILDREN))
+    ap.add_argument("--mc", type=int, default=0, help="seeds for the Monte Carlo check")
     args = ap.parse_args()
     t0 = time.perf_counter()
     predict(CHILDREN[0], seed=1)
@@ -71,6 +74,25 @@ def main() -> None:
         f"p95 {np.percentile(c, 95):.2f} s (cpus {os.cpu_count()}, load average "
         f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f})"
     )
+    if args.mc > 1:
+        monte_carlo(args.mc)
+
+
+def monte_carlo(seeds: int) -> None:
+    """Seed-to-seed SD of the first child's estimates against their interval half-widths."""
+    runs = [predict(CHILDREN[0], seed=100 + s) for s in range(seeds)]
+    print(f"Monte Carlo check, child 0, {seeds} seeds:")
+    print(f"{'option':>13} {'measure':>8} {'estimate':>9} {'seed SD':>8} {'half-width':>11}")
+    for opt in runs[0].options:
+        for m in ("dfs", "os", "relapse"):
+            for h in (5, 10):
+                ivs = [r.options[opt].measures[m][h] for r in runs]
+                est = np.array([iv.estimate for iv in ivs])
+                half = np.mean([(iv.upper - iv.lower) / 2 for iv in ivs])
+                print(
+                    f"{opt:>13} {f'{m} {h}y':>8} {est.mean():>9.4f} {est.std(ddof=1):>8.4f} "
+                    f"{half:>11.4f}"
+                )
 
 
 if __name__ == "__main__":

@@ -222,9 +222,9 @@ def predict(
     *,
     seed: int = 20241207,
     draws: int = 20,
-    candidates: int = 4000,
+    candidates: int = 3000,
     min_twins: int = 1000,
-    max_twins_per_draw: int = 500,
+    max_twins_per_draw: int = 400,
     posterior: str | None = None,
 ) -> Prediction:
     """Predict one child's outcomes with each AALL1731 option open to them.

@@ -130,17 +130,21 @@ def screen(
 
     First round: the windows of :data:`WIDTHS_LOG10` in turn. Then up to
     :data:`MAX_ROUNDS` rounds in all, each adding ``candidates`` per draw, matched on the
-    bands alone. Last, if the genetics are known and not favorable (so day-8 blood MRD
-    cannot change the risk group), the bands without the day-8 readout, if that gives at
-    least :data:`MIN_TWINS_REPORTED`.
+    bands alone (skipped when even that many rounds would give fewer than
+    :data:`MIN_TWINS_REPORTED`, judging by the first). Last, if the genetics are known and
+    not favorable (so day-8 blood MRD cannot change the risk group), the bands without the
+    day-8 readout, if that gives at least :data:`MIN_TWINS_REPORTED`.
     """
     draws = len(sets)
     parts: list[list[pd.DataFrame]] = [[] for _ in sets]
     reads: list[list[Readouts]] = [[] for _ in sets]
     screens: list[Readouts] = []
 
-    def done(found: list[NDArray[np.bool_]], w: float, r: int, no_d8: bool) -> Screening:
-        return Screening([pd.concat(p) for p in parts], screens, found, w, r, without_day8=no_d8)
+    def done(found: list[NDArray[np.bool_]], w: float, no_d8: bool) -> Screening:
+        rounds = len(parts[0])
+        return Screening(
+            [pd.concat(p) for p in parts], screens, found, w, rounds, without_day8=no_d8
+        )
 
     found: list[NDArray[np.bool_]] = []
     for r in range(MAX_ROUNDS):
@@ -153,13 +157,15 @@ def screen(
         for w in WIDTHS_LOG10 if r == 0 else WIDTHS_LOG10[-1:]:
             found = [match(sc, obs, inp.rules, w) for sc in screens]
             if sum(int(m.sum()) for m in found) >= min_twins:
-                return done(found, w, r + 1, False)
+                return done(found, w, False)
+        if r == 0 and sum(int(m.sum()) for m in found) * MAX_ROUNDS < MIN_TWINS_REPORTED:
+            break  # more rounds cannot reach the floor: straight to the fallback
     if obs.day8_pb_flow is not None and sim.genetics in ("neutral", "unfavorable"):
         loose = dataclasses.replace(obs, day8_pb_flow=None)
         without = [match(sc, loose, inp.rules, math.inf) for sc in screens]
         if sum(int(m.sum()) for m in without) >= MIN_TWINS_REPORTED:
-            return done(without, math.inf, MAX_ROUNDS, True)
-    return done(found, math.inf, MAX_ROUNDS, False)
+            return done(without, math.inf, True)
+    return done(found, math.inf, False)
 
 
 def rarest_readout(obs: Observed, scr: Screening, rules: RiskRules) -> str:
