@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from blinasim.cohort import screen_cohort
 from blinasim.economics import EventHistory, PhaseTable, Values, base_values, load_setting
+from blinasim.model.engine import simulate
+from blinasim.protocol import load_protocol
 
 INF = np.inf
 
@@ -87,3 +90,14 @@ def _structural(name: str) -> bool:
         "blinatumomab.inpatient_days_per_cycle",
         "population",
     }
+
+
+@pytest.fixture(scope="session")
+def sim():
+    """A small simulated AALL1731 cohort: (cohort, protocol, outcomes)."""
+    cohort = screen_cohort(1500, seed=SIM_SEED).patients
+    proto = load_protocol("aall1731")
+    return cohort, proto, simulate(cohort, proto, seed=SIM_SEED)
+
+
+SIM_SEED = 4242

@@ -3,21 +3,10 @@
 import numpy as np
 import pytest
 
-from blinasim.cohort import screen_cohort
 from blinasim.economics import base_values, evaluate, history_from_model, load_setting
 from blinasim.model.after_relapse.history import trial_columns
-from blinasim.model.engine import simulate
-from blinasim.protocol import load_protocol
 
-SEED = 4242
-
-
-@pytest.fixture(scope="module")
-def sim():
-    cohort = screen_cohort(1500, seed=SEED).patients
-    proto = load_protocol("aall1731")
-    out = simulate(cohort, proto, seed=SEED)
-    return cohort, proto, out
+from .conftest import SIM_SEED as SEED
 
 
 def _arm(sim, arms):
