@@ -9,6 +9,7 @@ shared machine the wall time grows with the load, the CPU time much less.
 ``--n K`` times the first K children only. ``--mc S`` then predicts the first child with S
 seeds (each seed draws other posterior draws and other twins) and compares the seed-to-seed
 SD of each estimate, its Monte Carlo error, with the half-width of its 95% interval.
+``--threads T`` runs the numba kernels on T threads instead of the package's choice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 
 import numpy as np
 
+import blinasim.jobs.predict as predict_module
 from blinasim.jobs.predict import ChildFacts, predict
 
 CHILDREN = (
@@ -49,7 +51,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=len(CHILDREN))
     ap.add_argument("--mc", type=int, default=0, help="seeds for the Monte Carlo check")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="numba kernel threads (default: the package's)"
+    )
     args = ap.parse_args()
+    if args.threads:
+        predict_module.KERNEL_THREADS = args.threads
+    print(f"numba kernel threads during a prediction: {predict_module.KERNEL_THREADS}")
     t0 = time.perf_counter()
     predict(CHILDREN[0], seed=1)
     print(f"warm-up (cold start): {time.perf_counter() - t0:.2f} s")
