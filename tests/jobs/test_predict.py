@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -370,3 +371,20 @@ def test_day8_left_out_only_where_it_cannot_change_the_risk_group() -> None:
         predict(favorable, seed=9, **SMALL)
     assert err.value.field == "MRD readouts"
     assert "\n" not in str(err.value)
+
+
+def test_concurrent_predictions_agree() -> None:
+    """Threads (the web app's requests) get the numbers of a prediction made alone."""
+    small = {**SMALL, "draws": 2}
+    alone = predict(SR_AVERAGE, seed=12, **small).to_dict()
+    out: dict[int, dict[str, object]] = {}
+
+    def run(i: int) -> None:
+        out[i] = predict(SR_AVERAGE, seed=12, **small).to_dict()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [out[i] == alone for i in range(3)] == [True, True, True]
