@@ -75,6 +75,9 @@ class Comparison:
     twins: int
     dfs: dict[int, Interval]
     os: dict[int, Interval]
+    dfs_by_option: dict[str, dict[int, Interval]]
+    """DFS of each option on these same twins (differs from the option's own numbers only
+    when blinatumomab was open to some of the children like this one)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (differences of shares: 0.05 = 5 more out of 100)."""
@@ -83,6 +86,10 @@ class Comparison:
             "twins": self.twins,
             "dfs": {str(h): iv.as_dict() for h, iv in self.dfs.items()},
             "os": {str(h): iv.as_dict() for h, iv in self.os.items()},
+            "dfs_by_option": {
+                o: {str(h): iv.as_dict() for h, iv in by.items()}
+                for o, by in self.dfs_by_option.items()
+            },
         }
 
 
@@ -202,10 +209,20 @@ def summarize(
                 vals.append(b.astype(np.float64) - c.astype(np.float64))
             return difference_interval(vals, w)
 
+        def alone(opt: str, h: int) -> Interval:
+            return share_interval(
+                [
+                    t.outcomes[opt]["dfs_event_day"][r] > h * DAYS_PER_YEAR
+                    for t, r in zip(twins, both, strict=True)
+                ],
+                w,
+            )
+
         comparison = Comparison(
             twins=sum(r.size for r in both),
             dfs={h: diff("dfs_event_day", h) for h in HORIZONS_YEARS},
             os={h: diff("death_day", h) for h in HORIZONS_YEARS},
+            dfs_by_option={o: {h: alone(o, h) for h in HORIZONS_YEARS} for o in OPTIONS},
         )
         share = options[OPTIONS[1]].eligible_share
         if share < 0.995:

@@ -47,24 +47,26 @@ def headline(pred: Prediction, years: int = 5) -> str:
     blina = pred.options.get("blinatumomab")
     if chemo is None:
         return "No option could be simulated for this child."
-    c = chemo.icons[years]["alive_disease_free"]
-    text = (
-        f"Out of 100 children like yours, about {c} are alive and free of leukemia {years} "
-        f"years after diagnosis with chemotherapy alone"
-    )
-    if blina is None:
-        return text + "."
-    b = blina.icons[years]["alive_disease_free"]
     cmp = pred.comparison
-    extra = ""
-    if cmp is not None:
-        d = cmp.dfs[years]
-        extra = (
-            f": {_describe_extra(round(100 * d.estimate))} "
-            f"(95% interval {round(100 * d.lower):+d} to {round(100 * d.upper):+d})"
+    if blina is None or cmp is None:
+        c = chemo.icons[years]["alive_disease_free"]
+        return (
+            f"Out of 100 children like yours, about {c} are alive and free of leukemia "
+            f"{years} years after diagnosis with chemotherapy alone."
         )
-    among = " (among the children to whom it was open)" if blina.eligible_share < 0.995 else ""
-    return text + f", and about {b} with blinatumomab added{among}{extra}."
+    # both options on the same children: those to whom blinatumomab was open
+    c = _n(cmp.dfs_by_option["chemotherapy"][years].estimate)
+    b = _n(cmp.dfs_by_option["blinatumomab"][years].estimate)
+    d = cmp.dfs[years]
+    who = "children like yours"
+    if blina.eligible_share < 0.995:
+        who = "children like yours to whom blinatumomab was open in the trial"
+    return (
+        f"Out of 100 {who}, about {c} are alive and free of leukemia {years} years after "
+        f"diagnosis with chemotherapy alone, and about {b} with blinatumomab added: "
+        f"{_describe_extra(b - c)} (95% interval {round(100 * d.lower):+d} to "
+        f"{round(100 * d.upper):+d})."
+    )
 
 
 def _describe_extra(k: int) -> str:
@@ -85,6 +87,12 @@ def render(pred: Prediction) -> str:
     else:
         lines.append(f"Risk group in AALL1731: {group}.")
     opts = " or ".join(OPTION_WORDS[o] for o in pred.eligible_options)
+    blina = pred.options.get("blinatumomab")
+    if blina is not None and blina.eligible_share < 0.995:
+        opts = (
+            f"chemotherapy alone; blinatumomab added for about {blina.eligible_share:.0%} of "
+            "them (those AALL1731 randomized)"
+        )
     lines.append(f"Options open to children like yours in the trial: {opts}.")
     lines.append("")
     lines.append(headline(pred, 5))
