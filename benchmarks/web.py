@@ -2,7 +2,8 @@
 
 Prints one line per load: 200 page requests at concurrency 8 (the model idle, then with two
 predictions running), warm predictions one at a time, and 8 different predictions sent at
-once (concurrency 8: they queue for the one model worker, so the last waits for all).
+once (concurrency 8: they queue for the one model worker, so the last waits for all), and one
+scenario of the explorer run through to its results.
 
     .venv/bin/python benchmarks/web.py [--predictions N]
 """
@@ -10,17 +11,37 @@ once (concurrency 8: they queue for the one model worker, so the last waits for 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from blinasim.web.explorer import N_CHILDREN  # noqa: E402
 from web.conftest import start_server  # noqa: E402
+from web.http_client import request  # noqa: E402
 from web.load import Call, LoadResult, child, page_calls, run_load  # noqa: E402
+
+
+def explorer_line(base: str) -> str:
+    """Run one scenario of the explorer through to its results; its time as the job says."""
+    form = {"stratum": "SR-Average", "cycles": "3", "dose": "10", "placement": "spread"}
+    job = request(base + "/explorer", form=form).headers["location"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        st = json.loads(request(base + job + "/status").text)
+        if st["state"] in ("done", "failed"):
+            return (
+                f"explorer scenario ({st['total']} draws x {N_CHILDREN:,} children): "
+                f"{st['state']} in {st['seconds']:.1f} s"
+            )
+        time.sleep(0.2)
+    return "explorer scenario: not finished in 600 s"
 
 
 def main() -> int:
@@ -35,7 +56,8 @@ def main() -> int:
             run_load(srv.url, page_calls(16))
             res = run_load(srv.url, page_calls(200), concurrency=8)
             print(res.line("pages, model idle, concurrency 8"))
-            run_load(srv.url, [Call("/aid", child(99))], concurrency=1)  # warm the model
+            first = run_load(srv.url, [Call("/aid", child(99))], concurrency=1)
+            print(first.line("first prediction after start (loads or compiles the kernels)"))
             busy: list[LoadResult] = []
             t = threading.Thread(
                 target=lambda: busy.append(
@@ -54,7 +76,8 @@ def main() -> int:
             n = args.predictions
             par = run_load(srv.url, [Call("/aid", child(50 + i)) for i in range(n)], concurrency=n)
             print(par.line(f"predictions, {n} at once"))
-            bad = [r for r in (res, seq, par, *busy) if r.wrong]
+            print(explorer_line(srv.url))
+            bad = [r for r in (first, res, seq, par, *busy) if r.wrong]
             return 1 if bad else 0
         finally:
             proc.terminate()
