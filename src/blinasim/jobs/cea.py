@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -236,6 +237,10 @@ def _summary(cfg: CeaConfig, psa: Any, status: str, identity: dict[str, str]) ->
     }
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def run_cea(
     cfg: CeaConfig,
     out_dir: str | Path | None = None,
@@ -245,7 +250,7 @@ def run_cea(
     progress: Callable[[int, int], None] | None = None,
     report: bool = True,
     fresh: bool = False,
-    warn: Callable[[str], None] = print,
+    warn: Callable[[str], None] = _stderr,
 ) -> CeaResult:
     """Run (or resume) the CEA and write every output (see the module docstring)."""
     t0 = time.perf_counter()

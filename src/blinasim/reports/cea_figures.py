@@ -26,6 +26,15 @@ from blinasim.reports.figures import (
 )
 
 FloatArray = NDArray[np.float64]
+# eleven distinguishable colours for the cost categories (Okabe-Ito, then muted tones)
+CATEGORY_COLORS = (
+    *PALETTE[:7],
+    "#999999",
+    "#882255",
+    "#44AA99",
+    "#332288",
+    "#DDCC77",
+)
 
 
 def _money(currency: str) -> matplotlib.ticker.FuncFormatter:
@@ -70,6 +79,10 @@ def ce_plane(
         ax.axhline(0.0, color="#999999", linewidth=0.8)
         ax.axvline(0.0, color="#999999", linewidth=0.8)
         ax.set_xlim(-lim, lim) if np.min(d_qalys) < 0 else ax.set_xlim(0.0, lim)
+        top = max(float(np.max(d_costs)), 0.0)
+        bottom = min(float(np.min(d_costs)), 0.0)
+        pad = 0.15 * max(top - bottom, 1.0)
+        ax.set_ylim(bottom - pad, top + pad)
         ax.set_xlabel("Incremental QALYs per child (blinatumomab - chemotherapy)")
         ax.set_ylabel(f"Incremental costs per child ({currency})")
         ax.yaxis.set_major_formatter(_money(currency))
@@ -140,7 +153,8 @@ def costs_by_category(
         left = np.zeros(len(arms))
         for i, c in enumerate(cats):
             w = np.array([means[a][c] for a in arms])
-            ax.barh(arms, w, left=left, color=PALETTE[i % len(PALETTE)], label=c.replace("_", " "))
+            color = CATEGORY_COLORS[i % len(CATEGORY_COLORS)]
+            ax.barh(arms, w, left=left, color=color, label=c.replace("_", " "))
             left += w
         ax.set_yticks(range(len(arms)), [tick_text(a) for a in arms])
         ax.xaxis.set_major_formatter(_money(currency))
