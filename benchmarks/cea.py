@@ -178,7 +178,11 @@ def main() -> int:
             f"{proj:.0f} s wall (projected from {p1} and {p2} iterations)"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print("ICER (last run):", runs[-1]["icer"].get("statement"))
+    ic = runs[-1]["icer"]
+    iv = ""
+    if ic.get("lower") is not None:
+        iv = f" (95% interval {ic['lower']:,.0f} to {ic['upper']:,.0f})"
+    print(f"ICER (last run): {ic.get('statement')}{iv}")
     if a.out is not None:
         a.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     return 0
