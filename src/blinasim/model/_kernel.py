@@ -5,7 +5,9 @@ effector-to-target kill within each infusion (:mod:`blinasim.model.pd`, same sch
 :func:`blinasim.model.pd.infusion_response`): it gives each infusion segment's mean kill and
 the CD19-negative cells made by antigen loss, which join the CD19-negative marrow clone
 (counted back to day 0 along that clone's own trajectory, so that afterwards its deterministic
-count is exact). Then each sub-population runs through the segments log-linearly, with chance
+count is exact; they exist only from the end of the first infusion segment that made them, so
+that everything before it, a crossing, a nadir, a readout, is the same on every arm that
+shares the schedule up to then: common random numbers). Then each sub-population runs through the segments log-linearly, with chance
 extinction at its nadir and, for survivors regrowing after therapy, a dormancy delay: each of
 the ``k`` surviving cells leaves quiescence at ``dormancy_rate`` per day, so regrowth starts
 after an exponential time of mean ``1 / (k * dormancy_rate)`` (few survivors: long delays),
@@ -237,6 +239,11 @@ def kernel(
             if blina_pot[i, p] > 0.0:
                 any_blina = True
         log_acq = -math.inf
+        first_blina = nseg
+        for p in range(nseg):
+            if blina_pot[i, p] > 0.0:
+                first_blina = p
+                break
         if any_blina:
             log_acq = _marrow_cd19_pass(
                 i,
@@ -259,8 +266,14 @@ def kernel(
             cd19 = cd19pos[clone]
             thr = log_thr[0] if c < 3 else log_thr[1]
             start = log_n0[i, c]
+            # cells made by antigen loss enter as their day-0 equivalent (the dynamics are
+            # linear), but they exist only from the first infusion: before it, crossings and
+            # readouts see the pre-existing cells alone (``off`` below), so the arms agree
+            # until they diverge (common random numbers)
+            acq = 0.0
             if c == 2:
                 start = _logaddexp(start, log_acq)
+                acq = start - log_n0[i, c]
             for p in range(nseg):
                 if c < 3:
                     rates[p] = g - chemo_kill[p] * sig - keff[p] * cd19
@@ -272,21 +285,25 @@ def kernel(
                         - keff[p] * cd19 * blina_cns
                     )
             # pass 1: deterministic trajectory, first upward crossing once below threshold
+            # (``off``: before the first infusion the acquired CD19-negative cells do not
+            # exist yet, so the clone is its pre-existing cells alone)
+            off0 = acq if first_blina > 0 else 0.0
             cur = start
-            armed = cur < thr
-            m = cur
+            armed = cur - off0 < thr
+            m = cur - off0
             pm = -1  # nadir at the end of segment pm (-1: at day 0)
             for p in range(nseg):
                 r = rates[p]
+                off = acq if p < first_blina else 0.0
                 nxt = cur + r * (seg_end[p] - seg_start[p])
-                if armed and nxt >= thr and r > 0.0:
+                if armed and nxt - off >= thr and r > 0.0:
                     break
-                if nxt < thr:
+                if nxt - off < thr:
                     armed = True
-                if nxt < m:
-                    m = nxt
+                if nxt - off < m:
+                    m = nxt - off
                     pm = p
-                    if m < CERTAIN_EXTINCTION_LOG:
+                    if m < CERTAIN_EXTINCTION_LOG and (acq == 0.0 or p >= first_blina - 1):
                         break  # exp(m) < 1e-17: no lineage survives whatever comes later
                 cur = nxt
             # chance extinction at the nadir
@@ -305,37 +322,54 @@ def kernel(
                 else:
                     shift = math.log(k / lam)
                     survivors = float(k)
-            out_extinct[i, c] = dead
+            # the log offset from the unshifted trajectory after the nadir, once cells made by
+            # antigen loss exist: a nadir before the first infusion decides the pre-existing
+            # cells only, and the acquired ones join them (assumption: no extinction is drawn
+            # for the acquired cells, made in proportion to a large CD19+ burden)
+            late_adj = shift
+            if acq > 0.0 and pm < first_blina:
+                pre = -math.inf if dead else log_n0[i, c] + shift
+                late_adj = _logaddexp(pre, log_acq) - start
+            out_extinct[i, c] = dead and not (acq > 0.0 and pm < first_blina < nseg)
             out_nadir[i, c] = tm
             # pass 2: realized trajectory; crossing and query values
             cross = math.inf
             cur = start
-            armed = cur < thr
+            armed = cur - off0 < thr
             qi = 0
             for p in range(nseg):
-                if dead and p > pm and qi >= nq:
+                after = p > pm
+                gone = after and dead and (p < first_blina or not acq > 0.0 or pm >= first_blina)
+                if gone and qi >= nq:
                     break  # extinct and no query left: nothing more to compute
                 r = rates[p]
                 s0 = seg_start[p]
                 s1 = seg_end[p]
-                if p == pm + 1:
-                    cur += shift
-                after = p > pm
+                if p < first_blina:
+                    adj = -acq + (shift if after else 0.0)
+                else:
+                    adj = late_adj if after else 0.0
                 while qi < nq and qdays[qi] < s1:
-                    if qdays[qi] < s0 or (after and dead):
+                    if qdays[qi] < s0 or gone:
                         out_logq[i, c, qi] = -math.inf
                     else:
-                        out_logq[i, c, qi] = cur + r * (qdays[qi] - s0)
+                        out_logq[i, c, qi] = cur + adj + r * (qdays[qi] - s0)
                     qi += 1
                 nxt = cur + r * (s1 - s0)
-                if not (after and dead) and math.isinf(cross):
-                    if armed and nxt >= thr and r > 0.0:
-                        cross = s0 + (thr - cur) / r
-                    if nxt < thr:
+                if not gone and math.isinf(cross):
+                    if armed and nxt + adj >= thr and r > 0.0:
+                        cross = s0 + (thr - (cur + adj)) / r
+                        if cross < s0:
+                            # above the threshold at once when the acquired cells join: they
+                            # are counted at the end of the infusion segment that made them
+                            cross = s1
+                    if nxt + adj < thr:
                         armed = True
                 cur = nxt
+            last_gone = dead and not (acq > 0.0 and pm < first_blina < nseg)
+            end_adj = late_adj if pm < nseg - 1 else 0.0
             while qi < nq:
-                out_logq[i, c, qi] = -math.inf if dead else cur
+                out_logq[i, c, qi] = -math.inf if last_gone else cur + end_adj
                 qi += 1
             # dormancy: survivors held down until the end of therapy regrow after a delay
             if (
