@@ -115,6 +115,20 @@ def test_two_workers_same_numbers(finished, tmp_path):
     )
 
 
+def test_dask_same_numbers(finished, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        run_cea(CFG, tmp_path, scheduler=client, report=False, warn=lambda _l: None)
+    assert (tmp_path / "summary.json").read_bytes() == (
+        finished.out_dir / "summary.json"
+    ).read_bytes()
+
+
 def test_interrupted_run_resumes_to_the_same_numbers(finished, tmp_path):
     class Stop(Exception):
         pass
