@@ -100,6 +100,7 @@ PROFILED = {
         "economics/history.py",
         "history_from_model",
     ),
+    "  within it, model.after_relapse.history.lifetime": ("after_relapse/history.py", "lifetime"),
     "pricing (economics.evaluate)": ("economics/evaluate.py", "evaluate"),
     "cohort (cohort.sample.screen_cohort)": ("cohort/sample.py", "screen_cohort"),
 }
@@ -108,26 +109,31 @@ PROFILED = {
 def profile(n: int) -> None:
     """CPU seconds per PSA iteration by part (two blocks after a warm-up block)."""
     numba.set_num_threads(1)
-    tasks, _ = make_tasks(CeaConfig(psa=3 * BLOCK, n=n))
+    tasks, _ = make_tasks(CeaConfig(psa=5 * BLOCK, n=n))
     run_task(tasks[1])  # compile and cache
-    prof = cProfile.Profile(time.process_time)
     c0 = time.process_time()
-    prof.enable()
     for t in tasks[2:4]:
         run_task(t)
-    prof.disable()
     its = 2 * BLOCK
     total = (time.process_time() - c0) / its
+    prof = cProfile.Profile(time.process_time)
+    c1 = time.process_time()
+    prof.enable()
+    for t in tasks[4:6]:
+        run_task(t)
+    prof.disable()
+    profiled = (time.process_time() - c1) / its
     st = pstats.Stats(prof)
-    cum: dict[tuple[str, str], float] = {}
+    cum: dict[str, float] = {}
     for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         for label, (suffix, name) in PROFILED.items():
             if file.endswith(suffix) and func == name:
-                cum[(label, name)] = cum.get((label, name), 0.0) + ct
+                cum[label] = cum.get(label, 0.0) + ct
     print(f"CPU per PSA iteration, {n:,} children per arm, one thread: {total:.3f} s")
-    for label, _ in PROFILED.items():
-        v = sum(x for (lab, _n), x in cum.items() if lab == label) / its
-        print(f"  {label}: {v:.3f} s ({v / total:.0%})")
+    print(f"shares of the CPU time under cProfile ({profiled:.3f} s per iteration with it):")
+    for label in PROFILED:
+        v = cum.get(label, 0.0) / its
+        print(f"  {label}: {v / profiled:.0%}")
     print(f"-> 500 iterations on 2 cores: about {500 * total / 2:.0f} s of work per core")
 
 
