@@ -4,14 +4,14 @@
         [--children 3000] [--seed 2024] [--write]
 
 ``emcee`` (affine-invariant ensemble MCMC) on the log posterior of
-:func:`blinasim.model.after_relapse.fit.log_posterior`: three free parameters
+:func:`blinasim.model.after_relapse.fit.log_posterior`: four free parameters
 (``fit.FREE``), uniform priors (log-uniform for the sensitivity factor), normal likelihood of
 the fitted targets of ``data/targets/relapse_cohorts.yaml`` (``fit.FITTED``), each evaluated on
 a fixed virtual relapsed cohort of ``--children`` per target through the historical pathway.
 The second half of the chain is kept. Writes
 ``src/blinasim/data/calibration/after_relapse_fit.json`` (posterior medians, 5-95% intervals,
 acceptance, the targets' fit at the medians, held-out comparisons) and, with ``--write``, sets
-the three values in ``parameters.yaml`` to the
+the four values in ``parameters.yaml`` to the
 medians. Never uses AALL1331 or 20120215 outcomes. A research model, not medical advice.
 """
 
@@ -45,6 +45,7 @@ def main() -> None:
     start = np.column_stack(
         [
             np.exp(g.uniform(np.log(1.5), np.log(8.0), a.walkers)),
+            g.uniform(0.1, 1.5, a.walkers),
             g.uniform(1.0, 5.0, a.walkers),
             g.uniform(1.0, 5.0, a.walkers),
         ]

@@ -65,7 +65,8 @@ def test_every_salvage_dose_has_a_source_and_a_kill(name, cp, ap):
     for b, block in p.blocks.items():
         assert block.doses
         for d in block.doses:
-            assert len(d.source) > 15 and d.source != "assumption"
+            assert len(d.source) > 15
+            assert d.source.startswith(("assumption: ", "Parker", "Brown", "Locatelli"))
         assert 0.1 < block_kill(p, b, cp, ap) < 2.0
 
 
@@ -73,9 +74,13 @@ def test_a_block_kill_rises_with_dose_and_saturates(cp, ap):
     p = load_salvage("ukall_r3")
     b = p.blocks["block1"]
     amounts = class_amounts(b, cp, ap)
-    assert amounts["anthracycline"] == pytest.approx(10 * 2 * ap.doxorubicin_per_mg_mitoxantrone / 35)
+    assert amounts["anthracycline"] == pytest.approx(
+        10 * 2 * ap.doxorubicin_per_mg_mitoxantrone / 35
+    )
     k1 = block_kill(p, "block1", cp, ap)
-    more = dataclasses.replace(ap, doxorubicin_per_mg_mitoxantrone=4 * ap.doxorubicin_per_mg_mitoxantrone)
+    more = dataclasses.replace(
+        ap, doxorubicin_per_mg_mitoxantrone=4 * ap.doxorubicin_per_mg_mitoxantrone
+    )
     k4 = block_kill(p, "block1", cp, more)
     assert k1 < k4 < k1 * (1 + cp.x50_anthracycline * 4)
 

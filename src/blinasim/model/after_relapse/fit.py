@@ -1,4 +1,4 @@
-"""The after-relapse fit: three salvage parameters against relapse-cohort survival.
+"""The after-relapse fit: four salvage parameters against relapse-cohort data.
 
 The free parameters (:data:`FREE`) are fitted with a small MCMC (``emcee``, run by
 ``scripts/fit_after_relapse.py``) on a cheap simulator: a fixed virtual relapsed cohort per
@@ -28,15 +28,23 @@ from blinasim.model.after_relapse.pathway import salvage
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
-FREE = ("salvage_sensitivity_factor", "hsct_log10_kill", "extramedullary_log10_kill")
+FREE = (
+    "salvage_sensitivity_factor",
+    "salvage_sensitivity_sd_log",
+    "hsct_log10_kill",
+    "extramedullary_log10_kill",
+)
 """The fitted parameters (``after_relapse`` section)."""
+
 BOUNDS = {
     "salvage_sensitivity_factor": (0.5, 30.0),
+    "salvage_sensitivity_sd_log": (0.0, 2.5),
     "hsct_log10_kill": (0.0, 10.0),
     "extramedullary_log10_kill": (0.0, 10.0),
 }
 """Uniform priors (the sensitivity factor uniform on the log scale)."""
 FITTED = (
+    "ukall_r1_resistant_disease",
     "rheingold_os5_early",
     "rheingold_os5_intermediate",
     "rheingold_os5_late",
@@ -68,9 +76,12 @@ class Group:
     site: NDArray[np.int64]
     favorable: NDArray[np.bool_]
     years: float
+    statistic: str
 
 
-def _group(target: str, k: int, cell: str, site: str, years: float, n: int, seed: int) -> Group:
+def _group(
+    target: str, k: int, cell: str, site: str, years: float, stat: str, n: int, seed: int
+) -> Group:
     g = rng.generator(seed, "after_relapse.trial_cohort", 100 + k)
     u = g.random((n, 3))
     lo, hi = CELLS[cell]
@@ -86,24 +97,27 @@ def _group(target: str, k: int, cell: str, site: str, years: float, n: int, seed
         site=codes.astype(np.int64),
         favorable=u[:, 2] < FAVORABLE_SHARE,
         years=years,
+        statistic=stat,
     )
 
 
 GROUPS = (
-    ("rheingold_os5_early", "early", "mix", 5.0),
-    ("rheingold_os5_intermediate", "intermediate", "mix", 5.0),
-    ("rheingold_os5_late", "late", "mix", 5.0),
-    ("rheingold_os5_all", "all", "mix", 5.0),
-    ("lew_os3_late_marrow", "late", "marrow", 3.0),
-    ("malempati_os3_marrow", "all", "marrow", 3.0),
-    ("malempati_os3_isolated_extramedullary", "all", "cns", 3.0),
+    ("rheingold_os5_early", "early", "mix", 5.0, "os"),
+    ("rheingold_os5_intermediate", "intermediate", "mix", 5.0, "os"),
+    ("rheingold_os5_late", "late", "mix", 5.0, "os"),
+    ("rheingold_os5_all", "all", "mix", 5.0, "os"),
+    ("lew_os3_late_marrow", "late", "marrow", 3.0, "os"),
+    ("malempati_os3_marrow", "all", "marrow", 3.0, "os"),
+    ("malempati_os3_isolated_extramedullary", "all", "cns", 3.0, "os"),
+    ("ukall_r1_resistant_disease", "all", "mix", 1.0, "refractory"),
 )
-"""Each target's virtual cohort: timing cell, site (mix: 72.5% marrow), OS horizon (years)."""
+"""Each target's virtual cohort: timing cell, site (mix: 72.5% marrow), OS horizon (years),
+statistic (``os``, or ``refractory``: no second remission after the reinduction block)."""
 
 
 def cohorts(n: int = 4000, seed: int = 2024) -> tuple[Group, ...]:
     """The fixed virtual cohorts of every target with a simulated counterpart."""
-    return tuple(_group(t, k, c, s, y, n, seed) for k, (t, c, s, y) in enumerate(GROUPS))
+    return tuple(_group(t, k, c, s, y, st, n, seed) for k, (t, c, s, y, st) in enumerate(GROUPS))
 
 
 def historical(ap: AfterRelapseParams) -> AfterRelapseParams:
@@ -132,15 +146,25 @@ def simulate(
             seed=seed,
             ap=hp,
         )
-        out[gr.target] = float(np.mean(s.death_day - gr.relapse_day > gr.years * DAYS_PER_YEAR))
+        if gr.statistic == "refractory":
+            out[gr.target] = float(np.mean(s.refractory))
+        else:
+            alive = s.death_day - gr.relapse_day > gr.years * DAYS_PER_YEAR
+            out[gr.target] = float(np.mean(alive))
     return out
 
 
 def targets() -> dict[str, dict[str, Any]]:
-    """``data/targets/relapse_cohorts.yaml`` by id."""
+    """``data/targets/relapse_cohorts.yaml`` by id (``se`` filled in from a count)."""
     path = resources.files("blinasim") / "data" / "targets" / "relapse_cohorts.yaml"
     doc = yaml.safe_load(path.read_text("utf-8"))
-    return {str(t["id"]): t for t in doc["targets"]}
+    out = {}
+    for t in doc["targets"]:
+        if "se" not in t and "count" in t:
+            p = t["count"]["events"] / t["count"]["n"]
+            t = {**t, "se": math.sqrt(p * (1.0 - p) / t["count"]["n"])}
+        out[str(t["id"])] = t
+    return out
 
 
 def log_posterior(theta: FloatArray, ap: AfterRelapseParams, groups: tuple[Group, ...]) -> float:

@@ -26,6 +26,7 @@ class AfterRelapseParams:
     salvage_log10_cells_marrow: float
     extramedullary_log10_kill: float
     salvage_sensitivity_factor: float
+    salvage_sensitivity_sd_log: float
     doxorubicin_per_mg_mitoxantrone: float
     doxorubicin_per_mg_idarubicin: float
     cyclophosphamide_per_mg_ifosfamide: float

@@ -220,7 +220,11 @@ def salvage(
     if clone is None:
         clone = donor_clones(ids, r, marrow, cd19neg, fav, seed=seed, ap=ap, cp=cp)
     g = clone.growth_per_day
-    s = clone.sensitivity * ap.salvage_sensitivity_factor
+    # salvage sensitivity: the clone's first-line sensitivity times the fitted factor and a
+    # per-child log-normal part (resistance acquired or lost at relapse; mean 1)
+    z = _draws.normals(seed, "after_relapse.mrd", ids)
+    sd = ap.salvage_sensitivity_sd_log
+    s = clone.sensitivity * ap.salvage_sensitivity_factor * np.exp(sd * z - 0.5 * sd * sd)
     months = rr / DAYS_PER_MONTH
     early = np.where(
         marrow, months < ap.risk_marrow_early_months, months < ap.risk_extramedullary_early_months
