@@ -116,7 +116,7 @@ def _headline(s: Mapping[str, Any]) -> str:
     p = s["prob_cost_effective"].get(str(float(lam)))
     pt = s.get("price_threshold") or {}
     cards = [
-        {"label": "ICER", "value": icer_text(s), "note": s["icer"].get("quadrant", "")},
+        {"label": "ICER", "value": icer_text(s), "note": f"quadrant: {s['icer'].get('quadrant')}"},
         {
             "label": "incremental costs per child",
             "value": _money(s["incremental_costs"]["estimate"], cur),
@@ -129,9 +129,10 @@ def _headline(s: Mapping[str, Any]) -> str:
             + _iv(s["incremental_qalys"], "{:.3f}").partition("(")[2].rstrip(")"),
         },
         {
-            "label": f"net monetary benefit at {lam:,.0f}",
+            "label": "net monetary benefit per child",
             "value": _money(s["nmb"]["estimate"], cur),
-            "note": "95% interval " + _iv(s["nmb"]).partition("(")[2].rstrip(")"),
+            "note": f"at {cur} {lam:,.0f} per QALY; 95% interval "
+            + _iv(s["nmb"]).partition("(")[2].rstrip(")"),
         },
         {
             "label": "probability cost-effective",
