@@ -206,6 +206,46 @@ def salvage(
     Blinatumomab non-response (for CAR-T) is a second relapse after blinatumomab
     consolidation.
     """
+    r = np.asarray(relapse_day, dtype=np.float64)
+    rows = np.flatnonzero(np.isfinite(r))
+    ids_a = np.asarray(ids)
+    sub = _salvage(
+        ids_a[rows],
+        r[rows],
+        np.asarray(site)[rows],
+        np.asarray(cd19_negative, dtype=bool)[rows],
+        np.asarray(favorable_genetics, dtype=bool)[rows],
+        seed=seed,
+        ap=ap,
+        age_at_relapse_years=None
+        if age_at_relapse_years is None
+        else np.asarray(age_at_relapse_years)[rows],
+        consolidation=consolidation,
+        cache=cache,
+        clone=None if clone is None else clone.take(rows),
+        first_line=first_line,
+        course=course,
+    )
+    return sub if rows.size == r.size else sub.scatter(rows, r.size)
+
+
+def _salvage(
+    ids: IntArray,
+    relapse_day: FloatArray,
+    site: NDArray[np.integer],
+    cd19_negative: BoolArray,
+    favorable_genetics: BoolArray,
+    *,
+    seed: int,
+    ap: AfterRelapseParams,
+    age_at_relapse_years: FloatArray | None,
+    consolidation: Consolidation,
+    cache: _draws.ChunkDraws | None,
+    clone: RelapseClone | None,
+    first_line: tuple[LeukemiaParams, ChemoParams, BlinaParams] | None,
+    course: Course,
+) -> Salvage:
+    """Every child has a finite ``relapse_day`` (see :func:`salvage`)."""
     lp, cp, bp = first_line if first_line is not None else _default_sections()
     r = np.asarray(relapse_day, dtype=np.float64)
     n = r.size
