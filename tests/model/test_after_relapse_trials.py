@@ -50,6 +50,14 @@ def test_prediction_has_the_summary_keys(name, ap):
     # blinatumomab consolidation lowers the risk of a second relapse in the model
     assert h["estimate"] < 1.0
     assert set(res["mrd_negative_after_cycle1"]) == {"blinatumomab", "chemotherapy"}
+    # MRD after the randomized cycle comes from the kinetics: not everyone is negative
+    mrd = res["mrd_negative_after_cycle1"]
+    assert mrd["chemotherapy"]["estimate"] < mrd["blinatumomab"]["estimate"]
+    r = res["reinduction"]
+    assert r["candidates"] >= 10_000
+    assert 0.0 < r["died"] < 0.1
+    assert 0.0 < r["refractory"] < 0.5
+    assert 0.0 < r["mrd_positive_marrow"] < 1.0
 
 
 def test_unknown_trial_is_refused():

@@ -181,7 +181,10 @@ def predict(
     Keys as ``summary.json`` of a relapse-trial run: ``milestones`` (a list of ``{endpoint,
     years, arm, estimate, se, lower, upper}`` at 1, 2 and 3 years), ``hazard_ratio``
     (``{endpoint: {estimate, lower, upper}}``, geometric mean and quantiles of the Cox
-    estimates), ``mrd_negative_after_cycle1`` and ``hsct`` (``{arm: ...}``).
+    estimates), ``mrd_negative_after_cycle1`` and ``hsct`` (``{arm: ...}``), and
+    ``reinduction``: of every candidate (the enrolled population), the shares dead in the
+    reinduction block, refractory after it, and with marrow MRD >= 1e-4 among marrow-involving
+    relapses alive after it.
     """
     need = replicates * sum(spec.n_per_arm.values())
     n = max(4 * need, 10_000)
@@ -236,6 +239,16 @@ def predict(
             "lower": float(np.exp(lo)),
             "upper": float(np.exp(hi)),
         }
+    # reinduction of every candidate (the same block on both arms): the enrolled population
+    s0 = runs["chemotherapy"]
+    marrow = c.site != 1
+    alive_b1 = np.isfinite(s0.reinduction_mrd)
+    block1 = {
+        "candidates": int(c.ids.size),
+        "died": float(np.mean(~alive_b1)),
+        "refractory": float(np.mean(s0.refractory)),
+        "mrd_positive_marrow": float(np.mean(s0.reinduction_mrd[marrow & alive_b1] >= 1e-4)),
+    }
     return {
         "trial": spec.name,
         "title": spec.title,
@@ -245,4 +258,5 @@ def predict(
         "hazard_ratio": hazard,
         "mrd_negative_after_cycle1": {a: _summ(v) for a, v in mrd.items()},
         "hsct": {a: float(np.mean(v)) for a, v in hsct.items()},
+        "reinduction": block1,
     }
