@@ -45,6 +45,7 @@ BOUNDS = {
 """Uniform priors (the sensitivity factor uniform on the log scale)."""
 FITTED = (
     "ukall_r1_resistant_disease",
+    "eckert_mrd_high_after_induction",
     "rheingold_os5_early",
     "rheingold_os5_intermediate",
     "rheingold_os5_late",
@@ -110,9 +111,11 @@ GROUPS = (
     ("malempati_os3_marrow", "all", "marrow", 3.0, "os"),
     ("malempati_os3_isolated_extramedullary", "all", "cns", 3.0, "os"),
     ("ukall_r1_resistant_disease", "all", "mix", 1.0, "refractory"),
+    ("eckert_mrd_high_after_induction", "late", "marrow", 1.0, "mrd_high"),
 )
 """Each target's virtual cohort: timing cell, site (mix: 72.5% marrow), OS horizon (years),
-statistic (``os``, or ``refractory``: no second remission after the reinduction block)."""
+statistic (``os``; ``refractory``: no second remission after the reinduction block;
+``mrd_high``: marrow MRD >= 1e-3 after it, among those in second remission)."""
 
 
 def cohorts(n: int = 4000, seed: int = 2024) -> tuple[Group, ...]:
@@ -148,6 +151,9 @@ def simulate(
         )
         if gr.statistic == "refractory":
             out[gr.target] = float(np.mean(s.refractory))
+        elif gr.statistic == "mrd_high":
+            cr2 = np.isfinite(s.reinduction_mrd) & ~s.refractory
+            out[gr.target] = float(np.mean(s.reinduction_mrd[cr2] >= 1e-3))
         else:
             alive = s.death_day - gr.relapse_day > gr.years * DAYS_PER_YEAR
             out[gr.target] = float(np.mean(alive))
