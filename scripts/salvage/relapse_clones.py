@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python scripts/salvage/relapse_clones.py [--children N] [--seed S]
         [--per-cell K] [--out FILE]
 
-Runs ``N`` AALL1731-eligible children (default 200,000) through the first-line model
+Runs ``N`` AALL1731-eligible children (default 100,000) through the first-line model
 (``blinasim.model.engine.simulate``, every arm of their stratum, shipped parameters), records
 the relapsing clone the engine hands to the salvage pathway (sensitivity, growth, T-cell
 fitness, blinatumomab Css at 15 µg/m²/day), and keeps up to ``K`` (default 400) relapses per
@@ -36,7 +36,7 @@ OUT = Path("src/blinasim/data/salvage/relapse_clones.csv")
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--children", type=int, default=200_000)
+    p.add_argument("--children", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=20241)
     p.add_argument("--per-cell", type=int, default=400)
     p.add_argument("--out", type=Path, default=OUT)
