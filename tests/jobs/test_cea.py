@@ -278,3 +278,17 @@ def test_tornado_on_the_differing_children_equals_the_full_tornado():
     for r in rows:
         assert got.loc[r.input, "nmb_low"] == pytest.approx(r.nmb_low, rel=1e-9, abs=1e-6)
         assert got.loc[r.input, "nmb_high"] == pytest.approx(r.nmb_high, rel=1e-9, abs=1e-6)
+
+
+def test_origin_randomization_prices_the_randomized_children_from_randomization(tmp_path):
+    cfg = CeaConfig(psa=2, n=400, seed=5, origin="randomization")
+    res = run_cea(cfg, tmp_path, workers=1, report=False, warn=lambda _l: None)
+    psa = pd.read_parquet(tmp_path / "psa.parquet")
+    kids = psa.pivot(index="iteration", columns="arm", values="children")
+    assert (kids["chemotherapy"] == kids["blinatumomab"]).all()
+    assert (kids["chemotherapy"] < cfg.n).all()
+    assert (kids["chemotherapy"] > 0).all()
+    # everyone priced from randomization gets blinatumomab on the blinatumomab arm
+    blina = psa[psa["arm"] == "blinatumomab"]
+    assert (blina["on_blinatumomab"] == blina["children"]).all()
+    assert res.summary["origin"] == "randomization"

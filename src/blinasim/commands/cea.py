@@ -37,9 +37,13 @@ def print_cea(result: CeaResult) -> None:
     """Per arm costs and QALYs, the ICER with its interval, and where the report is."""
     s = result.summary
     cur = s["currency"]
+    who = f"{s['n']:,} children per arm"
+    if s.get("origin") == "randomization":
+        kept = s.get("model_outcomes", {}).get("chemotherapy", {}).get("children", 0.0)
+        who = f"{s['n']:,} children at diagnosis, {kept:,.0f} randomized per arm on average"
     t = Table(
-        title=f"{s['setting']['name']}: {s['psa']:,} PSA iterations x {s['n']:,} children per "
-        f"arm ({cur} {s['price_year']}, discounted)",
+        title=f"{s['setting']['name']}: {s['psa']:,} PSA iterations x {who} ({cur} "
+        f"{s['price_year']}, discounted)",
         title_justify="left",
     )
     for c in ("per child", "costs", "life-years", "QALYs"):
@@ -88,7 +92,7 @@ def cea(
     psa: Annotated[
         int, typer.Option("--psa", help="PSA iterations (one posterior draw each).")
     ] = 500,
-    n: Annotated[int, typer.Option("--n", help="Virtual children per arm and iteration.")] = 30_000,
+    n: Annotated[int, typer.Option("--n", help="Virtual children per iteration.")] = 30_000,
     seed: Annotated[int, typer.Option(help="Root random seed.")] = 20241207,
     origin: Annotated[
         str, typer.Option(help="Time origin: diagnosis (every child) or randomization.")

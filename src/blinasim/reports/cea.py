@@ -245,7 +245,7 @@ def render_cea(folder: ResultsFolder) -> str:
                 if origin == "diagnosis"
                 else "the children AALL1731 randomized who reached randomization, from then",
             ),
-            ("virtual children per arm and iteration", f"{s['n']:,}"),
+            ("virtual children at diagnosis per iteration (each on both arms)", f"{s['n']:,}"),
             ("PSA iterations", f"{s['psa']:,}"),
             ("model parameters", s.get("calibration", "–")),
             ("currency, price year", f"{cur}, {s['price_year']}"),
@@ -355,7 +355,7 @@ def render_cea(folder: ResultsFolder) -> str:
             cheers,
         ],
         subtitle=f"blinasim cea aall1731 --setting {s['setting']['name']}: {s['psa']:,} PSA "
-        f"iterations x {s['n']:,} children per arm, seed {s['seed']}",
+        f"iterations x {s['n']:,} children, origin {origin}, seed {s['seed']}",
     )
 
 
