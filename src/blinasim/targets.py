@@ -188,6 +188,9 @@ class TargetSpec(FrozenModel):
     population: str = Field(min_length=3)
     time: str = Field(min_length=1)
     summary: SummarySpec | None = None
+    fitted_by: Literal["after_relapse"] | None = None
+    """A fit other than the first-line calibration that uses this target (then ``fitted``
+    needs no first-line simulated counterpart): ``after_relapse`` (relapse cohorts)."""
     source: str = Field(min_length=3)
 
     @model_validator(mode="after")
@@ -205,8 +208,12 @@ class TargetSpec(FrozenModel):
             self.estimate, self.count.events / self.count.n, abs_tol=5e-4
         ):
             raise ValueError("estimate must equal count.events / count.n")
-        if self.role == "fitted" and self.summary is None:
-            raise ValueError("a fitted target needs a summary (its simulated counterpart)")
+        if self.role == "fitted" and self.summary is None and self.fitted_by is None:
+            raise ValueError(
+                "a fitted target needs a summary (its simulated counterpart) or fitted_by"
+            )
+        if self.fitted_by is not None and self.role != "fitted":
+            raise ValueError(f"fitted_by is for fitted targets (role is {self.role!r})")
         if self.summary is not None:
             s = self.summary
             for name in ("arm", "stratum", "event"):
@@ -259,6 +266,7 @@ class Target:
     source: str
     role: Role
     role_note: str | None
+    fitted_by: str | None
     provenance: TargetProvenance
     study: str
     quantity: Quantity
@@ -383,6 +391,7 @@ def _to_target(spec: TargetSpec) -> Target:
         source=spec.source,
         role=spec.role,
         role_note=spec.role_note,
+        fitted_by=spec.fitted_by,
         provenance=spec.provenance,
         study=spec.study,
         quantity=spec.quantity,

@@ -21,6 +21,7 @@ from blinasim.model.after_relapse.salvage_protocols import (
     load_salvage,
 )
 from blinasim.model.leukemia import ChemoParams
+from blinasim.targets import load_targets
 
 N = 4000
 
@@ -188,3 +189,14 @@ def test_fit_output_reproduces_at_the_shipped_values():
     for tid, row in doc["targets"].items():
         # the JSON was written at the unrounded medians; parameters.yaml keeps 4 digits
         assert sim[tid] == pytest.approx(row["model"], abs=0.02)
+
+
+def test_fitted_targets_are_those_with_role_fitted():
+    # the fit's list and the target file's roles say the same thing (only held-out targets
+    # count as validation, so a fitted target must never be labelled held out)
+    path = resources.files("blinasim") / "data" / "targets" / "relapse_cohorts.yaml"
+    ts = load_targets(str(path)).targets
+    fitted = {t.id for t in ts if t.role == "fitted"}
+    assert fitted == set(fit.FITTED)
+    assert all(t.fitted_by == "after_relapse" for t in ts if t.role == "fitted")
+    assert {t.role for t in ts} == {"fitted", "held_out"}

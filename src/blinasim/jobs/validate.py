@@ -338,11 +338,18 @@ def build_rows(
         notes = []
         if role != t.role:
             notes.append(f"fitted by this posterior (role in the target file: {t.role})")
-        elif t.role == "fitted" and fitted_by_posterior and t.id not in fitted_by_posterior:
+        elif (
+            t.role == "fitted"
+            and t.fitted_by is None
+            and fitted_by_posterior
+            and t.id not in fitted_by_posterior
+        ):
             notes.append("role fitted in the target file, but not fitted by this posterior")
         simulated = bool(np.isfinite(values[:, j]).any())
         if t.summary is None and t.id in WHATIF_TARGETS:
             notes.append("not simulated here: predicted as a pair by the what-if job (whatif)")
+        elif t.summary is None and t.fitted_by is not None:
+            notes.append(f"fitted by the {t.fitted_by.replace('_', '-')} fit, not simulated here")
         elif t.summary is None:
             notes.append("not simulated: no simulated counterpart (summary) in its target file")
         elif not simulated:

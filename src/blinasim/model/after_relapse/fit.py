@@ -52,7 +52,8 @@ FITTED = (
     "lew_os3_late_marrow",
     "malempati_os3_isolated_extramedullary",
 )
-"""Targets of ``relapse_cohorts.yaml`` the fit uses; the others are held out."""
+"""Targets of ``relapse_cohorts.yaml`` the fit uses: those with role ``fitted`` (``fitted_by:
+after_relapse``; a test keeps this tuple and the file's roles equal); the others are held out."""
 MONTHS = DAYS_PER_YEAR / 12.0
 CELLS = {
     "early": (3.0, 18.0),
