@@ -17,6 +17,7 @@ only (two modules reading one stream would correlate decisions that must be inde
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -89,8 +90,12 @@ STREAMS: dict[str, str] = {
 """Every random stream, declared once: name (or ``prefix.*`` family) -> what it decides."""
 
 
+@functools.lru_cache(maxsize=4096)
 def declared(name: str) -> bool:
-    """True if ``name`` is a stream of :data:`STREAMS` (itself or in a ``prefix.*`` family)."""
+    """True if ``name`` is a stream of :data:`STREAMS` (itself or in a ``prefix.*`` family).
+
+    Cached (``STREAMS`` is constant): every draw checks its stream's name.
+    """
     if name in STREAMS:
         return True
     return any(k.endswith(".*") and name.startswith(k[:-1]) for k in STREAMS)
