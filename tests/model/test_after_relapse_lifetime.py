@@ -6,10 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from blinasim.cohort import sample_cohort
 from blinasim.jobs.summary import LIFETIME_KEYS, lifetime_by_arm
+from blinasim.model import simulate
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse import lifetime as lt
 from blinasim.model.after_relapse.history import CAUSES, TRIAL_COLUMNS, lifetime, trial_columns
+from blinasim.protocol import load_protocol
 from blinasim.reports.run_tables import lifetime_table
 
 
@@ -163,3 +166,26 @@ def test_trial_columns_and_summary_by_arm(ap):
         {"lifetime": {a: {k: {"estimate": x} for k, x in v.items()} for a, v in life.items()}}
     )
     assert len(table) == len(LIFETIME_KEYS)
+
+
+def test_lifetime_continues_the_engines_own_pathway():
+    """A relapsing child's lifetime is the pathway the engine ran with the child's own clone:
+    transplant, CAR-T, second relapse and death after relapse agree within the first-line
+    horizon, child by child (they used to be redrawn with a donor clone)."""
+    seed = 5
+    cohort = sample_cohort(6000, seed=seed)
+    out = simulate(cohort, load_protocol("aall1731"), seed=seed)
+    p = out.patients.reset_index(drop=True)
+    cov = cohort.set_index("patient_id").loc[p["patient_id"], ["age_years", "genetics"]]
+    lt = trial_columns(p, cov.reset_index(drop=True), seed=seed, horizon_day=out.horizon_days)
+    h = float(out.horizon_days)
+    assert p["relapse_day"].notna().sum() > 300
+    for col in ("hsct_day", "cart_day", "relapse2_day"):
+        engine_days = p[col].to_numpy(dtype=float)
+        life = np.where(lt[col] < h, lt[col], np.nan)
+        np.testing.assert_array_equal(engine_days, life)
+    after_relapse_death = p["relapse_day"].notna() & p["death_day"].notna()
+    np.testing.assert_array_equal(
+        p.loc[after_relapse_death, "death_day"].to_numpy(dtype=float),
+        lt["lifetime_death_day"][after_relapse_death.to_numpy()],
+    )

@@ -34,7 +34,7 @@ from blinasim.errors import InputError
 from blinasim.model.after_relapse.history import FIRST_LINE_CAUSES, lifetime
 from blinasim.model.after_relapse.late_effects import LATE_EFFECTS, LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import salvage, site_codes
+from blinasim.model.after_relapse.pathway import Salvage, salvage, site_codes
 from blinasim.model.engine import OFF_STUDY
 from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities
 from blinasim.model.toxicity import EVENTS
@@ -367,6 +367,7 @@ def history_from_model(
     rd = np.where(rd < horizon_days, rd, np.inf)
     site = site_codes(patients["relapse_site"].astype(object).to_numpy())
     cd19 = patients["relapse_cd19_negative"].to_numpy(dtype=bool)
+    pathway = Salvage.from_columns(patients)
     lt = lifetime(
         ids,
         age,
@@ -379,20 +380,25 @@ def history_from_model(
         seed=seed,
         ap=ap,
         late_params=LateEffectsParams.load(ps),
+        pathway=pathway,
     )
-    # the pathway's details (refractory disease, blinatumomab consolidation): lifetime's own
-    # call, repeated on the relapsing children only
+    # the pathway's details (refractory disease, blinatumomab consolidation): the engine's
+    # (its own relapsing clone), or lifetime's own call repeated on the relapsing children
     rel = np.flatnonzero(np.isfinite(rd))
-    sal = salvage(
-        ids[rel],
-        rd[rel],
-        site[rel],
-        cd19[rel],
-        fav[rel],
-        seed=seed,
-        ap=ap,
-        age_at_relapse_years=age[rel] + rd[rel] / DAYS_PER_YEAR,
-    ).scatter(rel, ids.size)
+    sal = (
+        pathway
+        if pathway is not None
+        else salvage(
+            ids[rel],
+            rd[rel],
+            site[rel],
+            cd19[rel],
+            fav[rel],
+            seed=seed,
+            ap=ap,
+            age_at_relapse_years=age[rel] + rd[rel] / DAYS_PER_YEAR,
+        ).scatter(rel, ids.size)
+    )
     death = lt.death_day
     c0 = rd + ap.reinduction_days
     cr2 = np.isfinite(rd) & np.isfinite(sal.reinduction_mrd) & ~sal.refractory & (c0 < death)

@@ -36,7 +36,7 @@ from blinasim.model import simulate
 from blinasim.model.after_relapse.history import lifetime
 from blinasim.model.after_relapse.late_effects import LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import site_codes
+from blinasim.model.after_relapse.pathway import Salvage, site_codes
 from blinasim.model.engine import (
     ModelParams,
     _measure,
@@ -343,6 +343,7 @@ def simulate_draw(
         ap=ap,
         male_share=male_share,
         late_params=late,
+        pathway=Salvage.from_columns(p),
     )
     ldeath_all = np.where(lt.death_day <= horizon_days, lt.death_day, np.inf)
     icon_all = _death_icon(lt.death_cause, cause)

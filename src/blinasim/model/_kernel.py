@@ -4,15 +4,16 @@ Per patient, first a joint pass over the two marrow CD19+ clones integrates blin
 effector-to-target kill within each infusion (:mod:`blinasim.model.pd`, same scheme as
 :func:`blinasim.model.pd.infusion_response`): it gives each infusion segment's mean kill and
 the CD19-negative cells made by antigen loss, which join the CD19-negative marrow clone
-(counted back to day 0 along that clone's own trajectory, so that afterwards its deterministic
-count is exact; they exist only from the end of the first infusion segment that made them, so
-that everything before it, a crossing, a nadir, a readout, is the same on every arm that
-shares the schedule up to then: common random numbers). Then each sub-population runs through the segments log-linearly, with chance
-extinction at its nadir and, for survivors regrowing after therapy, a dormancy delay: each of
-the ``k`` surviving cells leaves quiescence at ``dormancy_rate`` per day, so regrowth starts
-after an exponential time of mean ``1 / (k * dormancy_rate)`` (few survivors: long delays),
-and a large population regrows as if it were ``r / (r + dormancy_rate)`` of its size (``r`` its
-net growth rate: slow clones wait longest).
+(counted back to day 0 along that clone's own trajectory, so that afterwards its
+deterministic count is exact; they exist only from the end of the first infusion segment
+that made them, so that everything before it, a crossing, a nadir, a readout, is the same on
+every arm that shares the schedule up to then: common random numbers). Then each sub-
+population runs through the segments log-linearly, with chance extinction at its nadir and,
+for survivors regrowing after therapy, a dormancy delay: each of the ``k`` surviving cells
+leaves quiescence at ``dormancy_rate`` per day, so regrowth starts after an exponential time
+of mean ``1 / (k * dormancy_rate)`` (few survivors: long delays), and a large population
+regrows as if it were ``r / (r + dormancy_rate)`` of its size (``r`` its net growth rate:
+slow clones wait longest).
 
 Callees of a cached kernel must not change without the kernel changing too: numba's cache
 does not track them. Keep the kernel self-contained except for the helpers here.

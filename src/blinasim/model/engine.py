@@ -42,6 +42,7 @@ from blinasim.model.mrd import MRDParams
 from blinasim.model.pk import PKParams
 from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities, schedule_for
 from blinasim.model.toxicity import ToxicityParams
+from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 
@@ -191,6 +192,7 @@ def _run_arm(
     seed: int,
     horizon: float,
     cache: _draws.ChunkDraws,
+    age: FloatArray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
 
     bio = bio_all.subset(sel)
@@ -259,6 +261,9 @@ def _run_arm(
         ap=mp.after_relapse,
         clone=clone,
         first_line=(mp.leukemia, mp.chemo, mp.blina),
+        age_at_relapse_years=None
+        if age is None
+        else age[sel] + np.where(is_rel, rel_day, 0.0) / DAYS_PER_YEAR,
     )
     smn_day = np.where(is_smn, smn, np.inf)
     d_smn = after_relapse.death_after_smn_day(
@@ -424,6 +429,7 @@ def _simulate_chunk(
 ) -> tuple[dict[str, NDArray[Any]], dict[str, NDArray[Any]]]:
     ids = chunk["patient_id"].to_numpy(dtype=np.int64)
     bsa = chunk["bsa_m2"].to_numpy(dtype=np.float64)
+    age = chunk["age_years"].to_numpy(dtype=np.float64) if "age_years" in chunk else None
     bio = draw_biology(
         ids,
         chunk["genetics"].reset_index(drop=True),
@@ -472,6 +478,7 @@ def _simulate_chunk(
             seed=seed,
             horizon=horizon,
             cache=cache,
+            age=age,
         )
         code = arm_names.index(key) if key else -1
         cols["randomization_day"] = np.where(randomized[sel], cols["randomization_day"], np.nan)

@@ -28,7 +28,7 @@ from blinasim.model.after_relapse.late_effects import (
 )
 from blinasim.model.after_relapse.lifetime import late_death, life_years, smr_for
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.pathway import Consolidation, salvage, site_codes
+from blinasim.model.after_relapse.pathway import Consolidation, Salvage, salvage, site_codes
 from blinasim.units import DAYS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -77,27 +77,35 @@ def lifetime(
     male_share: float = 0.5,
     cache: _draws.ChunkDraws | None = None,
     late_params: LateEffectsParams | None = None,
+    pathway: Salvage | None = None,
 ) -> Lifetime:
     """Life to age ``ap.lifetime_max_age_years`` of every child (vectorized).
 
     ``late_params``: the late-effect parameters (default: the shipped ``late_effects`` section).
+    ``pathway``: each child's salvage pathway as the engine ran it with the child's own
+    relapsing clone (:meth:`Salvage.from_columns`); without it, relapsing children are run
+    through the pathway here with a donor clone of the same timing x site x CD19 cell.
     """
     rd = np.asarray(relapse_day, dtype=np.float64)
     rd = np.where(np.isfinite(rd) & (rd < horizon_day), rd, np.inf)
     fl = np.asarray(first_line_death_day, dtype=np.float64)
     fl = np.where(np.isfinite(fl), fl, np.inf)
-    sal = salvage(
-        ids,
-        rd,
-        site,
-        cd19_negative,
-        favorable_genetics,
-        seed=seed,
-        ap=ap,
-        age_at_relapse_years=np.asarray(age_years)
-        + np.where(np.isfinite(rd), rd, 0.0) / DAYS_PER_YEAR,
-        consolidation=consolidation,
-        cache=cache,
+    sal = (
+        pathway
+        if pathway is not None
+        else salvage(
+            ids,
+            rd,
+            site,
+            cd19_negative,
+            favorable_genetics,
+            seed=seed,
+            ap=ap,
+            age_at_relapse_years=np.asarray(age_years)
+            + np.where(np.isfinite(rd), rd, 0.0) / DAYS_PER_YEAR,
+            consolidation=consolidation,
+            cache=cache,
+        )
     )
     relapsed = np.isfinite(rd)
     transplanted = np.isfinite(sal.hsct_day)
@@ -194,6 +202,7 @@ def trial_columns(
         seed=seed,
         ap=ap,
         late_params=LateEffectsParams.load(params),
+        pathway=Salvage.from_columns(model),
     )
     return {
         "hsct_day": lt.hsct_day,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from blinasim.config import ParameterSet
@@ -65,7 +66,26 @@ Consolidation = Literal["policy", "blinatumomab", "chemotherapy"]
 TRM = TRM_AFTER_RELAPSE = "treatment-related after relapse"
 """The engine's death cause for a death from salvage treatment (first-line
 ``treatment-related`` stays death in first remission)."""
-COLUMNS = ("relapse_risk_group", "reinduction_mrd", "hsct_day", "cart_day", "relapse2_day")
+PATHWAY_COLUMNS = (
+    "salvage_refractory",
+    "salvage_blinatumomab",
+    "salvage_hsct_day",
+    "salvage_cart_day",
+    "salvage_relapse2_day",
+    "salvage_death_day",
+    "salvage_death_cause",
+)
+"""The whole pathway of each relapsing child, not cut at the first-line horizon, so that the
+lifetime (:func:`~blinasim.model.after_relapse.history.lifetime`) continues the same child
+and clone as the engine's first ten years (:meth:`Salvage.from_columns`)."""
+COLUMNS = (
+    "relapse_risk_group",
+    "reinduction_mrd",
+    "hsct_day",
+    "cart_day",
+    "relapse2_day",
+    *PATHWAY_COLUMNS,
+)
 """The engine's patient columns from the pathway (:meth:`Salvage.columns`)."""
 
 
@@ -94,13 +114,47 @@ class Salvage:
         def day(x: FloatArray) -> FloatArray:
             return np.where(x < horizon, x, np.nan)
 
+        def nan(x: FloatArray) -> FloatArray:
+            return np.where(np.isfinite(x), x, np.nan)
+
         return {
             "relapse_risk_group": rg,
             "reinduction_mrd": self.reinduction_mrd,
             "hsct_day": day(self.hsct_day),
             "cart_day": day(self.cart_day),
             "relapse2_day": day(self.relapse2_day),
+            "salvage_refractory": self.refractory,
+            "salvage_blinatumomab": self.blinatumomab_consolidation,
+            "salvage_hsct_day": nan(self.hsct_day),
+            "salvage_cart_day": nan(self.cart_day),
+            "salvage_relapse2_day": nan(self.relapse2_day),
+            "salvage_death_day": nan(self.death_day),
+            "salvage_death_cause": self.death_cause,
         }
+
+    @classmethod
+    def from_columns(cls, table: pd.DataFrame) -> Salvage | None:
+        """The pathway of each row of an engine patient table (``None``: no such columns)."""
+        if not set(PATHWAY_COLUMNS) <= set(table.columns):
+            return None
+
+        def days(name: str) -> FloatArray:
+            x = table[name].to_numpy(dtype=np.float64)
+            return np.where(np.isnan(x), np.inf, x)
+
+        rg = table["relapse_risk_group"].astype(object).to_numpy()
+        code = {g: i for i, g in enumerate(RISK_GROUPS)}
+        return cls(
+            risk_group=np.array([code.get(g, -1) for g in rg], dtype=np.int8),
+            reinduction_mrd=table["reinduction_mrd"].to_numpy(dtype=np.float64),
+            refractory=table["salvage_refractory"].to_numpy(dtype=bool),
+            blinatumomab_consolidation=table["salvage_blinatumomab"].to_numpy(dtype=bool),
+            hsct_day=days("salvage_hsct_day"),
+            cart_day=days("salvage_cart_day"),
+            relapse2_day=days("salvage_relapse2_day"),
+            death_day=days("salvage_death_day"),
+            death_cause=table["salvage_death_cause"].to_numpy(dtype=np.int8),
+        )
 
     def cause_labels(self) -> NDArray[np.object_]:
         """Death cause labels: ``leukemia`` or :data:`TRM_AFTER_RELAPSE` (None: alive)."""
@@ -445,10 +499,11 @@ def salvage_rows(
     cache: _draws.ChunkDraws | None = None,
     clone: RelapseClone | None = None,
     first_line: tuple[LeukemiaParams, ChemoParams, BlinaParams] | None = None,
+    age_at_relapse_years: FloatArray | None = None,
 ) -> Salvage:
     """:func:`salvage` of the rows with a finite ``relapse_day`` (site labels), all rows out.
 
-    ``clone`` (every row) and ``first_line``: as :func:`salvage`.
+    ``clone``, ``age_at_relapse_years`` (every row) and ``first_line``: as :func:`salvage`.
     """
     rows = np.flatnonzero(np.isfinite(relapse_day))
     return salvage(
@@ -462,4 +517,7 @@ def salvage_rows(
         cache=cache,
         clone=None if clone is None else clone.take(rows),
         first_line=first_line,
+        age_at_relapse_years=None
+        if age_at_relapse_years is None
+        else np.asarray(age_at_relapse_years)[rows],
     ).scatter(rows, np.asarray(relapse_day).size)
