@@ -9,9 +9,11 @@
    salvage pathway after a first relapse, then the life table with survivors' SMRs), and
    prints per arm: cumulative incidence of allogeneic HSCT and of CAR-T at 5 and 10 years
    from diagnosis, OS at 3, 5 and 10 years, and life expectancy (mean years from diagnosis
-   to death or age 100) with the age at diagnosis.
+   to death or age 100) with the age at diagnosis; relapsing children continue the
+   pathway the engine ran with their own clone.
 2. Times the lifetime step for ``M`` children on one arm (default 1,000,000: the arm-A
-   first-line outcomes above resampled to M children with fresh ids), wall seconds.
+   first-line outcomes above resampled to M children with fresh ids, so relapsing children
+   run the salvage pathway here, with donor clones), wall seconds.
 3. ``--first-line-children K``: also times the first-line model for K children on arm A
    and projects it to M children (the issue's "1,000,000 children to age 100 on one arm").
 
@@ -34,6 +36,7 @@ from blinasim.cohort import sample_cohort
 from blinasim.model import engine
 from blinasim.model.after_relapse import AfterRelapseParams, site_codes
 from blinasim.model.after_relapse.history import CAUSES, Lifetime, lifetime
+from blinasim.model.after_relapse.pathway import Salvage
 from blinasim.protocol import load_protocol
 from blinasim.units import DAYS_PER_YEAR
 
@@ -103,7 +106,9 @@ def main() -> None:
         if rows.empty:
             continue
         kw = lifetime_inputs(rows, cohort)
-        lt = lifetime(**kw, horizon_day=out.horizon_days, seed=a.seed, ap=ap)
+        # the engine's own pathway of each relapsing child (its clone), as trial_columns does
+        pathway = Salvage.from_columns(rows.reset_index(drop=True))
+        lt = lifetime(**kw, horizon_day=out.horizon_days, seed=a.seed, ap=ap, pathway=pathway)
         s = arm_summary(lt, kw["age_years"])
         result["arms"][arm] = s
         print(
