@@ -19,6 +19,7 @@ from blinasim import _commands
 from blinasim._version import __version__
 from blinasim.commands.cea import cea
 from blinasim.commands.predict import predict
+from blinasim.commands.progress import progress_bar
 from blinasim.commands.reconstruct import reconstruct
 from blinasim.commands.serve import serve
 from blinasim.disclaimer import DISCLAIMER
@@ -196,7 +197,6 @@ def run_cmd(
         for line in summary_lines(rr):
             console.print(escape(line), highlight=False, soft_wrap=True)
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     cfg = RunConfig(
         trial=trial,
@@ -206,21 +206,13 @@ def run_cmd(
         posterior=posterior,
         params=None if params is None else str(params),
     )
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("simulating trials", total=replicates)
+    with progress_bar(err_console, "simulating trials", replicates) as update:
         result = run(
             cfg,
             out,
             workers=workers,
             scheduler=scheduler,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=update,
             fresh=fresh,
             warn=lambda line: err_console.print(escape(line), highlight=False, soft_wrap=True),
         )

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from blinasim.commands.progress import progress_bar
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.jobs.cea import CeaConfig, CeaResult, run_cea
 from blinasim.reports.cea import icer_text
@@ -128,21 +128,13 @@ def cea(
         discounting=discounting,
         posterior=posterior,
     )
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("PSA blocks", total=None)
+    with progress_bar(err_console, "PSA blocks", None) as update:
         result = run_cea(
             cfg,
             out,
             workers=workers,
             scheduler=scheduler,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=update,
             fresh=fresh,
             warn=lambda line: err_console.print(escape(line), highlight=False, soft_wrap=True),
         )

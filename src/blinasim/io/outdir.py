@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from blinasim.errors import InputError
+from blinasim.io.checkpoint import atomic_write_json, read_json
 
 
 def prepare_out_dir(path: str | Path, *, field: str = "--out") -> Path:
@@ -36,3 +37,71 @@ def prepare_out_dir(path: str | Path, *, field: str = "--out") -> Path:
 
 
 __all__ = ["prepare_out_dir"]
+
+
+def claim_job_folder(
+    out: Path,
+    identity: dict[str, str],
+    *,
+    kind: str,
+    command: str,
+    noun: str,
+    checkpoint_prefixes: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fresh: bool,
+) -> Path:
+    """Bind ``out`` to a job's inputs (its ``checkpoints/config.json``), or refuse it.
+
+    ``identity`` holds the job's input hashes and their ``digest``; ``kind`` is the
+    manifest's kind of the job (``blinasim <command>``, a ``noun`` in messages). A folder
+    holding another job's results, or this job with other inputs, is refused in one line;
+    ``fresh`` first deletes this job's checkpoints (names starting with
+    ``checkpoint_prefixes``) and ``outputs``. Returns the checkpoints folder.
+    """
+    prepare_out_dir(out)
+    ckpt = out / "checkpoints"
+    bind = ckpt / "config.json"
+    manifest = out / "manifest.json"
+    if fresh:
+        if ckpt.is_dir():
+            for f in ckpt.iterdir():
+                if f.is_file() and f.name.startswith(
+                    (*checkpoint_prefixes, "config.json", ".tmp-")
+                ):
+                    f.unlink()
+        for name in outputs:
+            (out / name).unlink(missing_ok=True)
+    if manifest.exists() and not bind.exists():
+        try:
+            got = read_json(manifest).get("kind")
+        except (OSError, ValueError, AttributeError):
+            got = None
+        if got != kind:
+            raise InputError(
+                f"a new folder or one of a previous 'blinasim {command}' (it holds another "
+                "job's results: use another --out)",
+                file=out,
+                got=got,
+            )
+    if bind.exists():
+        try:
+            old = read_json(bind)
+        except (OSError, ValueError):
+            old = None
+        if not isinstance(old, dict) or old.get("digest") != identity["digest"]:
+            inputs = old.get("inputs") if isinstance(old, dict) else None
+            changed = [
+                k
+                for k, v in identity.items()
+                if k != "digest" and isinstance(inputs, dict) and inputs.get(k) != v
+            ]
+            raise InputError(
+                f"a folder of a {noun} with the same inputs: it was made with other inputs"
+                + (f" ({', '.join(changed)} differ)" if changed else "")
+                + "; use a new --out or --fresh",
+                file=out,
+            )
+    else:
+        ckpt.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(bind, {"digest": identity["digest"], "inputs": identity})
+    return ckpt

@@ -29,9 +29,7 @@ from blinasim.economics import (
 )
 from blinasim.economics.discount import Mode
 from blinasim.economics.evaluate import Origin
-from blinasim.errors import InputError
-from blinasim.io.checkpoint import atomic_write_json, read_json
-from blinasim.io.outdir import prepare_out_dir
+from blinasim.io.outdir import claim_job_folder
 from blinasim.jobs.cea_sim import (
     STRATEGIES,
     Children,
@@ -210,51 +208,16 @@ def claim_folder(
     A folder holding another job's results, or a CEA with other inputs, is refused in one
     line (``fresh`` discards this job's checkpoints and outputs first).
     """
-    prepare_out_dir(out)
-    ckpt = out / "checkpoints"
-    bind = ckpt / "config.json"
-    manifest = out / "manifest.json"
-    if fresh:
-        if ckpt.is_dir():
-            for f in ckpt.iterdir():
-                if f.is_file() and f.name.startswith(("b", "base.", "config.json", ".tmp-")):
-                    f.unlink()
-        for name in outputs:
-            (out / name).unlink(missing_ok=True)
-    if manifest.exists() and not bind.exists():
-        try:
-            got = read_json(manifest).get("kind")
-        except (OSError, ValueError, AttributeError):
-            got = None
-        if got != kind:
-            raise InputError(
-                "a new folder or one of a previous 'blinasim cea' (it holds another job's "
-                "results: use another --out)",
-                file=out,
-                got=got,
-            )
-    if bind.exists():
-        try:
-            old = read_json(bind)
-        except (OSError, ValueError):
-            old = None
-        if not isinstance(old, dict) or old.get("digest") != identity["digest"]:
-            inputs = old.get("inputs") if isinstance(old, dict) else None
-            changed = [
-                k
-                for k, v in identity.items()
-                if k != "digest" and isinstance(inputs, dict) and inputs.get(k) != v
-            ]
-            raise InputError(
-                "a folder of a CEA with the same inputs: it was made with other inputs"
-                + (f" ({', '.join(changed)} differ)" if changed else "")
-                + "; use a new --out or --fresh",
-                file=out,
-            )
-    else:
-        ckpt.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(bind, {"digest": identity["digest"], "inputs": identity})
-    return ckpt
+    return claim_job_folder(
+        out,
+        identity,
+        kind=kind,
+        command="cea",
+        noun="CEA",
+        checkpoint_prefixes=("b", "base."),
+        outputs=outputs,
+        fresh=fresh,
+    )
 
 
 __all__ = ["BLOCK", "PROFILE_YEARS", "CeaTask", "claim_folder", "inputs_table", "run_task"]

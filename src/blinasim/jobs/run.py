@@ -30,8 +30,8 @@ from blinasim.config import ParameterSet
 from blinasim.disclaimer import DISCLAIMER
 from blinasim.errors import InputError, OutputError
 from blinasim.interrupt import resumable
-from blinasim.io.checkpoint import atomic_write_json, read_json, write_results_json
-from blinasim.io.outdir import prepare_out_dir
+from blinasim.io.checkpoint import atomic_write_json, write_results_json
+from blinasim.io.outdir import claim_job_folder
 from blinasim.io.results import write_manifest, write_tables
 from blinasim.jobs.simulate import ReplicateOutput, ReplicateTask, design_for, run_replicate
 from blinasim.jobs.store import TABLES, ReplicateStore
@@ -232,49 +232,16 @@ KIND = "aall1731-replication"
 
 def _claim(out: Path, identity: dict[str, str], *, fresh: bool) -> Path:
     """Bind ``out`` to this run's inputs, or refuse a folder that holds another run."""
-    prepare_out_dir(out)
-    ckpt = out / "checkpoints"
-    bind = ckpt / "config.json"
-    manifest = out / "manifest.json"
-    if fresh:
-        if ckpt.is_dir():
-            for f in ckpt.iterdir():
-                if f.is_file() and f.name.startswith(("r", "config.json", ".tmp-")):
-                    f.unlink()
-        for name in OUTPUT_FILES:
-            (out / name).unlink(missing_ok=True)
-    if manifest.exists() and not bind.exists():
-        try:
-            kind = read_json(manifest).get("kind")
-        except (OSError, ValueError, AttributeError):
-            kind = None
-        if kind != KIND:
-            raise InputError(
-                "a new folder or one of a previous 'blinasim run' (it holds another job's "
-                "results: use another --out)",
-                file=out,
-                got=kind,
-            )
-    if bind.exists():
-        try:
-            old = read_json(bind)
-            old_digest = old.get("digest") if isinstance(old, dict) else None
-        except (OSError, ValueError):
-            old_digest = None
-        if old_digest != identity["digest"]:
-            changed = []
-            if isinstance(old, dict) and isinstance(old.get("inputs"), dict):
-                changed = [k for k, v in identity.items() if old["inputs"].get(k) != v]
-            raise InputError(
-                "a folder of a run with the same inputs: it was made with other inputs"
-                + (f" ({', '.join(k for k in changed if k != 'digest')} differ)" if changed else "")
-                + "; use a new --out or --fresh",
-                file=out,
-            )
-    else:
-        ckpt.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(bind, {"digest": identity["digest"], "inputs": identity})
-    return ckpt
+    return claim_job_folder(
+        out,
+        identity,
+        kind=KIND,
+        command="run",
+        noun="run",
+        checkpoint_prefixes=("r",),
+        outputs=OUTPUT_FILES,
+        fresh=fresh,
+    )
 
 
 @contextmanager
