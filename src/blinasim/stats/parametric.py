@@ -181,6 +181,10 @@ def _hessian(grad: Callable[[FloatArray], FloatArray], theta: FloatArray, h: flo
     return (hess + hess.T) / 2.0
 
 
+_INVALID = 1e299
+"""Objectives at or above this are the invalid-region sentinel (1e300), not a likelihood."""
+
+
 @dataclass(frozen=True, eq=False)
 class ParametricFit:
     """A fitted parametric survival model (see the module docstring for ``coef``)."""
@@ -387,12 +391,19 @@ def fit_parametric(
             obj, start, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}
         )
         theta = np.asarray(res.x, dtype=np.float64)
+        f0 = obj(theta)[0]
         for _ in range(5):
             try:
                 step = np.linalg.solve(_hessian(grad, theta, 1e-5), grad(theta))
             except np.linalg.LinAlgError:
                 break
-            theta = theta - step
+            cand = theta - step
+            f1 = obj(cand)[0]
+            # a polish step that leaves the valid region or worsens the fit is refused (a
+            # generalized gamma on a few events can jump to Q ~ 200, an invalid likelihood)
+            if not (f1 < _INVALID and f1 <= f0 + 1e-9 * max(1.0, abs(f0))):
+                break
+            theta, f0 = cand, f1
             if np.max(np.abs(step)) < 1e-12:
                 break
     hess = exact(theta) if exact is not None else _hessian(grad, theta, 1e-4)
@@ -403,7 +414,9 @@ def fit_parametric(
     ll = -obj(theta)[0]
     p = len(theta)
     g_final = grad(theta)
-    converged = bool(np.isfinite(ll) and np.max(np.abs(g_final)) < 1e-4 * max(1.0, abs(ll)))
+    converged = bool(
+        np.isfinite(ll) and -ll < _INVALID and np.max(np.abs(g_final)) < 1e-4 * max(1.0, abs(ll))
+    )
     return ParametricFit(
         distribution=distribution,
         names=names,
