@@ -19,24 +19,12 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from blinasim.economics.evaluate import CATEGORIES
 from blinasim.reports import cea_figures
 from blinasim.reports.folder import ResultsFolder
 from blinasim.reports.html import Block, Section, render
 
 ARMS = ("chemotherapy", "blinatumomab")
-CATEGORIES = (
-    "blinatumomab_drug",
-    "blinatumomab_administration",
-    "blinatumomab_inpatient",
-    "chemotherapy",
-    "adverse_events",
-    "relapse_therapy",
-    "hsct",
-    "cart",
-    "follow_up",
-    "late_effects",
-    "end_of_life",
-)
 
 # CHEERS 2022 (Husereau et al., Value Health 2022;25:3-9): item, topic, where in this report
 CHEERS: tuple[tuple[str, str, str], ...] = (
