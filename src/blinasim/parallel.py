@@ -246,36 +246,129 @@ def stream_tasks(
             on_result(i, fn(t))
         return
     pool = process_pool(min(k, n), fn)
-    try:
-        pending: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                on_result(pending.pop(f), f.result())
-    except BaseException:
-        # Ctrl-C, SIGTERM or a failed task: drop queued tasks, do not wait for running ones
-        abort_pool(pool)
-        raise
+    run_on_pool(pool, fn, [(t,) for t in tasks], on_result)
     pool.shutdown(wait=True)
 
 
-def abort_pool(pool: ProcessPoolExecutor) -> None:
+class _DeferredSignals:
+    """Record SIGINT and SIGTERM instead of acting on them; :meth:`reraise` acts later.
+
+    A ``KeyboardInterrupt`` raised at an arbitrary bytecode inside :mod:`concurrent.futures`
+    can leave a future's lock held by the main thread (``wait`` acquires every future's
+    condition in a loop). The pool's manager thread then blocks forever setting that
+    future's result, and the interpreter hangs at exit joining it: a Ctrl-C'd run printed
+    its one-line message and never ended (CI, under load). Deferred, the signal is acted on
+    only between calls into the pool, where no lock is held.
+
+    Only the main thread can install handlers; elsewhere (and for a signal that was
+    ignored) nothing changes.
+    """
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _record(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def __enter__(self) -> _DeferredSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in self._SIGNALS:
+                old = signal.getsignal(s)
+                if old is signal.SIG_IGN or old is None:  # ignored, or set outside Python
+                    continue
+                self._old[s] = old
+                signal.signal(s, self._record)
+        return self
+
+    def restore(self) -> None:
+        """Put the previous handlers back (idempotent)."""
+        while self._old:
+            s, old = self._old.popitem()
+            signal.signal(s, old)
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
+
+    def reraise(self) -> None:
+        """Deliver the recorded signal to the restored handlers.
+
+        That is ``KeyboardInterrupt`` for SIGINT, :class:`blinasim.interrupt.Terminated`
+        for SIGTERM under the CLI, or the signal's default action.
+        """
+        self.restore()
+        if self.signum is not None:
+            signal.raise_signal(self.signum)
+
+
+def run_on_pool(
+    pool: ProcessPoolExecutor,
+    fn: Callable[..., R],
+    calls: Sequence[tuple[Any, ...]],
+    on_result: Callable[[int, R], None],
+    *,
+    poll_s: float = 0.2,
+) -> None:
+    """Run ``fn(*calls[i])`` on ``pool`` for every ``i``; ``on_result(i, result)`` as each ends.
+
+    A failed task, an error in ``on_result``, Ctrl-C or SIGTERM stops the pool at once
+    (:func:`abort_pool`) and is raised in the caller. The signals are acted on only between
+    calls into the pool (see :class:`_DeferredSignals`), after the results already finished
+    have been handed over; the pool is left open otherwise.
+    """
+    with _DeferredSignals() as sig:
+        try:
+            pending: dict[Future[R], int] = {}
+            for i, args in enumerate(calls):
+                if sig.signum is not None:
+                    break
+                pending[pool.submit(fn, *args)] = i
+            while pending and sig.signum is None:
+                done, _ = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+                for f in done:
+                    on_result(pending.pop(f), f.result())
+        except BaseException:
+            sig.restore()
+            abort_pool(pool)
+            raise
+        if sig.signum is not None:
+            abort_pool(pool)
+            sig.reraise()
+
+
+def abort_pool(pool: ProcessPoolExecutor, *, join_s: float = 10.0) -> None:
     """Stop a pool at once (after an interruption): drop queued tasks, terminate workers.
 
-    The workers are listed before the shutdown, which forgets them (``_processes`` becomes
-    None): terminating them afterwards found nothing, and a Ctrl-C sent to the whole
-    process group could leave the run hanging at exit with its workers spinning.
+    The workers and the pool's manager thread are taken before the shutdown, which forgets
+    them (``_processes`` and ``_executor_manager_thread`` become None): terminating them
+    afterwards found nothing, and a Ctrl-C sent to the whole process group could leave the
+    run hanging at exit with its workers spinning. The manager thread is joined here: left
+    running, it raced the interpreter's exit handler, which then wrote to the pool's closed
+    wake-up pipe ("Bad file descriptor" traceback after the run's one-line message).
     """
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
             p.terminate()
     for p in procs:
         p.join(timeout=5)
-    # now the manager thread sees the dead workers and releases the queues' semaphores
-    # (else the resource tracker warns of leaked semaphores at exit)
+    # the manager thread sees the dead workers, fails what was running, releases the
+    # queues' semaphores (else the resource tracker warns of leaked semaphores) and ends
+    if manager is not None:
+        manager.join(timeout=join_s)
     pool.shutdown(wait=True)
 
 
-__all__ = ["abort_pool", "default_workers", "map_tasks", "process_pool", "stream_tasks"]
+__all__ = [
+    "abort_pool",
+    "default_workers",
+    "map_tasks",
+    "process_pool",
+    "run_on_pool",
+    "stream_tasks",
+]

@@ -124,8 +124,9 @@ def test_interruption_is_one_line_and_leaves_no_workers(tmp_path, how, code, wor
             proc.send_signal(signal.SIGTERM)
         _stdout, stderr = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # hung: kill the group and reap it (no leaked pipes)
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     lines = [ln for ln in stderr.splitlines() if ln.strip()]

@@ -18,7 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from blinasim.errors import InputError
-from blinasim.parallel import _dask_client, _single_threaded, abort_pool, process_pool
+from blinasim.parallel import (
+    _dask_client,
+    _single_threaded,
+    abort_pool,
+    process_pool,
+    run_on_pool,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -97,7 +103,13 @@ class ProcessPool:
         """Results in input order (``fn`` is unpickled once per worker, see ``_cached_call``)."""
         items = list(items)
         key, blob = _packed(fn)
-        return list(self._ex.map(_cached_call, [key] * len(items), [blob] * len(items), items))
+        out: list[Any] = [None] * len(items)
+
+        def keep(i: int, r: Any) -> None:
+            out[i] = r
+
+        run_on_pool(self._ex, _cached_call, [(key, blob, x) for x in items], keep)
+        return out
 
     def close(self) -> None:
         """Shut the workers down."""
