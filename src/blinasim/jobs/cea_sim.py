@@ -176,7 +176,10 @@ def simulate_histories(
     pts = out.patients
     blina_arms = experimental_arms(prot)
     rows = strategy_rows(pts, blina_arms, origin)
-    used = np.union1d(rows["chemotherapy"], rows["blinatumomab"])
+    used_mask = np.zeros(len(pts), dtype=bool)  # = np.union1d of the two, without its sort
+    used_mask[rows["chemotherapy"]] = True
+    used_mask[rows["blinatumomab"]] = True
+    used = np.flatnonzero(used_mask)
     whole = history_from_model(
         pts.iloc[used],
         out.adverse_events,

@@ -70,6 +70,18 @@ PATIENT_COLUMNS = (
     *after_relapse.COLUMNS,
 )
 AE_COLUMNS = ("patient_id", "arm", "phase", "event", "grade", "day")
+
+_SITE_LABELS = np.array([*after_relapse.SITES, None], dtype=object)
+"""Site label of each code of ``after_relapse.SITES`` (index -1: no relapse)."""
+_DEATH_CAUSES = tables.CATEGORIES["death_cause"]
+_TRM = _DEATH_CAUSES.index("treatment-related")
+_SMN = _DEATH_CAUSES.index("second malignancy")
+_SALVAGE_CAUSE = np.array(
+    [-1, *(_DEATH_CAUSES.index(c) for c in ("leukemia", after_relapse.TRM))], dtype=np.int8
+)
+"""Engine death-cause code of each pathway cause code + 1 (``after_relapse.CAUSES``: leukemia,
+treatment-related after relapse; -1 alive)."""
+assert after_relapse.CAUSES == ("leukemia", "treatment-related")
 COHORT_COLUMNS = ("patient_id", "bsa_m2", "genetics", "cns_status")
 
 
@@ -233,8 +245,11 @@ def _run_arm(
     gap[both] = np.abs(t_m[both] - t_c[both])
     combined = both & (gap <= lp.combined_site_window_days)
     marrow_first = t_m <= t_c
-    site = np.full(n, None, dtype=object)
-    site[has] = np.where(combined, "combined", np.where(marrow_first, "marrow", "cns"))[has]
+    # relapse site as codes of after_relapse.SITES (-1: none) and as labels for the pathway
+    site_code = np.where(has, np.where(combined, 2, np.where(marrow_first, 0, 1)), -1).astype(
+        np.int8
+    )
+    site = _SITE_LABELS[site_code]
     cd19neg = np.where(
         marrow_first, cross[:, :3].argmin(axis=1) == 2, cross[:, 3:].argmin(axis=1) == 2
     )
@@ -271,11 +286,13 @@ def _run_arm(
     )
     death = np.where(is_trm, trm, np.where(is_rel, sal.death_day, np.where(is_smn, d_smn, np.inf)))
     death = np.where(death < horizon, death, np.inf)
-    cause = np.full(n, None, dtype=object)
     dead = np.isfinite(death)
-    cause[dead] = np.where(
-        is_trm, "treatment-related", np.where(is_rel, sal.cause_labels(), "second malignancy")
-    )[dead]
+    # death cause as codes of tables.CATEGORIES["death_cause"] (-1: alive)
+    cause = np.where(
+        dead,
+        np.where(is_trm, _TRM, np.where(is_rel, _SALVAGE_CAUSE[sal.death_cause + 1], _SMN)),
+        -1,
+    ).astype(np.int8)
     stop = np.minimum(first, plan.end_day)
     ae = toxicity.adverse_events(
         pid, spans, stop, stratum_high[sel], seed=seed, tp=mp.toxicity, cache=cache
@@ -290,7 +307,7 @@ def _run_arm(
         "randomization_day": rand,
         "end_of_therapy_day": stop,
         "relapse_day": nan(rel_day),
-        "relapse_site": np.where(is_rel, site, np.full(n, None, dtype=object)),
+        "relapse_site": np.where(is_rel, site_code, -1).astype(np.int8),
         "relapse_cd19_negative": np.where(is_rel, cd19neg, False),
         "death_day": nan(death),
         "death_cause": cause,
@@ -456,8 +473,8 @@ def _simulate_chunk(
     )
     readouts = _measure(ids, tr.log_count_at, seed, mp.mrd, mp.leukemia.normal_marrow_cells)
     risk = _risk_groups(chunk, readouts, rules)
-    group = risk["group"].to_numpy(dtype=object)
-    reason = risk["reason"].to_numpy(dtype=object)
+    group = tables.codes(risk["group"], "risk_group")
+    reason = tables.codes(risk["reason"], "risk_reason")
     stratum = risk["stratum"]  # categorical: comparisons use codes
     randomized = risk["randomized"].to_numpy(dtype=bool)
     stratum_high = np.asarray(stratum == "SR-High", dtype=bool)

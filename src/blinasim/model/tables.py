@@ -25,6 +25,23 @@ CATEGORIES = {
 }
 
 
+def codes(values: pd.Series, column: str) -> NDArray[np.int8]:
+    """Codes of a categorical ``values`` in the fixed categories of ``column`` (-1: missing).
+
+    ``column`` names a key of :data:`CATEGORIES` or ``risk_reason``; :func:`frame` turns the
+    codes back into labels (integer arrays of categorical columns are codes).
+    """
+    fixed = _fixed().get(column)
+    if fixed is None:
+        raise KeyError(f"{column} is not a categorical column with fixed categories")
+    cat = values.astype(pd.CategoricalDtype(pd.Index(fixed)))
+    return np.asarray(cat.cat.codes.to_numpy(), dtype=np.int8)
+
+
+def _fixed(phases: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    return {**CATEGORIES, "risk_reason": REASONS, "phase": phases}
+
+
 def concat(parts: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
     """Concatenate same-keyed dicts of arrays."""
     if not parts:
@@ -45,7 +62,7 @@ def frame(
     data = concat([p for p in parts if p])
     arm_names = list(plans)
     phases = list(dict.fromkeys(ph.name for p in plans.values() for ph in p.phases))
-    fixed = {**CATEGORIES, "risk_reason": REASONS, "phase": tuple(phases)}
+    fixed = _fixed(tuple(phases))
     out: dict[str, Any] = {}
     for c in columns:
         v = data.get(c)
@@ -53,6 +70,8 @@ def frame(
             v = np.empty(0)
         if c == "arm":
             out[c] = pd.Categorical.from_codes(v.astype(np.int64), categories=pd.Index(arm_names))
+        elif c in fixed and np.issubdtype(v.dtype, np.integer):  # codes, -1: missing
+            out[c] = pd.Categorical.from_codes(v.astype(np.int64), categories=pd.Index(fixed[c]))
         elif c in fixed:
             out[c] = pd.Categorical(v, categories=pd.Index(fixed[c]))
         else:
