@@ -1,9 +1,11 @@
 """history_from_model on a small simulated cohort: the engine's events, arrays per child."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from blinasim.economics import base_values, evaluate, history_from_model, load_setting
+from blinasim.economics.history import _str_in
 from blinasim.model.after_relapse.history import trial_columns
 
 from .conftest import SIM_SEED as SEED
@@ -74,3 +76,16 @@ def test_per_child_totals_average_to_the_arm_means_and_relapse2_is_a_failure(sim
     second = np.isfinite(h.relapse2_day)
     np.testing.assert_array_equal(h.failure_day[second], h.relapse2_day[second])
     assert np.all(np.isfinite(h.relapse_day[np.isfinite(h.failure_day)]))
+
+
+def test_label_columns_read_through_categories_as_row_by_row():
+    vals = ["favorable", None, "neutral", "favorable", np.nan, "unfavorable"]
+    cat = pd.Series(pd.Categorical(vals, categories=["x", "neutral", "favorable", "unfavorable"]))
+    want = pd.Series(vals, dtype=object).astype(str).to_numpy() == "favorable"
+    for col in (cat, cat.astype(object)):
+        np.testing.assert_array_equal(_str_in(col, ("favorable",)), want)
+    causes = ("treatment-related", "second malignancy")
+    dc = ["leukemia", "second malignancy", None, "treatment-related", "treatment-related"]
+    want = np.isin(pd.Series(dc, dtype=object).to_numpy(), causes)
+    for col in (pd.Series(pd.Categorical(dc)), pd.Series(dc, dtype=object)):
+        np.testing.assert_array_equal(_str_in(col, causes, as_str=False), want)

@@ -315,6 +315,19 @@ def _ae_arrays(
     )
 
 
+def _str_in(col: pd.Series, labels: Sequence[str], *, as_str: bool = True) -> NDArray[np.bool_]:
+    """Rows whose value (its ``str`` with ``as_str``) is one of ``labels``.
+
+    A categorical column is read through its categories (no per-row Python comparison).
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        lut = [(str(c) if as_str else c) in labels for c in col.cat.categories]
+        return np.array([*lut, False], dtype=bool)[col.cat.codes.to_numpy()]
+    if as_str:
+        return np.isin(col.astype(str).to_numpy(), labels)
+    return np.isin(col.astype(object).to_numpy(), labels)
+
+
 def _days(x: pd.Series) -> FloatArray:
     v = x.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(np.isnan(v), np.inf, v)
@@ -346,7 +359,7 @@ def history_from_model(
     rows = _rows_for(ids, cohort)
     age = cohort["age_years"].to_numpy(dtype=np.float64)[rows]
     bsa = cohort["bsa_m2"].to_numpy(dtype=np.float64)[rows]
-    fav = (cohort["genetics"].astype(str).to_numpy() == "favorable")[rows]
+    fav = _str_in(cohort["genetics"], ("favorable",))[rows]
     by_name = protocol_tables(protocol)
     arm_cat = pd.Categorical(patients["arm"])
     arm_cats = [str(c) for c in arm_cat.categories]
@@ -361,11 +374,11 @@ def history_from_model(
     table = code_to_table[codes]  # -1 (off study) indexes the proxy at the end
     ps = ParameterSet.given(params)
     ap = AfterRelapseParams.load(ps)
-    cause = patients["death_cause"].astype(object).to_numpy()
-    fl = np.where(np.isin(cause, FIRST_LINE_CAUSES), _days(patients["death_day"]), np.inf)
+    first_line_death = _str_in(patients["death_cause"], FIRST_LINE_CAUSES, as_str=False)
+    fl = np.where(first_line_death, _days(patients["death_day"]), np.inf)
     rd = _days(patients["relapse_day"])
     rd = np.where(rd < horizon_days, rd, np.inf)
-    site = site_codes(patients["relapse_site"].astype(object).to_numpy())
+    site = site_codes(patients["relapse_site"])
     cd19 = patients["relapse_cd19_negative"].to_numpy(dtype=bool)
     pathway = Salvage.from_columns(patients)
     lt = lifetime(

@@ -61,6 +61,26 @@ class Lifetime:
     diagnosis; ``inf``: never, or not before death; :mod:`~.late_effects`)."""
 
 
+def _shared_draws(seed: int, ids: IntArray) -> _draws.ChunkDraws | None:
+    """A draw memo over the distinct ids when a child has several rows (arms), else None.
+
+    Draws are keyed by the child, so a child's rows share its numbers: drawing once per
+    child (contiguous ids take the fast path of :mod:`~blinasim.model._draws`) and reading
+    each row's gives the same numbers as drawing per row.
+    """
+    pid = np.asarray(ids, dtype=np.int64)
+    if pid.size < 2:
+        return None
+    if np.all(pid[1:] >= pid[:-1]):
+        new = np.empty(pid.size, dtype=bool)
+        new[0] = True
+        np.not_equal(pid[1:], pid[:-1], out=new[1:])
+        distinct = pid[new]
+    else:
+        distinct = np.unique(pid)
+    return _draws.ChunkDraws(seed, distinct) if distinct.size < pid.size else None
+
+
 def lifetime(
     ids: IntArray,
     age_years: FloatArray,
@@ -110,6 +130,7 @@ def lifetime(
     relapsed = np.isfinite(rd)
     transplanted = np.isfinite(sal.hsct_day)
     start = np.where(relapsed, rd, horizon_day)
+    draws = cache if cache is not None else _shared_draws(seed, ids)
     late = late_death(
         ids,
         age_years,
@@ -118,7 +139,7 @@ def lifetime(
         seed=seed,
         ap=ap,
         male_share=male_share,
-        cache=cache,
+        cache=draws,
     )
     early = np.minimum(fl, sal.death_day)
     death = np.minimum(early, late.death_day)
@@ -145,7 +166,7 @@ def lifetime(
         seed=seed,
         params=late_params if late_params is not None else LateEffectsParams.load(),
         age_at_diagnosis_years=np.asarray(age_years, dtype=np.float64),
-        cache=cache,
+        cache=draws,
     )
     return Lifetime(
         hsct_day=hsct_day,
@@ -195,7 +216,7 @@ def trial_columns(
         age,
         fl,
         model["relapse_day"].fillna(np.inf).to_numpy(dtype=float),
-        site_codes(model["relapse_site"].astype(object).to_numpy()),
+        site_codes(model["relapse_site"]),
         model["relapse_cd19_negative"].to_numpy(dtype=bool),
         (covariates["genetics"].astype(str) == "favorable").to_numpy(),
         horizon_day=horizon_day,

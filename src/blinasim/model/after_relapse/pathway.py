@@ -42,8 +42,9 @@ from blinasim.config import ParameterSet
 from blinasim.model import _draws, mrd
 from blinasim.model.after_relapse.clone import RelapseClone, donor_clones, timing_of
 from blinasim.model.after_relapse.kinetics import Path, relapse_time
+from blinasim.model.after_relapse.labels import label_codes
 from blinasim.model.after_relapse.params import AfterRelapseParams
-from blinasim.model.after_relapse.salvage_protocols import block_kill, load_salvage
+from blinasim.model.after_relapse.salvage_protocols import block_kills, load_salvage
 from blinasim.model.leukemia import ChemoParams, LeukemiaParams
 from blinasim.model.pd import BlinaParams, infusion_response, potential_kill
 from blinasim.units import DAYS_PER_YEAR
@@ -142,10 +143,8 @@ class Salvage:
             x = table[name].to_numpy(dtype=np.float64)
             return np.where(np.isnan(x), np.inf, x)
 
-        rg = table["relapse_risk_group"].astype(object).to_numpy()
-        code = {g: i for i, g in enumerate(RISK_GROUPS)}
         return cls(
-            risk_group=np.array([code.get(g, -1) for g in rg], dtype=np.int8),
+            risk_group=label_codes(table["relapse_risk_group"], RISK_GROUPS),
             reinduction_mrd=table["reinduction_mrd"].to_numpy(dtype=np.float64),
             refractory=table["salvage_refractory"].to_numpy(dtype=bool),
             blinatumomab_consolidation=table["salvage_blinatumomab"].to_numpy(dtype=bool),
@@ -324,7 +323,7 @@ def _salvage(
         marrow, months < ap.risk_marrow_early_months, months < ap.risk_extramedullary_early_months
     )
     proto = load_salvage(course.protocol)
-    kill = {b: block_kill(proto, b, cp, ap) for b in proto.blocks}
+    kill = block_kills(proto, cp, ap)
     days = {b: proto.blocks[b].days for b in proto.blocks}
     normal = lp.normal_marrow_cells
     # a marrow-involving relapse is followed in the marrow; an isolated extramedullary one
@@ -379,11 +378,17 @@ def _salvage(
         else:
             c_end, n_end, c_len = x_before, xn_before, 0.0
         if i < course.blinatumomab_cycles:
-            resp = infusion_response(x_before, g, pot, bb.infusion_days, bp)
-            rest = bb.block_days - bb.infusion_days
-            b_end = resp.log_end + g * rest
-            lost = np.log(np.maximum(resp.lost_cells, 1e-300)) + g * rest
-            b_neg = np.logaddexp(xn_before + g * bb.block_days, lost)
+            # only the children consolidated with blinatumomab take these values (each
+            # child's infusion is its own: the same numbers as on every child)
+            b_end, b_neg = x_before.copy(), xn_before.copy()
+            on = np.flatnonzero(blina)
+            if on.size:
+                g_on = g[on]
+                resp = infusion_response(x_before[on], g_on, pot[on], bb.infusion_days, bp)
+                rest = bb.block_days - bb.infusion_days
+                b_end[on] = resp.log_end + g_on * rest
+                lost = np.log(np.maximum(resp.lost_cells, 1e-300)) + g_on * rest
+                b_neg[on] = np.logaddexp(xn_before[on] + g_on * bb.block_days, lost)
             b_len = bb.block_days
         else:
             b_end, b_neg, b_len = x_before, xn_before, 0.0
@@ -478,13 +483,9 @@ def _salvage(
     )
 
 
-def site_codes(site: NDArray[np.object_]) -> NDArray[np.int8]:
+def site_codes(site: pd.Series | NDArray[np.object_]) -> NDArray[np.int8]:
     """:data:`SITES` codes of site labels (-1: no site, e.g. no relapse)."""
-    s = np.asarray(site, dtype=object)
-    out = np.full(s.shape, -1, dtype=np.int8)
-    for i, name in enumerate(SITES):
-        out[s == name] = i
-    return out
+    return label_codes(site, SITES)
 
 
 def salvage_rows(

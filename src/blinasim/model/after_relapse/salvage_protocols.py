@@ -163,3 +163,23 @@ def block_kill(
     b = protocol.blocks[block]
     amounts = {k: np.asarray(v) for k, v in class_amounts(b, cp, ap).items() if v > 0}
     return float(ce.kill_rate(protocol.kill_kind, amounts, _reference(cp), cp))
+
+
+_KILLS: dict[tuple[str, int, int], tuple[ChemoParams, AfterRelapseParams, dict[str, float]]] = {}
+"""Block kills per (protocol, chemo section, after-relapse section) object: the engine runs
+the pathway once per arm with the same sections."""
+
+
+def block_kills(
+    proto: SalvageProtocol, cp: ChemoParams, ap: AfterRelapseParams
+) -> dict[str, float]:
+    """:func:`block_kill` of every block of ``proto`` (memo keyed by the sections' identity)."""
+    key = (proto.name, id(cp), id(ap))
+    hit = _KILLS.get(key)
+    if hit is not None and hit[0] is cp and hit[1] is ap:
+        return hit[2]
+    kills = {b: block_kill(proto, b, cp, ap) for b in proto.blocks}
+    if len(_KILLS) >= 16:
+        _KILLS.clear()
+    _KILLS[key] = (cp, ap, kills)  # the references keep the ids from being reused
+    return kills

@@ -1,0 +1,122 @@
+"""CPU time of the after-relapse pathway and the lifetime histories on the CEA's inputs.
+
+    nice .venv/bin/python benchmarks/lifetime_cea.py [--children N] [--seeds S ...]
+        [--reps R] [--out FILE]
+
+Builds what one PSA iteration of ``blinasim cea aall1731`` builds
+(:func:`blinasim.jobs.cea_sim.simulate_histories`: ``N`` eligible children, default 30,000,
+through the first-line engine, then each used row's lifetime with
+:func:`blinasim.economics.history_from_model`), on one numba thread as the CEA workers do,
+and records the inputs of every call of
+
+- :func:`blinasim.model.after_relapse.salvage_rows` (the engine's salvage pathway, once per
+  arm run), and
+- :func:`blinasim.economics.history_from_model` (once per iteration),
+
+then re-runs each call ``R`` times (default 5) on the recorded inputs and prints the best
+CPU seconds (``time.process_time``) per iteration: the sum over the engine's
+``salvage_rows`` calls, ``history_from_model``, and inside it
+:func:`blinasim.model.after_relapse.history.lifetime`. The first call of each is not timed
+(numba compiles). The machine is shared: run it with ``nice`` and compare best-of figures.
+Writes ``--out`` (JSON) if given. A research model, not medical advice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numba
+
+from blinasim.economics import history as econ_history
+from blinasim.jobs import cea_sim
+from blinasim.jobs.cea_sim import base_parameters, simulate_histories
+from blinasim.model import after_relapse
+
+Call = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+def _recorder(fn: Callable[..., Any], calls: list[Call]) -> Callable[..., Any]:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        calls.append((args, kwargs))
+        return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@contextlib.contextmanager
+def recording(module: Any, name: str, calls: list[Call]) -> Iterator[Callable[..., Any]]:
+    """Record the arguments of every call of ``module.name`` (yields the original)."""
+    orig = getattr(module, name)
+    setattr(module, name, _recorder(orig, calls))
+    try:
+        yield orig
+    finally:
+        setattr(module, name, orig)
+
+
+def record(n: int, seed: int) -> tuple[list[Call], list[Call]]:
+    """The arguments of every ``salvage_rows`` and ``history_from_model`` call of one run."""
+    sal: list[Call] = []
+    hist: list[Call] = []
+    with (
+        recording(after_relapse, "salvage_rows", sal),
+        recording(cea_sim, "history_from_model", hist),
+    ):
+        simulate_histories(n, model_seed=seed, params=base_parameters(), origin="diagnosis")
+    return sal, hist
+
+
+def best_cpu(fn: Callable[[], Any], reps: int) -> float:
+    """Best CPU seconds of ``reps`` calls of ``fn``."""
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def time_calls(fn: Callable[..., Any], calls: list[Call], reps: int) -> float:
+    """Sum over ``calls`` of the best CPU seconds of ``fn`` on each call's arguments."""
+    return sum(best_cpu(lambda c=c: fn(*c[0], **c[1]), reps) for c in calls)  # type: ignore[misc]
+
+
+def main() -> None:
+    ap_ = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap_.add_argument("--children", type=int, default=30_000)
+    ap_.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
+    ap_.add_argument("--reps", type=int, default=5)
+    ap_.add_argument("--out", type=Path, default=None)
+    a = ap_.parse_args()
+    numba.set_num_threads(1)
+    result: dict[str, Any] = {"children": a.children, "reps": a.reps, "seeds": {}}
+    print(f"{a.children:,} children, best of {a.reps} CPU seconds per iteration")
+    print(f"{'seed':>10}{'arms':>6}{'salvage_rows':>14}{'history_from_model':>20}{'lifetime':>10}")
+    for seed in a.seeds:
+        sal, hist = record(a.children, seed)
+        t_sal = time_calls(after_relapse.salvage_rows, sal, a.reps)
+        t_hist = time_calls(econ_history.history_from_model, hist, a.reps)
+        life: list[Call] = []
+        with recording(econ_history, "lifetime", life) as orig:
+            for args, kwargs in hist:
+                econ_history.history_from_model(*args, **kwargs)
+        t_life = time_calls(orig, life, a.reps)
+        result["seeds"][str(seed)] = {
+            "salvage_rows_calls": len(sal),
+            "salvage_rows_seconds": t_sal,
+            "history_from_model_seconds": t_hist,
+            "lifetime_seconds": t_life,
+        }
+        print(f"{seed:>10}{len(sal):>6}{t_sal:>14.4f}{t_hist:>20.4f}{t_life:>10.4f}")
+    if a.out is not None:
+        a.out.write_text(json.dumps(result, indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

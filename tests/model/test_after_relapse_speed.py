@@ -1,0 +1,185 @@
+"""The shortcuts that make the pathway and the lifetime cheaper give the same numbers.
+
+Categorical columns read through their categories, draws shared by a child's rows, the
+blinatumomab infusion on the consolidated children only, and block kills remembered per
+parameter section (``benchmarks/lifetime_cea.py`` times them).
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinasim.model import _draws
+from blinasim.model import after_relapse as ar
+from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.after_relapse.history import _shared_draws, lifetime
+from blinasim.model.after_relapse.labels import label_codes
+from blinasim.model.after_relapse.pathway import RISK_GROUPS, SITES, Salvage, site_codes
+from blinasim.model.after_relapse.salvage_protocols import block_kill, block_kills, load_salvage
+from blinasim.model.leukemia import ChemoParams
+from blinasim.model.pd import BlinaParams, infusion_response
+
+
+@pytest.fixture(scope="module")
+def ap() -> AfterRelapseParams:
+    return AfterRelapseParams.load()
+
+
+def _loop_codes(values, labels):
+    """The per-row reference: ``labels.index`` of each value, -1 for anything else."""
+    return np.array(
+        [labels.index(v) if isinstance(v, str) and v in labels else -1 for v in values],
+        dtype=np.int8,
+    )
+
+
+VALUES = ["cns", None, "marrow", "combined", "marrow", np.nan, "other", "cns"]
+
+
+@pytest.mark.parametrize("labels", [SITES, RISK_GROUPS, ("marrow",)])
+def test_label_codes_categorical_object_and_array_agree(labels):
+    want = _loop_codes(VALUES, labels)
+    cat = pd.Series(pd.Categorical(VALUES, categories=["zzz", "other", *SITES]))
+    cases = [(cat, want), (cat.astype(object), want), (np.array(VALUES, dtype=object), want)]
+    cases.append((cat.iloc[::-1], want[::-1]))
+    for x, ref in cases:
+        got = label_codes(x, labels)
+        assert got.dtype == np.int8
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_site_codes_and_risk_groups_from_columns():
+    sites = pd.Series(pd.Categorical(VALUES))
+    np.testing.assert_array_equal(site_codes(sites), _loop_codes(VALUES, SITES))
+    n = len(VALUES)
+    rg = ["high", None, "low", "intermediate", None, "low", "high", None]
+    table = pd.DataFrame(
+        {
+            "relapse_risk_group": pd.Categorical(rg),
+            "reinduction_mrd": np.full(n, np.nan),
+            "salvage_refractory": np.zeros(n, bool),
+            "salvage_blinatumomab": np.zeros(n, bool),
+            **{
+                c: np.full(n, np.nan)
+                for c in (
+                    "salvage_hsct_day",
+                    "salvage_cart_day",
+                    "salvage_relapse2_day",
+                    "salvage_death_day",
+                )
+            },
+            "salvage_death_cause": np.full(n, -1, dtype=np.int8),
+        }
+    )
+    for t in (table, table.astype({"relapse_risk_group": object})):
+        sal = Salvage.from_columns(t)
+        assert sal is not None
+        np.testing.assert_array_equal(sal.risk_group, _loop_codes(rg, RISK_GROUPS))
+
+
+def _inputs(n, seed):
+    r = np.random.default_rng(seed)
+    rd = np.where(r.random(n) < 0.5, r.uniform(60.0, 3000.0, n), np.inf)
+    return {
+        "age_years": r.uniform(1.0, 12.0, n),
+        "first_line_death_day": np.where(
+            np.isinf(rd) & (r.random(n) < 0.1), r.uniform(10.0, 3000.0, n), np.inf
+        ),
+        "relapse_day": rd,
+        "site": np.where(np.isfinite(rd), r.integers(0, 3, n), -1),
+        "cd19_negative": r.random(n) < 0.2,
+        "favorable_genetics": r.random(n) < 0.3,
+    }
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_lifetime_of_a_childs_rows_shares_its_draws_with_the_same_numbers(ap, contiguous):
+    # two rows per child (two arms, different first-line outcomes): each row's lifetime is
+    # the one it gets alone
+    n = 3000
+    ids = np.arange(n, dtype=np.int64) if contiguous else np.arange(n, dtype=np.int64) * 7 + 5
+    a, b = _inputs(n, 1), _inputs(n, 2)
+    kw = {"horizon_day": 3653.0, "seed": 17, "ap": ap}
+    alone = [lifetime(ids, **x, **kw) for x in (a, b)]
+    both = {k: np.concatenate([a[k], b[k]]) for k in a}
+    order = np.argsort(np.concatenate([ids, ids]), kind="stable")  # sorted, with repeats
+    for rows in (order, np.random.default_rng(3).permutation(2 * n)):
+        pid = np.concatenate([ids, ids])[rows]
+        assert _shared_draws(17, pid) is not None
+        got = lifetime(pid, **{k: v[rows] for k, v in both.items()}, **kw)
+        for f in dataclasses.fields(got):
+            x = getattr(got, f.name)
+            if isinstance(x, dict):
+                for k in x:
+                    want = np.concatenate(
+                        [alone[0].late_effect_days[k], alone[1].late_effect_days[k]]
+                    )[rows]
+                    np.testing.assert_array_equal(x[k], want)
+            else:
+                want = np.concatenate([getattr(alone[0], f.name), getattr(alone[1], f.name)])
+                np.testing.assert_array_equal(x, want[rows])
+
+
+def test_shared_draws_only_with_repeated_ids():
+    assert _shared_draws(1, np.arange(10)) is None
+    assert _shared_draws(1, np.array([5, 3, 9])) is None
+    assert _shared_draws(1, np.array([4])) is None
+    memo = _shared_draws(1, np.array([8, 2, 8, 2, 9]))
+    assert memo is not None
+    ids = np.array([8, 2, 8, 2, 9])
+    np.testing.assert_array_equal(
+        _draws.uniforms(1, "after_relapse.lifetime", ids, k=2, cache=memo),
+        _draws.uniforms(1, "after_relapse.lifetime", ids, k=2),
+    )
+
+
+def test_infusion_of_a_subset_is_the_subset_of_the_infusion():
+    # the pathway runs the blinatumomab cycles on the consolidated children only
+    bp = BlinaParams.load()
+    r = np.random.default_rng(5)
+    n = 1001
+    x = r.uniform(5.0, 25.0, n)
+    g = r.uniform(0.01, 0.1, n)
+    pot = r.uniform(0.05, 2.0, n)
+    full = infusion_response(x, g, pot, 28.0, bp)
+    for on in (np.flatnonzero(r.random(n) < 0.4), np.arange(3), np.arange(n - 17, n)):
+        sub = infusion_response(x[on], g[on], pot[on], 28.0, bp)
+        for f in ("log_end", "lost_cells", "mean_kill", "bcells_end"):
+            np.testing.assert_array_equal(getattr(sub, f), getattr(full, f)[on])
+        # and the numpy steps after it, on a copy of the subset
+        lost = np.log(np.maximum(full.lost_cells, 1e-300)) + g * 7.0
+        sub_lost = np.log(np.maximum(sub.lost_cells, 1e-300)) + g[on] * 7.0
+        np.testing.assert_array_equal(sub_lost, lost[on])
+        np.testing.assert_array_equal(
+            np.logaddexp(x[on] + g[on] * 35.0, sub_lost), np.logaddexp(x + g * 35.0, lost)[on]
+        )
+
+
+def test_block_kills_are_remembered_per_section_object(ap):
+    cp = ChemoParams.load()
+    proto = load_salvage("ukall_r3")
+    k1 = block_kills(proto, cp, ap)
+    assert k1 == {b: block_kill(proto, b, cp, ap) for b in proto.blocks}
+    assert block_kills(proto, cp, ap) is k1
+    # another section (even an equal one) is computed afresh, and a changed one differs
+    same = dataclasses.replace(cp)
+    assert block_kills(proto, same, ap) == k1
+    assert block_kills(proto, same, ap) is not k1
+    more = dataclasses.replace(cp, kill_induction_per_day=2.0 * cp.kill_induction_per_day)
+    assert block_kills(proto, more, ap) == {b: block_kill(proto, b, more, ap) for b in proto.blocks}
+
+
+def test_salvage_with_and_without_blinatumomab_children_runs(ap):
+    # every child consolidated with blinatumomab, and none: the padded path stays aligned
+    n = 500
+    r = np.random.default_rng(8)
+    ids = np.arange(n)
+    day = r.uniform(100.0, 2000.0, n)
+    args = (ids, day, np.zeros(n, int), np.zeros(n, bool), np.zeros(n, bool))
+    for cons in ("blinatumomab", "chemotherapy"):
+        s = ar.salvage(*args, seed=4, ap=ap, consolidation=cons)
+        hi = (s.risk_group >= 1) & ~s.refractory & np.isfinite(s.reinduction_mrd)
+        assert s.blinatumomab_consolidation.any() == (cons == "blinatumomab" and hi.any())
+        assert np.isfinite(s.mrd_after_cycle1[hi & np.isinf(s.death_day)]).all()
