@@ -68,3 +68,40 @@ def test_each_stream_is_read_from_one_module(monkeypatch):
     assert not shared, shared
     for name in readers:
         assert rng.declared(name), name
+
+
+@pytest.mark.parametrize("normal", [False, True])
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize(
+    ("start", "n"),
+    [(0, 1), (0, 4096), (0, 4097), (5, 10), (4090, 12), (4096, 4096), (100, 9000), (8191, 1)],
+)
+def test_uniforms_and_normals_are_the_per_patient_numbers(normal, k, start, n):
+    """Generated straight into the output (and only up to the last patient of a block):
+    the same numbers as per_patient's whole blocks."""
+    shape = (lambda s: s) if k == 1 else (lambda s: (s, k))
+    if normal:
+        got = rng.normals(11, "example.fill", start, n, 2, k=k)
+        ref = rng.per_patient(
+            11, "example.fill", start, n, lambda g, s: g.standard_normal(shape(s)), 2
+        )
+    else:
+        got = rng.uniforms(11, "example.fill", start, n, 2, k=k)
+        ref = rng.per_patient(11, "example.fill", start, n, lambda g, s: g.random(shape(s)), 2)
+    assert got.shape == ref.shape == ((n,) if k == 1 else (n, k))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_empty_draws_still_check_their_arguments():
+    assert rng.normals(7, "example.x", 10, 0, k=4).shape == (0, 4)
+    with pytest.raises(ValueError, match="undeclared random stream"):
+        rng.uniforms(7, "example", 0, 0)
+    with pytest.raises(ValueError, match="seed"):
+        rng.normals(-1, "example.x", 0, 0)
+    with pytest.raises(ValueError, match="start and n"):
+        rng.uniforms(7, "example.x", -1, 3)
+    with pytest.raises(ValueError, match="start and n"):
+        rng.normals(7, "example.x", 0, -3)
+    with pytest.raises(ValueError, match="keys must be non-negative"):
+        rng.uniforms(7, "example.x", 0, 3, 1, -2)

@@ -109,15 +109,22 @@ def name_key(name: str) -> int:
     return int.from_bytes(digest, "little") >> 1
 
 
+@functools.lru_cache(maxsize=4096)
+def _stream_key(name: str) -> int:
+    """:func:`name_key` of a declared stream (cached: every block of every draw needs it)."""
+    if not declared(name):
+        raise ValueError(f"undeclared random stream {name!r}: declare it in blinasim.rng.STREAMS")
+    return name_key(name)
+
+
 def seed_sequence(seed: int, name: str, *keys: int) -> np.random.SeedSequence:
     """The seed sequence of stream ``name`` with integer ``keys`` under root ``seed``."""
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    if not declared(name):
-        raise ValueError(f"undeclared random stream {name!r}: declare it in blinasim.rng.STREAMS")
-    if any(k < 0 for k in keys):
+    key = _stream_key(name)
+    if keys and min(keys) < 0:
         raise ValueError(f"stream keys must be non-negative, got {keys}")
-    return np.random.SeedSequence(entropy=seed, spawn_key=(name_key(name), *keys))
+    return np.random.SeedSequence(entropy=seed, spawn_key=(key, *keys))
 
 
 def generator(seed: int, name: str, *keys: int) -> np.random.Generator:
@@ -155,19 +162,51 @@ def per_patient(
     return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
+def _fill(
+    seed: int, name: str, start: int, n: int, keys: tuple[int, ...], k: int, normal: bool
+) -> NDArray[np.float64]:
+    """:func:`per_patient` of ``random`` (or ``standard_normal``) for shape ``(n,)`` or ``(n, k)``.
+
+    The same numbers, generated straight into the output: each block's generator fills
+    the rows it contributes, and a block read from its first patient on draws only up to
+    the last patient asked for (both fills are sequential, so the first ``m`` rows of a
+    block do not depend on how many rows are drawn after them).
+    """
+    if n < 0 or start < 0:
+        raise ValueError(f"start and n must be non-negative, got start={start}, n={n}")
+    tail = () if k == 1 else (k,)
+    out = np.empty((n, *tail), dtype=np.float64)
+    if n == 0:
+        generator(seed, name, *keys, 0)  # the same checks of seed, name and keys
+        return out
+    for block in range(start // PATIENT_BLOCK, (start + n - 1) // PATIENT_BLOCK + 1):
+        g = generator(seed, name, *keys, block)
+        fill = g.standard_normal if normal else g.random
+        base = block * PATIENT_BLOCK
+        lo = max(start, base)
+        hi = min(start + n, base + PATIENT_BLOCK)
+        if lo == base:
+            fill(out=out[lo - start : hi - start])
+        else:
+            out[lo - start : hi - start] = fill((hi - base, *tail))[lo - base :]
+    return out
+
+
 def uniforms(
     seed: int, name: str, start: int, n: int, *keys: int, k: int = 1
 ) -> NDArray[np.float64]:
-    """Uniform(0, 1) draws, shape ``(n,)`` (``k == 1``) or ``(n, k)``, per patient."""
-    if k == 1:
-        return per_patient(seed, name, start, n, lambda g, s: g.random(s), *keys)
-    return per_patient(seed, name, start, n, lambda g, s: g.random((s, k)), *keys)
+    """Uniform(0, 1) draws, shape ``(n,)`` (``k == 1``) or ``(n, k)``, per patient.
+
+    The numbers of :func:`per_patient` with ``rng.random``.
+    """
+    return _fill(seed, name, start, n, keys, k, normal=False)
 
 
 def normals(
     seed: int, name: str, start: int, n: int, *keys: int, k: int = 1
 ) -> NDArray[np.float64]:
-    """Standard normal draws, shape ``(n,)`` (``k == 1``) or ``(n, k)``, per patient."""
-    if k == 1:
-        return per_patient(seed, name, start, n, lambda g, s: g.standard_normal(s), *keys)
-    return per_patient(seed, name, start, n, lambda g, s: g.standard_normal((s, k)), *keys)
+    """Standard normal draws, shape ``(n,)`` (``k == 1``) or ``(n, k)``, per patient.
+
+    The numbers of :func:`per_patient` with ``rng.standard_normal``.
+    """
+    return _fill(seed, name, start, n, keys, k, normal=True)

@@ -176,30 +176,40 @@ def adverse_events(
     Events on or after ``stop_day`` (relapse or death ends protocol therapy) are dropped.
     Streams are named by event and phase name, so a phase shared by two arms gives the same
     child the same events on both.
+
+    The probabilities are computed once per stratum (SR-High or not) and the event days
+    only for the children with an event: the same numbers as element-wise over all children.
     """
     pidx: list[IntArray] = []
-    names: list[NDArray[np.object_]] = []
-    evs: list[NDArray[np.object_]] = []
+    labels: list[tuple[str, str]] = []
     grades: list[IntArray] = []
     days: list[FloatArray] = []
     stop = np.asarray(stop_day, dtype=np.float64)
+    high = np.asarray(stratum_high, dtype=bool)
+    n = np.asarray(ids).size
+    n_high = int(np.count_nonzero(high))
+    # which strata (0: not SR-High, 1: SR-High) have children; a row per stratum below
+    strata = [s for s, m in ((0, n - n_high), (1, n_high)) if m > 0]
     for ph in phases:
         for ev in EVENTS:
-            p = event_probability(ev, ph, tp, stratum_hazard_ratio(ev, stratum_high, tp))
-            if not np.any(p > 0.0):
+            # [not SR-High, SR-High]: the same arithmetic as per child, on the two values
+            p2 = event_probability(ev, ph, tp, stratum_hazard_ratio(ev, _STRATA, tp))
+            if not any(p2[s] > 0.0 for s in strata):
                 continue
             u = _draws.uniforms(seed, f"toxicity.{ev}.{ph.name}", ids, k=2, cache=cache)
-            hit = u[:, 0] < p
-            day = ph.start + (ph.end - ph.start) * np.where(hit, u[:, 0] / np.maximum(p, 1e-300), 0)
-            hit &= day < stop
-            idx = np.flatnonzero(hit)
+            u0 = u[:, 0]
+            p = p2[strata[0]] if len(strata) == 1 else p2[high.view(np.uint8)]
+            idx = np.flatnonzero(u0 < p)
+            p_hit = p if np.ndim(p) == 0 else p[idx]
+            day = ph.start + (ph.end - ph.start) * (u0[idx] / np.maximum(p_hit, 1e-300))
+            keep = day < stop[idx]
+            idx = idx[keep]
             if idx.size == 0:
                 continue
             pidx.append(idx.astype(np.int64))
-            names.append(np.full(idx.size, ph.name, dtype=object))
-            evs.append(np.full(idx.size, ev, dtype=object))
+            labels.append((ph.name, ev))
             grades.append(np.where(u[idx, 1] < tp.grade4_fraction(ev), 4, 3).astype(np.int64))
-            days.append(day[idx])
+            days.append(day[keep])
     if not pidx:
         return AdverseEvents(
             patient_index=np.empty(0, dtype=np.int64),
@@ -208,13 +218,22 @@ def adverse_events(
             grade=np.empty(0, dtype=np.int64),
             day=np.empty(0),
         )
+    counts = [a.size for a in pidx]
+    phase_names = np.empty(len(labels), dtype=object)
+    phase_names[:] = [ph for ph, _ in labels]
+    event_names = np.empty(len(labels), dtype=object)
+    event_names[:] = [ev for _, ev in labels]
     return AdverseEvents(
         patient_index=np.concatenate(pidx),
-        phase=np.concatenate(names),
-        event=np.concatenate(evs),
+        phase=np.repeat(phase_names, counts),
+        event=np.repeat(event_names, counts),
         grade=np.concatenate(grades),
         day=np.concatenate(days),
     )
+
+
+_STRATA = np.array([False, True])
+"""Not SR-High, SR-High: the two hazard ratios :func:`adverse_events` computes with."""
 
 
 def death_in_remission_day(

@@ -1,0 +1,197 @@
+"""Benchmark: the per-patient draws and adverse events of one CEA PSA iteration, old vs current.
+
+    .venv/bin/python benchmarks/draws.py [--children N] [--repeats R] [--seed S]
+
+Runs one PSA iteration's simulation (``blinasim.jobs.cea_sim.simulate_histories``: the
+first ``N`` AALL1731-eligible children, default 30,000, through the engine and to age
+100) once while recording every call into the draw layer: ``rng.uniforms`` (the cohort),
+``_draws.uniforms`` / ``_draws.normals`` (with or without a chunk's ``ChunkDraws``), the
+chunks' ``ChunkDraws``, ``toxicity.adverse_events`` and
+``toxicity.death_in_remission_day``, with their arguments. It then replays the recorded
+calls ``R`` times (default 15) through the current code and through the code of commit
+1dd0d87 (``benchmarks/_draws_old.py``), checks that every replayed call returns the same
+numbers on both (bit for bit), and prints the median seconds per iteration by kind of call.
+
+One thread, the calls only (no engine around them): the saving is what one PSA iteration
+saves. Run it alone, with ``nice``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import _draws_old as old
+import numpy as np
+
+from blinasim import rng
+from blinasim.jobs.cea_sim import base_parameters, iteration_seed, simulate_histories
+from blinasim.model import _draws, toxicity
+
+
+@dataclass
+class Call:
+    kind: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    chunk: int | None  # index of the ChunkDraws passed as cache (None: no cache)
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def record(n: int, seed: int) -> tuple[list[tuple[int, np.ndarray]], list[Call]]:
+    """Run one iteration, recording the draw layer's top-level calls (not nested ones)."""
+    chunks: list[tuple[int, np.ndarray]] = []
+    chunk_index: dict[int, int] = {}
+    calls: list[Call] = []
+    depth = [0]
+    real = {
+        "rng.uniforms": rng.uniforms,
+        "uniforms": _draws.uniforms,
+        "normals": _draws.normals,
+        "adverse_events": toxicity.adverse_events,
+        "death_in_remission_day": toxicity.death_in_remission_day,
+    }
+    real_chunk = _draws.ChunkDraws
+
+    def spy(kind: str) -> Callable[..., Any]:
+        fn = real[kind]
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                cache = kwargs.get("cache")
+                kw = {k: _copy(v) for k, v in kwargs.items() if k != "cache"}
+                where = None if cache is None else chunk_index[id(cache)]
+                calls.append(Call(kind, tuple(_copy(a) for a in args), kw, where))
+            depth[0] += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return wrapped
+
+    def make_chunk(seed: int, ids: np.ndarray) -> Any:
+        c = real_chunk(seed, ids)
+        chunk_index[id(c)] = len(chunks)
+        chunks.append((seed, np.array(ids, dtype=np.int64)))
+        return c
+
+    rng.uniforms = spy("rng.uniforms")  # type: ignore[assignment]
+    _draws.uniforms = spy("uniforms")  # type: ignore[assignment]
+    _draws.normals = spy("normals")  # type: ignore[assignment]
+    toxicity.adverse_events = spy("adverse_events")  # type: ignore[assignment]
+    toxicity.death_in_remission_day = spy("death_in_remission_day")  # type: ignore[assignment]
+    _draws.ChunkDraws = make_chunk  # type: ignore[assignment,misc]
+    try:
+        simulate_histories(
+            n, model_seed=iteration_seed(seed, 0), params=base_parameters(), origin="diagnosis"
+        )
+    finally:
+        rng.uniforms = real["rng.uniforms"]  # type: ignore[assignment]
+        _draws.uniforms = real["uniforms"]  # type: ignore[assignment]
+        _draws.normals = real["normals"]  # type: ignore[assignment]
+        toxicity.adverse_events = real["adverse_events"]  # type: ignore[assignment]
+        toxicity.death_in_remission_day = real["death_in_remission_day"]  # type: ignore[assignment]
+        _draws.ChunkDraws = real_chunk  # type: ignore[misc]
+    return chunks, calls
+
+
+CURRENT = {
+    "rng.uniforms": rng.uniforms,
+    "uniforms": _draws.uniforms,
+    "normals": _draws.normals,
+    "adverse_events": toxicity.adverse_events,
+    "death_in_remission_day": toxicity.death_in_remission_day,
+    "chunk": _draws.ChunkDraws,
+}
+OLD = {
+    "rng.uniforms": old.old_rng_uniforms,
+    "uniforms": old.old_uniforms,
+    "normals": old.old_normals,
+    "adverse_events": old.old_adverse_events,
+    "death_in_remission_day": old.old_death_in_remission_day,
+    "chunk": old.OldChunkDraws,
+}
+
+
+def label(c: Call) -> str:
+    if c.kind in ("uniforms", "normals"):
+        return f"_draws.{c.kind} " + ("(ChunkDraws)" if c.chunk is not None else "(no cache)")
+    if c.kind == "rng.uniforms":
+        return "rng.uniforms (cohort)"
+    return f"toxicity.{c.kind}"
+
+
+def replay(
+    impl: dict[str, Any], chunks: list[tuple[int, np.ndarray]], calls: list[Call]
+) -> tuple[dict[str, float], list[Any]]:
+    """Seconds by label (ChunkDraws creation counted with its reads) and the results."""
+    secs: dict[str, float] = defaultdict(float)
+    out = []
+    made: dict[int, Any] = {}
+    for c in calls:
+        t0 = time.perf_counter()
+        kw = dict(c.kwargs)
+        if c.chunk is not None:
+            if c.chunk not in made:
+                made[c.chunk] = impl["chunk"](*chunks[c.chunk])
+            kw["cache"] = made[c.chunk]
+        res = impl[c.kind](*c.args, **kw)
+        secs[label(c)] += time.perf_counter() - t0
+        out.append(res)
+    return secs, out
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+    return all(same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--children", type=int, default=30_000)
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--seed", type=int, default=99)
+    args = ap.parse_args()
+    simulate_histories(
+        500, model_seed=1, params=base_parameters(), origin="diagnosis"
+    )  # numba compile / cache load
+    chunks, calls = record(args.children, args.seed)
+    counts: dict[str, int] = defaultdict(int)
+    for c in calls:
+        counts[label(c)] += 1
+    _, ref = replay(OLD, chunks, calls)
+    _, cur = replay(CURRENT, chunks, calls)
+    bad = [i for i, (a, b) in enumerate(zip(ref, cur, strict=True)) if not same(a, b)]
+    times: dict[str, dict[str, list[float]]] = {"old": defaultdict(list), "new": defaultdict(list)}
+    for _ in range(args.repeats):
+        for name, impl in (("old", OLD), ("new", CURRENT)):
+            secs, _ = replay(impl, chunks, calls)
+            for k, v in secs.items():
+                times[name][k].append(v)
+            times[name]["total"].append(sum(secs.values()))
+    print(
+        f"one PSA iteration's draw-layer calls ({args.children:,} children, seed {args.seed}), "
+        f"median of {args.repeats} replays, ms"
+    )
+    print(f"{'calls':<42}{'n':>5}{'old':>9}{'new':>9}{'new/old':>9}")
+    for k in [*sorted(counts), "total"]:
+        o = statistics.median(times["old"][k]) * 1e3
+        n = statistics.median(times["new"][k]) * 1e3
+        print(f"{k:<42}{counts.get(k, len(calls)):>5}{o:>9.2f}{n:>9.2f}{n / o:>9.2f}")
+    print(f"identical results: {'yes' if not bad else f'NO ({len(bad)} calls differ)'}")
+    if bad:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
