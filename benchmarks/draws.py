@@ -10,7 +10,8 @@ chunks' ``ChunkDraws``, ``toxicity.adverse_events`` and
 ``toxicity.death_in_remission_day``, with their arguments. It then replays the recorded
 calls ``R`` times (default 15) through the current code and through the code of commit
 1dd0d87 (``benchmarks/_draws_old.py``), checks that every replayed call returns the same
-numbers on both (bit for bit), and prints the median seconds per iteration by kind of call.
+numbers on both (bit for bit), and prints, by kind of call, the sum of each call's
+median milliseconds.
 
 One thread, the calls only (no engine around them): the saving is what one PSA iteration
 saves. Run it alone, with ``nice``.
@@ -132,9 +133,9 @@ def label(c: Call) -> str:
 
 def replay(
     impl: dict[str, Any], chunks: list[tuple[int, np.ndarray]], calls: list[Call]
-) -> tuple[dict[str, float], list[Any]]:
-    """Seconds by label (ChunkDraws creation counted with its reads) and the results."""
-    secs: dict[str, float] = defaultdict(float)
+) -> tuple[list[float], list[Any]]:
+    """Seconds of each call (a ChunkDraws' creation counted with its first read) and results."""
+    secs = []
     out = []
     made: dict[int, Any] = {}
     for c in calls:
@@ -145,7 +146,7 @@ def replay(
                 made[c.chunk] = impl["chunk"](*chunks[c.chunk])
             kw["cache"] = made[c.chunk]
         res = impl[c.kind](*c.args, **kw)
-        secs[label(c)] += time.perf_counter() - t0
+        secs.append(time.perf_counter() - t0)
         out.append(res)
     return secs, out
 
@@ -172,24 +173,62 @@ def main() -> None:
     _, ref = replay(OLD, chunks, calls)
     _, cur = replay(CURRENT, chunks, calls)
     bad = [i for i, (a, b) in enumerate(zip(ref, cur, strict=True)) if not same(a, b)]
-    times: dict[str, dict[str, list[float]]] = {"old": defaultdict(list), "new": defaultdict(list)}
+    # each call's median over the replays (robust to the other work of a shared machine)
+    times: dict[str, list[list[float]]] = {"old": [], "new": []}
     for _ in range(args.repeats):
         for name, impl in (("old", OLD), ("new", CURRENT)):
-            secs, _ = replay(impl, chunks, calls)
-            for k, v in secs.items():
-                times[name][k].append(v)
-            times[name]["total"].append(sum(secs.values()))
+            times[name].append(replay(impl, chunks, calls)[0])
+    med = {name: np.median(np.array(t), axis=0) for name, t in times.items()}
     print(
         f"one PSA iteration's draw-layer calls ({args.children:,} children, seed {args.seed}), "
-        f"median of {args.repeats} replays, ms"
+        f"sum of each call's median over {args.repeats} replays, ms"
     )
     print(f"{'calls':<42}{'n':>5}{'old':>9}{'new':>9}{'new/old':>9}")
+    labels = [label(c) for c in calls]
     for k in [*sorted(counts), "total"]:
-        o = statistics.median(times["old"][k]) * 1e3
-        n = statistics.median(times["new"][k]) * 1e3
-        print(f"{k:<42}{counts.get(k, len(calls)):>5}{o:>9.2f}{n:>9.2f}{n / o:>9.2f}")
+        pick = [i for i, lab in enumerate(labels) if k in (lab, "total")]
+        o = float(med["old"][pick].sum()) * 1e3
+        n = float(med["new"][pick].sum()) * 1e3
+        print(f"{k:<42}{len(pick):>5}{o:>9.2f}{n:>9.2f}{n / o:>9.2f}")
     print(f"identical results: {'yes' if not bad else f'NO ({len(bad)} calls differ)'}")
     if bad:
+        raise SystemExit(1)
+    through_chunk(chunks, calls, args.repeats)
+
+
+def through_chunk(chunks: list[tuple[int, np.ndarray]], calls: list[Call], repeats: int) -> None:
+    """The uncached reads of a few children of a chunk (e.g. the relapse pathway's streams,
+    read again for each arm) against the same reads through a ChunkDraws of the chunk."""
+    picked = []
+    for c in calls:
+        if c.kind not in ("uniforms", "normals") or c.chunk is not None:
+            continue
+        ids = np.asarray(c.args[2])
+        inside = [
+            j for j, (_, ch) in enumerate(chunks) if ids.size < ch.size and np.isin(ids, ch).all()
+        ]
+        if inside:
+            picked.append((c, inside[-1]))
+    if not picked:
+        return
+    times = {"uncached": [], "through the chunk's ChunkDraws": []}
+    same_numbers = True
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        plain = [CURRENT[c.kind](*c.args, **c.kwargs) for c, _ in picked]
+        times["uncached"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        made = {j: _draws.ChunkDraws(*chunks[j]) for j in {j for _, j in picked}}
+        cached = [CURRENT[c.kind](*c.args, **c.kwargs, cache=made[j]) for c, j in picked]
+        times["through the chunk's ChunkDraws"].append(time.perf_counter() - t0)
+        if r == 0:
+            same_numbers = all(same(a, b) for a, b in zip(plain, cached, strict=True))
+    names = sorted({c.args[1] for c, _ in picked})
+    print(f"\n{len(picked)} uncached reads of a chunk's subsets ({', '.join(names)}), median ms")
+    for k, v in times.items():
+        print(f"{k:<42}{statistics.median(v) * 1e3:>9.2f}")
+    print(f"identical results: {'yes' if same_numbers else 'NO'}")
+    if not same_numbers:
         raise SystemExit(1)
 
 
