@@ -129,3 +129,13 @@ def test_cache_of_another_seed_is_refused():
         _draws.uniforms(SEED, "test.draws", np.arange(3), cache=cache)
     with pytest.raises(ValueError, match="cache seed"):
         _draws.normals(SEED, "test.draws", np.arange(3), cache=cache)
+
+
+def test_uniforms_at_rows_are_the_uniforms_of_those_children():
+    chunk = _id_sets()["screened"]
+    cache = _draws.ChunkDraws(SEED, chunk)
+    sub = chunk[::7]
+    np.testing.assert_array_equal(
+        cache.uniforms_at("test.draws", cache.rows(sub), k=2),
+        _draws.uniforms(SEED, "test.draws", sub, k=2),
+    )

@@ -80,3 +80,19 @@ def test_no_children_no_events(protocol, mp):
     )
     assert ae.patient_index.size == ae.phase.size == ae.event.size == ae.day.size == 0
     assert ae.phase.dtype == object
+
+
+def test_a_chunk_memo_of_another_seed_is_refused(protocol, mp):
+    spans = [p.span for p in _model_plans(protocol)["A"].phases]
+    ids = np.arange(50)
+    cache = _draws.ChunkDraws(2, ids)
+    with pytest.raises(ValueError, match="cache seed"):
+        toxicity.adverse_events(
+            ids,
+            spans,
+            np.full(50, np.inf),
+            np.zeros(50, dtype=bool),
+            seed=1,
+            tp=mp.toxicity,
+            cache=cache,
+        )

@@ -118,10 +118,17 @@ class ChunkDraws:
 
     def uniforms(self, name: str, ids: IntArray, k: int = 1) -> FloatArray:
         """Like :func:`uniforms` for ``ids`` of this chunk."""
+        return self.uniforms_at(name, self.rows(ids), k)
+
+    def uniforms_at(self, name: str, rows: NDArray[np.intp], k: int = 1) -> FloatArray:
+        """:meth:`uniforms` for the children at ``rows`` (from :meth:`rows`) of the chunk.
+
+        For a caller reading many streams for the same children: their rows found once.
+        """
         key = (name, k, False)
         if key not in self._memo:
             self._memo[key] = _uniforms(self.seed, name, self.ids, k)
-        return np.take(self._memo[key], self.rows(ids), axis=0)
+        return np.take(self._memo[key], rows, axis=0)
 
     def normals(self, name: str, ids: IntArray, k: int = 1) -> FloatArray:
         """Like :func:`normals` for ``ids`` of this chunk."""
@@ -152,9 +159,8 @@ def uniforms(
 
 def _uniforms(seed: int, name: str, ids: IntArray, k: int) -> FloatArray:
     u = _by_block(seed, name, ids, k, normal=False)
-    # np.clip's bounds in place (same values, without clip's overhead)
-    np.maximum(u, 1e-16, out=u)
-    np.minimum(u, 1.0 - 1e-16, out=u)
+    # in place, one pass (numpy 2's clip is ~5x faster than a maximum then a minimum)
+    np.clip(u, 1e-16, 1.0 - 1e-16, out=u)
     return u[:, 0] if k == 1 else u
 
 

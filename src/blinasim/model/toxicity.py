@@ -190,13 +190,23 @@ def adverse_events(
     n_high = int(np.count_nonzero(high))
     # which strata (0: not SR-High, 1: SR-High) have children; a row per stratum below
     strata = [s for s, m in ((0, n - n_high), (1, n_high)) if m > 0]
+    # [not SR-High, SR-High]: the same arithmetic as per child, on the two values
+    hr2 = {ev: stratum_hazard_ratio(ev, _STRATA, tp) for ev in EVENTS}
+    rows: NDArray[np.intp] | None = None
     for ph in phases:
         for ev in EVENTS:
-            # [not SR-High, SR-High]: the same arithmetic as per child, on the two values
-            p2 = event_probability(ev, ph, tp, stratum_hazard_ratio(ev, _STRATA, tp))
+            p2 = event_probability(ev, ph, tp, hr2[ev])
             if not any(p2[s] > 0.0 for s in strata):
                 continue
-            u = _draws.uniforms(seed, f"toxicity.{ev}.{ph.name}", ids, k=2, cache=cache)
+            name = f"toxicity.{ev}.{ph.name}"
+            if cache is None:
+                u = _draws.uniforms(seed, name, ids, k=2)
+            else:
+                if rows is None:  # the children's rows in the chunk, once for every stream
+                    if cache.seed != seed:
+                        raise ValueError("cache seed differs from seed")
+                    rows = cache.rows(ids)
+                u = cache.uniforms_at(name, rows, k=2)
             u0 = u[:, 0]
             p = p2[strata[0]] if len(strata) == 1 else p2[high.view(np.uint8)]
             idx = np.flatnonzero(u0 < p)
