@@ -1,7 +1,7 @@
 """CPU time of the after-relapse pathway and the lifetime histories on the CEA's inputs.
 
     nice .venv/bin/python benchmarks/lifetime_cea.py [--children N] [--seeds S ...]
-        [--reps R] [--out FILE]
+        [--reps R] [--chunk-cache] [--out FILE]
 
 Builds what one PSA iteration of ``blinasim cea aall1731`` builds
 (:func:`blinasim.jobs.cea_sim.simulate_histories`: ``N`` eligible children, default 30,000,
@@ -13,12 +13,14 @@ and records the inputs of every call of
   arm run), and
 - :func:`blinasim.economics.history_from_model` (once per iteration),
 
-then re-runs each call ``R`` times (default 5) on the recorded inputs and prints the best
-CPU seconds (``time.process_time``) per iteration: the sum over the engine's
+then re-runs the calls ``R`` times (default 5) on the recorded inputs and prints the best
+CPU seconds (``time.process_time``) of one iteration's calls: all the engine's
 ``salvage_rows`` calls, ``history_from_model``, and inside it
-:func:`blinasim.model.after_relapse.history.lifetime`. The first call of each is not timed
-(numba compiles). The machine is shared: run it with ``nice`` and compare best-of figures.
-Writes ``--out`` (JSON) if given. A research model, not medical advice.
+:func:`blinasim.model.after_relapse.history.lifetime`. A draw memo a call held is replaced
+by a new one each time (its draws are timed); ``--chunk-cache`` gives the ``salvage_rows``
+calls one memo over all their children (what the engine's chunk memo would do). The first
+call of each is not timed (numba compiles). The machine is shared: run it with ``nice``
+and compare best-of figures. Writes ``--out`` (JSON) if given. A research model, not medical advice.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 
 from blinasim.economics import history as econ_history
 from blinasim.jobs import cea_sim
 from blinasim.jobs.cea_sim import base_parameters, simulate_histories
-from blinasim.model import after_relapse
+from blinasim.model import _draws, after_relapse
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -72,19 +75,39 @@ def record(n: int, seed: int) -> tuple[list[Call], list[Call]]:
     return sal, hist
 
 
-def best_cpu(fn: Callable[[], Any], reps: int) -> float:
-    """Best CPU seconds of ``reps`` calls of ``fn``."""
+def _with_fresh_caches(calls: list[Call], chunk_cache: bool) -> list[Call]:
+    """The calls with a new draw memo for each memo they held (the engine makes one per
+    chunk and shares it by its arms), or with one shared memo over every id asked for
+    (``chunk_cache``: as if the engine passed its chunk's memo)."""
+    fresh: dict[int, _draws.ChunkDraws] = {}
+    shared = None
+    if chunk_cache and calls:
+        ids = np.unique(np.concatenate([np.asarray(c[0][0]) for c in calls]))
+        shared = _draws.ChunkDraws(int(calls[0][1]["seed"]), ids)
+    out = []
+    for args, kwargs in calls:
+        kw = dict(kwargs)
+        old = kw.get("cache")
+        if old is not None:
+            kw["cache"] = fresh.setdefault(id(old), _draws.ChunkDraws(old.seed, old.ids))
+        elif shared is not None:
+            kw["cache"] = shared
+        out.append((args, kw))
+    return out
+
+
+def time_calls(
+    fn: Callable[..., Any], calls: list[Call], reps: int, *, chunk_cache: bool = False
+) -> float:
+    """Best over ``reps`` of the CPU seconds of ``fn`` on every call's arguments in turn."""
     best = float("inf")
     for _ in range(reps):
+        prepared = _with_fresh_caches(calls, chunk_cache)
         t0 = time.process_time()
-        fn()
+        for args, kwargs in prepared:
+            fn(*args, **kwargs)
         best = min(best, time.process_time() - t0)
     return best
-
-
-def time_calls(fn: Callable[..., Any], calls: list[Call], reps: int) -> float:
-    """Sum over ``calls`` of the best CPU seconds of ``fn`` on each call's arguments."""
-    return sum(best_cpu(lambda c=c: fn(*c[0], **c[1]), reps) for c in calls)  # type: ignore[misc]
 
 
 def main() -> None:
@@ -92,15 +115,25 @@ def main() -> None:
     ap_.add_argument("--children", type=int, default=30_000)
     ap_.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
     ap_.add_argument("--reps", type=int, default=5)
+    ap_.add_argument(
+        "--chunk-cache",
+        action="store_true",
+        help="time salvage_rows with one draw memo shared by the arms (the engine's chunk memo)",
+    )
     ap_.add_argument("--out", type=Path, default=None)
     a = ap_.parse_args()
     numba.set_num_threads(1)
-    result: dict[str, Any] = {"children": a.children, "reps": a.reps, "seeds": {}}
+    result: dict[str, Any] = {
+        "children": a.children,
+        "reps": a.reps,
+        "chunk_cache": a.chunk_cache,
+        "seeds": {},
+    }
     print(f"{a.children:,} children, best of {a.reps} CPU seconds per iteration")
     print(f"{'seed':>10}{'arms':>6}{'salvage_rows':>14}{'history_from_model':>20}{'lifetime':>10}")
     for seed in a.seeds:
         sal, hist = record(a.children, seed)
-        t_sal = time_calls(after_relapse.salvage_rows, sal, a.reps)
+        t_sal = time_calls(after_relapse.salvage_rows, sal, a.reps, chunk_cache=a.chunk_cache)
         t_hist = time_calls(econ_history.history_from_model, hist, a.reps)
         life: list[Call] = []
         with recording(econ_history, "lifetime", life) as orig:

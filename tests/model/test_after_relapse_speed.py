@@ -15,6 +15,7 @@ from blinasim.model import _draws
 from blinasim.model import after_relapse as ar
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.history import _shared_draws, lifetime
+from blinasim.model.after_relapse.kinetics import _crossing
 from blinasim.model.after_relapse.labels import label_codes
 from blinasim.model.after_relapse.pathway import RISK_GROUPS, SITES, Salvage, site_codes
 from blinasim.model.after_relapse.salvage_protocols import block_kill, block_kills, load_salvage
@@ -183,3 +184,52 @@ def test_salvage_with_and_without_blinatumomab_children_runs(ap):
         hi = (s.risk_group >= 1) & ~s.refractory & np.isfinite(s.reinduction_mrd)
         assert s.blinatumomab_consolidation.any() == (cons == "blinatumomab" and hi.any())
         assert np.isfinite(s.mrd_after_cycle1[hi & np.isinf(s.death_day)]).all()
+
+
+def _loop_crossing(t, x, growth, level, start):
+    """The segment-by-segment reference of :func:`kinetics._crossing`."""
+    n, k = x.shape
+    rows = np.arange(n)
+    out = np.where(x[rows, start] >= level, t[rows, start], np.inf)
+    for j in range(k - 1):
+        a, b = x[:, j], x[:, j + 1]
+        hit = np.isinf(out) & (j >= start) & (a < level) & (b >= level)
+        frac = np.where(hit, (level - a) / np.where(b > a, b - a, 1.0), 0.0)
+        out = np.where(hit, t[:, j] + frac * (t[:, j + 1] - t[:, j]), out)
+    tail = np.isinf(out) & (growth > 0) & (x[:, -1] < level)
+    return np.where(tail, t[:, -1] + (level - x[:, -1]) / np.where(growth > 0, growth, 1.0), out)
+
+
+@pytest.mark.parametrize("k", [1, 2, 8, 12])
+def test_crossing_of_all_segments_at_once_is_the_segment_loop(k):
+    r = np.random.default_rng(k)
+    n = 4000
+    t = np.cumsum(r.uniform(0.0, 60.0, (n, k)) * (r.random((n, k)) < 0.8), axis=1)
+    x = r.normal(20.0, 6.0, (n, k))
+    x[r.random((n, k)) < 0.05] = -700.0
+    growth = np.where(r.random(n) < 0.1, 0.0, r.uniform(0.005, 0.1, n))
+    start = r.integers(0, k, n)
+    for level in (21.0, r.uniform(15.0, 25.0, n)):
+        np.testing.assert_array_equal(
+            _crossing(t, x, growth, level, start), _loop_crossing(t, x, growth, level, start)
+        )
+
+
+def test_salvage_rows_with_a_chunk_draw_memo_gives_the_same_pathway(ap):
+    # the engine may pass its chunk's memo: each arm's relapsing children read from it
+    r = np.random.default_rng(12)
+    n = 3000
+    chunk = np.sort(r.choice(20_000, n, replace=False)).astype(np.int64)
+    memo = _draws.ChunkDraws(9, chunk)
+    for arm in range(3):
+        sel = np.sort(r.choice(n, 1200, replace=False))
+        pid = chunk[sel]
+        rd = np.where(r.random(sel.size) < 0.3, r.uniform(100.0, 3000.0, sel.size), np.inf)
+        site = np.where(np.isfinite(rd), r.choice(np.array(SITES, dtype=object), sel.size), None)
+        args = (pid, rd, site, r.random(sel.size) < 0.1, r.random(sel.size) < 0.3)
+        kw = {"seed": 9, "ap": ap, "age_at_relapse_years": r.uniform(1.0, 15.0, sel.size)}
+        plain = ar.salvage_rows(*args, **kw)
+        cached = ar.salvage_rows(*args, **kw, cache=memo)
+        for f in dataclasses.fields(plain):
+            np.testing.assert_array_equal(getattr(cached, f.name), getattr(plain, f.name))
+        assert np.isfinite(plain.death_day).any(), arm

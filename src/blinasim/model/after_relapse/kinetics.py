@@ -67,15 +67,24 @@ def _crossing(
     level: float | FloatArray,
     start: NDArray[np.int64],
 ) -> FloatArray:
-    """First time from point ``start`` at which the path reaches ``level`` (inf: never)."""
+    """First time from point ``start`` at which the path reaches ``level`` (inf: never).
+
+    All segments at once: the first segment ``j >= start`` that goes from below ``level`` to
+    at or above it, interpolated linearly; past the last point the path grows at ``growth``.
+    """
     n, k = x.shape
     rows = np.arange(n)
-    out = np.where(x[rows, start] >= level, t[rows, start], np.inf)
-    for j in range(k - 1):
-        a, b = x[:, j], x[:, j + 1]
-        hit = np.isinf(out) & (j >= start) & (a < level) & (b >= level)
-        frac = np.where(hit, (level - a) / np.where(b > a, b - a, 1.0), 0.0)
-        out = np.where(hit, t[:, j] + frac * (t[:, j + 1] - t[:, j]), out)
+    lev = np.asarray(level, dtype=np.float64)
+    col = lev[:, None] if lev.ndim else lev
+    hit = np.full(n, np.inf)
+    if k > 1:
+        a, b = x[:, :-1], x[:, 1:]
+        cross = (np.arange(k - 1)[None, :] >= start[:, None]) & (a < col) & (b >= col)
+        j = np.argmax(cross, axis=1)
+        a_j, b_j, t_j = a[rows, j], b[rows, j], t[rows, j]
+        frac = (level - a_j) / np.where(b_j > a_j, b_j - a_j, 1.0)
+        hit = np.where(cross[rows, j], t_j + frac * (t[rows, j + 1] - t_j), hit)
+    out = np.where(x[rows, start] >= level, t[rows, start], hit)
     tail = np.isinf(out) & (growth > 0) & (x[:, -1] < level)
     return np.where(tail, t[:, -1] + (level - x[:, -1]) / np.where(growth > 0, growth, 1.0), out)
 

@@ -315,7 +315,7 @@ def _salvage(
     g = clone.growth_per_day
     # salvage sensitivity: the clone's first-line sensitivity times the fitted factor and a
     # per-child log-normal part (resistance acquired or lost at relapse; mean 1)
-    z = _draws.normals(seed, "after_relapse.mrd", ids)
+    z = _draws.normals(seed, "after_relapse.mrd", ids, cache=cache)
     sd = ap.salvage_sensitivity_sd_log
     s = clone.sensitivity * ap.salvage_sensitivity_factor * np.exp(sd * z - 0.5 * sd * sd)
     months = rr / DAYS_PER_MONTH
