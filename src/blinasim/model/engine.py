@@ -132,7 +132,28 @@ class Outcomes:
     horizon_days: float
 
 
+_PLANS: dict[int, tuple[Any, dict[str, ArmPlan]]] = {}
+"""Arm plans of the protocols simulated lately (id -> (protocol, plans)); a few entries."""
+
+
 def _model_plans(protocol: Any) -> dict[str, ArmPlan]:
+    """The protocol's arm plans (by arm name), built once per protocol object.
+
+    Plans depend on the protocol only (not on the parameters); the CEA simulates one
+    protocol hundreds of times (3 ms each to build). The entry holds the protocol itself,
+    so its id cannot be reused while it is cached.
+    """
+    hit = _PLANS.get(id(protocol))
+    if hit is not None and hit[0] is protocol:
+        return dict(hit[1])
+    plans = _build_plans(protocol)
+    if len(_PLANS) >= 8:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(protocol)] = (protocol, plans)
+    return dict(plans)
+
+
+def _build_plans(protocol: Any) -> dict[str, ArmPlan]:
     arms = [protocol.arm(n) for n in protocol.arm_names]
     controls = [a for a in arms if a.control] + [a for a in arms if not a.control]
     ref = reference_intensities(controls)
@@ -274,6 +295,7 @@ def _run_arm(
         bio.genetic_factor > 1.0,
         seed=seed,
         ap=mp.after_relapse,
+        cache=cache,
         clone=clone,
         first_line=(mp.leukemia, mp.chemo, mp.blina),
         age_at_relapse_years=None
