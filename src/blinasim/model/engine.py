@@ -190,7 +190,8 @@ def _measure(
     ids: NDArray[np.int64], logq: FloatArray, seed: int, mp: MRDParams, normal: float
 ) -> dict[str, NDArray[Any]]:
     """MRD readouts from marrow log counts at (day 8, EOI, EOC), shape ``(n, 6, 3)``."""
-    marrow = np.exp(logq[:, :3, :]).sum(axis=1)
+    e = np.exp(logq[:, :3, :])
+    marrow = e[:, 0, :] + e[:, 1, :] + e[:, 2, :]  # = .sum(axis=1), same order, ~5x faster
     frac = mrd.leukemic_fraction(marrow, normal)
     u = _draws.uniforms(seed, "mrd.assay", ids, k=6)
     d8 = mrd.flow(frac[:, 0] * mp.pb_to_marrow_ratio, u[:, 0], mp)
@@ -257,8 +258,10 @@ def _run_arm(
     )
     lp = mp.leukemia
     cross = np.where(tr.cross_day < horizon, tr.cross_day, np.inf)
-    t_m = cross[:, :3].min(axis=1)
-    t_c = cross[:, 3:].min(axis=1)
+    # the compartments' first crossings; numpy's reductions over an axis of 3 cost ~20x more
+    # than these element-wise passes (same values: cross has no NaN)
+    t_m = np.minimum(np.minimum(cross[:, 0], cross[:, 1]), cross[:, 2])
+    t_c = np.minimum(np.minimum(cross[:, 3], cross[:, 4]), cross[:, 5])
     relapse = np.minimum(t_m, t_c)
     has = np.isfinite(relapse)
     both = np.isfinite(t_m) & np.isfinite(t_c)
@@ -271,8 +274,11 @@ def _run_arm(
         np.int8
     )
     site = _SITE_LABELS[site_code]
+    # CD19-negative clone first in its compartment (argmin == 2: strictly before both others)
     cd19neg = np.where(
-        marrow_first, cross[:, :3].argmin(axis=1) == 2, cross[:, 3:].argmin(axis=1) == 2
+        marrow_first,
+        (cross[:, 2] < cross[:, 0]) & (cross[:, 2] < cross[:, 1]),
+        (cross[:, 5] < cross[:, 3]) & (cross[:, 5] < cross[:, 4]),
     )
     spans = [p.span for p in plan.phases]
     trm = toxicity.death_in_remission_day(pid, spans, seed=seed, tp=mp.toxicity, cache=cache)
@@ -544,6 +550,6 @@ def _simulate_chunk(
     aes = tables.concat(out_aes)
     ae_order = np.lexsort((aes["day"], aes["arm"], aes["row"]))
     return (
-        {k: v[order] for k, v in rows.items() if k != "row"},
-        {k: v[ae_order] for k, v in aes.items() if k != "row"},
+        {k: np.take(v, order, axis=0) for k, v in rows.items() if k != "row"},
+        {k: np.take(v, ae_order, axis=0) for k, v in aes.items() if k != "row"},
     )

@@ -189,7 +189,7 @@ class Biology:
 
     def subset(self, sel: NDArray[np.intp]) -> Biology:
         """The patients ``sel`` (row indices)."""
-        return Biology(**{k: v[sel] for k, v in self.__dict__.items()})
+        return Biology(**{k: np.take(v, sel, axis=0) for k, v in self.__dict__.items()})
 
     def clone_growth(self, lp: LeukemiaParams) -> FloatArray:
         """Net growth rate of the six sub-populations, shape ``(n, 6)``."""
