@@ -15,12 +15,20 @@ from blinasim.model import _draws
 from blinasim.model import after_relapse as ar
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.history import _shared_draws, lifetime
-from blinasim.model.after_relapse.kinetics import _crossing
+from blinasim.model.after_relapse.kinetics import Path, _crossing, relapse_time
 from blinasim.model.after_relapse.labels import label_codes
+from blinasim.model.after_relapse.late_effects import (
+    EXPOSURES,
+    LATE_EFFECTS,
+    STREAM,
+    LateEffectsParams,
+    late_effects,
+)
 from blinasim.model.after_relapse.pathway import RISK_GROUPS, SITES, Salvage, site_codes
 from blinasim.model.after_relapse.salvage_protocols import block_kill, block_kills, load_salvage
 from blinasim.model.leukemia import ChemoParams
 from blinasim.model.pd import BlinaParams, infusion_response
+from blinasim.units import DAYS_PER_YEAR
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +241,69 @@ def test_salvage_rows_with_a_chunk_draw_memo_gives_the_same_pathway(ap):
         for f in dataclasses.fields(plain):
             np.testing.assert_array_equal(getattr(cached, f.name), getattr(plain, f.name))
         assert np.isfinite(plain.death_day).any(), arm
+
+
+def test_relapse_time_of_two_stacked_paths_is_each_paths():
+    r = np.random.default_rng(21)
+    n = 700
+    paths = []
+    for _ in range(2):
+        p = Path()
+        p.start(np.zeros(n), r.uniform(20.0, 25.0, n))
+        for _ in range(6):
+            p.linear(r.uniform(0.0, 60.0, n), r.normal(-0.2, 0.3, n))
+            p.jump(p.now - r.uniform(0.0, 3.0, n), r.random(n) < 0.3)
+        paths.append(p)
+    g = r.uniform(0.0, 0.08, n)
+    level = r.uniform(20.0, 24.0, n)
+    u = r.random((n, 2))
+    one = [relapse_time(p, g, level, 0.01, u[:, i]) for i, p in enumerate(paths)]
+    both = relapse_time(
+        paths[0].stacked(paths[1]),
+        np.concatenate([g, g]),
+        np.concatenate([level, level]),
+        0.01,
+        u.T.ravel(),
+    )
+    np.testing.assert_array_equal(both, np.concatenate(one))
+    assert np.isfinite(both).any()
+    assert np.isinf(both).any()
+
+
+def _loop_late_effects(ids, r, h, death, seed, params, age0):
+    """The exposure-by-exposure reference of :func:`late_effects` on every child."""
+    starts = (np.zeros(ids.size), r, h)
+    got = (np.ones(ids.size, dtype=bool), np.isfinite(r), np.isfinite(h))
+    limit = params.growth_hormone_deficiency_max_age_years
+    growing = tuple(
+        ok & (age0 + np.where(ok, s, 0.0) / DAYS_PER_YEAR < limit)
+        for s, ok in zip(starts, got, strict=True)
+    )
+    days = {}
+    for e in LATE_EFFECTS:
+        uw = _draws.uniforms(seed, f"{STREAM}.{e}", ids, k=2)
+        u, w = uw[:, 0], uw[:, 1]
+        start = np.full(ids.size, np.inf)
+        received = growing if e == "growth_hormone_deficiency" else got
+        for x, s, ok in zip(EXPOSURES[::-1], starts[::-1], received[::-1], strict=True):
+            start = np.where(ok & (u < params.probability(e, x)), s, start)
+        a, b = params.window(e)
+        day = start + (a + (b - a) * w) * DAYS_PER_YEAR
+        days[e] = np.where(day < death, day, np.inf)
+    return days
+
+
+def test_late_effects_on_the_exposed_children_only_are_the_exposure_loop():
+    params = LateEffectsParams.load()
+    r = np.random.default_rng(33)
+    n = 20_000
+    ids = np.sort(r.choice(60_000, n, replace=False)).astype(np.int64)
+    rd = np.where(r.random(n) < 0.3, r.uniform(50.0, 4000.0, n), np.inf)
+    hd = np.where(np.isfinite(rd) & (r.random(n) < 0.5), rd + r.uniform(50.0, 400.0, n), np.inf)
+    death = np.where(r.random(n) < 0.4, r.uniform(10.0, 40_000.0, n), np.inf)
+    age0 = r.uniform(0.5, 18.0, n)
+    got = late_effects(ids, rd, hd, death, seed=4, params=params, age_at_diagnosis_years=age0)
+    want = _loop_late_effects(ids, rd, hd, death, 4, params, age0)
+    for e in LATE_EFFECTS:
+        np.testing.assert_array_equal(got.days[e], want[e])
+        assert np.isfinite(got.days[e]).any(), e

@@ -55,6 +55,13 @@ class Path:
         self.t.append(self.t[-1].copy())
         self.x.append(x_new if where is None else np.where(where, x_new, self.x[-1]))
 
+    def stacked(self, other: Path) -> Path:
+        """The children of both paths (these, then ``other``'s) as one, with the same points."""
+        return Path(
+            [np.concatenate(ab) for ab in zip(self.t, other.t, strict=True)],
+            [np.concatenate(ab) for ab in zip(self.x, other.x, strict=True)],
+        )
+
     def arrays(self) -> tuple[FloatArray, FloatArray]:
         """``(t, x)`` as ``(n, points)`` arrays."""
         return np.stack(self.t, axis=1), np.stack(self.x, axis=1)

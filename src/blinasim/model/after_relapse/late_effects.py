@@ -219,6 +219,11 @@ def late_effects(
             ok & (age0 + np.where(ok, s, 0.0) / DAYS_PER_YEAR < limit)
             for s, ok in zip(starts, got, strict=True)
         )
+    # the children who received each exposure (None: every child), for each eligibility
+    rows = {
+        id(m): tuple(None if bool(ok.all()) else np.flatnonzero(ok) for ok in m)
+        for m in (got, growing)
+    }
     days: dict[str, FloatArray] = {}
     for e in LATE_EFFECTS:
         uw = _draws.uniforms(seed, f"{STREAM}.{e}", pid, k=2, cache=cache)
@@ -226,10 +231,17 @@ def late_effects(
         start = np.full(pid.size, np.inf)
         received = growing if e == "growth_hormone_deficiency" else got
         # the earliest exposure with u < p triggers (exposures are in time order)
-        for x, s, ok in zip(EXPOSURES[::-1], starts[::-1], received[::-1], strict=True):
-            hit = ok & (u < params.probability(e, x))
-            start = np.where(hit, s, start)
+        for x, s, sel in zip(EXPOSURES[::-1], starts[::-1], rows[id(received)][::-1], strict=True):
+            p = params.probability(e, x)
+            if p <= 0.0:  # u > 0: never
+                continue
+            hit = np.flatnonzero(u < p) if sel is None else sel[u[sel] < p]
+            start[hit] = s[hit]
+        # onset in the window after the exposure, censored at death (inf: no onset)
         a, b = params.window(e)
-        day = start + (a + (b - a) * w) * DAYS_PER_YEAR
-        days[e] = np.where(day < death, day, np.inf)
+        on = np.flatnonzero(np.isfinite(start))
+        day = start[on] + (a + (b - a) * w[on]) * DAYS_PER_YEAR
+        out = np.full(pid.size, np.inf)
+        out[on] = np.where(day < death[on], day, np.inf)
+        days[e] = out
     return LateEffects(days=days)

@@ -420,8 +420,9 @@ def _salvage(
         np.where(cont, ap.continuation_days, 0.0),
         g - cont * cp.kill_maintenance_per_day * s * cp.cd19neg_chemo_factor,
     )
-    t_pos = relapse_time(pos, g, level, lp.death_rate_per_day, u[:, 3])
-    t_neg = relapse_time(neg, g, level, lp.death_rate_per_day, u[:, 4])
+    # both populations in one search (row by row: the same numbers as one call each)
+    gg, ll, uu = np.concatenate([g, g]), np.concatenate([level, level]), u[:, 3:5].T.ravel()
+    t_pos, t_neg = np.split(relapse_time(pos.stacked(neg), gg, ll, lp.death_rate_per_day, uu), 2)
     r2 = np.where(cr2 & ~died_c, rr + np.minimum(t_pos, t_neg), np.inf)
     neg2 = t_neg < t_pos
     h_day = c0 + cons_len + ap.hsct_delay_days
