@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from blinasim.economics import base_values, evaluate, history_from_model, load_setting
-from blinasim.economics.history import _str_in
+from blinasim.economics.history import _find, _str_in
 from blinasim.model.after_relapse.history import trial_columns
 
 from .conftest import SIM_SEED as SEED
@@ -89,3 +89,35 @@ def test_label_columns_read_through_categories_as_row_by_row():
     want = np.isin(pd.Series(dc, dtype=object).to_numpy(), causes)
     for col in (pd.Series(pd.Categorical(dc)), pd.Series(dc, dtype=object)):
         np.testing.assert_array_equal(_str_in(col, causes, as_str=False), want)
+
+
+def _search(keys, queries):
+    """The sort-and-search reference of ``_find``."""
+    order = np.argsort(keys, kind="stable")
+    pos = np.minimum(np.searchsorted(keys[order], queries), keys.size - 1)
+    return order[pos], keys[order][pos] == queries
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        np.arange(5, 2000, 3),  # increasing: the dense table
+        np.array([10**12, 10**12 + 5]),  # increasing over a wide range: searched
+        np.array([7, 3, 3, 9, 1, 7, 12]),  # unsorted with repeats: the first row of each
+        np.array([4]),
+    ],
+)
+def test_find_is_the_sorted_search(keys):
+    r = np.random.default_rng(keys.size)
+    queries = np.concatenate([r.choice(keys, 300), r.integers(-5, int(keys.max()) + 9, 300)])
+    queries = np.concatenate([queries, [keys.min() - 1, keys.max() + 1, 10**13]])
+    rows, hit = _find(keys, queries)
+    want_rows, want_hit = _search(keys, queries)
+    np.testing.assert_array_equal(hit, want_hit)
+    np.testing.assert_array_equal(rows[hit], want_rows[want_hit])
+    assert hit.any()
+    assert not hit.all()
+    np.testing.assert_array_equal(keys[rows[hit]], queries[hit])
+    empty_rows, empty_hit = _find(np.empty(0, np.int64), queries)
+    assert not empty_hit.any()
+    assert empty_rows.shape == queries.shape

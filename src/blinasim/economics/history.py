@@ -274,14 +274,33 @@ def _off_study_arm(tables: dict[str, PhaseTable], protocol: Any) -> str:
     return str((own or high or ctrl or list(tables))[0])
 
 
+def _find(keys: IntArray, queries: IntArray) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Row of ``keys`` holding each query (the first in row order; 0 if none), and whether held.
+
+    Increasing keys over a small range are looked up in a dense table.
+    """
+    n = keys.size
+    if n == 0:
+        return np.zeros(queries.size, dtype=np.intp), np.zeros(queries.size, dtype=bool)
+    lo, hi = int(keys[0]), int(keys[-1])
+    if 0 <= hi - lo <= 8 * (n + queries.size) + 4096 and bool(np.all(keys[1:] > keys[:-1])):
+        table = np.full(hi - lo + 1, -1, dtype=np.intp)
+        table[keys - lo] = np.arange(n)
+        q = queries - lo
+        inside = (q >= 0) & (q <= hi - lo)
+        rows = np.where(inside, table[np.where(inside, q, 0)], -1)
+        hit = rows >= 0
+        return np.where(hit, rows, 0), hit
+    order = np.argsort(keys, kind="stable")
+    pos = np.minimum(np.searchsorted(keys[order], queries), n - 1)
+    return np.asarray(order[pos], dtype=np.intp), keys[order][pos] == queries
+
+
 def _rows_for(ids: IntArray, cohort: pd.DataFrame) -> NDArray[np.intp]:
-    cid = cohort["patient_id"].to_numpy(dtype=np.int64)
-    order = np.argsort(cid, kind="stable")
-    pos = np.searchsorted(cid[order], ids)
-    pos = np.minimum(pos, max(cid.size - 1, 0))
-    if cid.size == 0 or np.any(cid[order][pos] != ids):
+    rows, hit = _find(cohort["patient_id"].to_numpy(dtype=np.int64), ids)
+    if len(cohort) == 0 or not bool(hit.all()):
         raise InputError("every patient id of the model table in the cohort", field="cohort")
-    return np.asarray(order[pos], dtype=np.intp)
+    return rows
 
 
 def _ae_arrays(
@@ -300,10 +319,8 @@ def _ae_arrays(
     big = np.int64(len(arm_cats) + 2)
     key_rows = ids * big + (arm_codes + 1)
     key_ae = ae["patient_id"].to_numpy(dtype=np.int64) * big + (a_arm + 1)
-    order = np.argsort(key_rows, kind="stable")
-    pos = np.minimum(np.searchsorted(key_rows[order], key_ae), max(key_rows.size - 1, 0))
-    hit = key_rows[order][pos] == key_ae
-    child = order[pos][hit].astype(np.int64)
+    rows, hit = _find(key_rows, key_ae)
+    child = rows[hit].astype(np.int64)
     ev = pd.Categorical(ae["event"], categories=pd.Index(EVENTS)).codes[hit].astype(np.int8)
     if np.any(ev < 0):
         raise InputError(f"adverse events among {EVENTS}", field="adverse_events.event")
