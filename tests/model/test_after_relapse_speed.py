@@ -14,6 +14,7 @@ import pytest
 from blinasim.model import _draws
 from blinasim.model import after_relapse as ar
 from blinasim.model.after_relapse import AfterRelapseParams
+from blinasim.model.after_relapse import lifetime as lt
 from blinasim.model.after_relapse.history import _shared_draws, lifetime
 from blinasim.model.after_relapse.kinetics import Path, _crossing, relapse_time
 from blinasim.model.after_relapse.labels import label_codes
@@ -307,3 +308,26 @@ def test_late_effects_on_the_exposed_children_only_are_the_exposure_loop():
     for e in LATE_EFFECTS:
         np.testing.assert_array_equal(got.days[e], want[e])
         assert np.isfinite(got.days[e]).any(), e
+
+
+@pytest.mark.parametrize("size", [2, 3, 111])
+def test_interp_on_the_age_grid_is_np_interp(size):
+    r = np.random.default_rng(size)
+    grids = [lt.life_table().cumulative_hazard(0.5)[:size], np.cumsum(r.exponential(1.0, size))]
+    grids.append(r.normal(0.0, 1e3, size))  # not monotone: any values
+    ints = np.arange(-1.0, size + 1.0)
+    x = np.concatenate(
+        [
+            r.uniform(-3.0, size + 3.0, 200_000),
+            ints,
+            np.nextafter(ints, np.inf),
+            np.nextafter(ints, -np.inf),
+            [np.inf, -np.inf, 1e300, -1e300, 0.0, -0.0, size - 1.0],
+        ]
+    )
+    ages = np.arange(size, dtype=np.float64)
+    for fp in grids:
+        for q in (x, x[:5], x[:0]):
+            np.testing.assert_array_equal(lt.interp_ages(q, fp), np.interp(q, ages, fp))
+        with_nan = np.concatenate([x[:50], [np.nan]])
+        np.testing.assert_array_equal(lt.interp_ages(with_nan, fp), np.interp(with_nan, ages, fp))

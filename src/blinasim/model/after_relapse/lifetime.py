@@ -77,6 +77,24 @@ def smr_for(
     )
 
 
+def interp_ages(x: FloatArray, fp: FloatArray) -> FloatArray:
+    """``np.interp(x, ages, fp)`` on the unit grid ``ages = 0, 1, .., fp.size - 1``.
+
+    The same numbers as ``np.interp`` (its slopes and its ``slope * (x - age) + fp``), with
+    the interval found as the integer part instead of a binary search per value. Values
+    ``np.interp`` treats specially (NaN, non-finite ``fp``) go to ``np.interp`` itself.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = fp.size
+    slopes = np.diff(fp) / 1.0
+    if n < 2 or not (np.isfinite(fp).all() and np.isfinite(slopes).all()) or np.isnan(x).any():
+        return np.asarray(np.interp(x, np.arange(n, dtype=np.float64), fp), dtype=np.float64)
+    j = np.minimum(np.clip(x, 0.0, n - 1.0).astype(np.intp), n - 2)
+    age = j.astype(np.float64)
+    out = np.where(x == age, fp[j], slopes[j] * (x - age) + fp[j])
+    return np.where(x < 0.0, fp[0], np.where(x >= n - 1.0, fp[-1], out))
+
+
 def late_death(
     ids: IntArray,
     age_at_diagnosis_years: FloatArray,
@@ -105,8 +123,8 @@ def late_death(
     m = np.asarray(smr, dtype=np.float64)
     u = _draws.uniforms(seed, "after_relapse.lifetime", ids, k=2, cache=cache)
     target = -np.log(u[:, 0])
-    h_from = np.interp(a_from, agrid, hgrid)
-    h_surv = np.interp(a_surv, agrid, hgrid)
+    h_from = interp_ages(a_from, hgrid)
+    h_surv = interp_ages(a_surv, hgrid)
     before = target < h_surv - h_from
     # before survivorship: H(a) = H(from) + E; after: H(surv) + m (H(a) - H(surv)) = H(from) + E
     h_at = np.where(before, h_from + target, h_surv + (target - (h_surv - h_from)) / m)
