@@ -15,6 +15,7 @@ from blinasim.model import _draws
 from blinasim.model import after_relapse as ar
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse import lifetime as lt
+from blinasim.model.after_relapse.clone import clone_index
 from blinasim.model.after_relapse.history import _shared_draws, lifetime
 from blinasim.model.after_relapse.kinetics import Path, _crossing, relapse_time
 from blinasim.model.after_relapse.labels import label_codes
@@ -331,3 +332,25 @@ def test_interp_on_the_age_grid_is_np_interp(size):
             np.testing.assert_array_equal(lt.interp_ages(q, fp), np.interp(q, ages, fp))
         with_nan = np.concatenate([x[:50], [np.nan]])
         np.testing.assert_array_equal(lt.interp_ages(with_nan, fp), np.interp(with_nan, ages, fp))
+
+
+def test_clone_index_by_columns_is_the_row_argmin():
+    r = np.random.default_rng(6)
+    n = 50_000
+    cross = np.round(r.uniform(0.0, 50.0, (n, 6)))  # many ties
+    cross[r.random((n, 6)) < 0.5] = np.inf
+    cross[:10] = np.inf  # never crossed
+    cross[10:20, :] = 0.0
+    cross[15:20, 1] = -0.0
+
+    def want(c):
+        marrow_first = c[:, :3].min(axis=1) <= c[:, 3:].min(axis=1)
+        return np.where(marrow_first, c[:, :3].argmin(axis=1), c[:, 3:].argmin(axis=1))
+
+    got = clone_index(cross)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want(cross))
+    assert set(np.unique(got)) == {0, 1, 2}
+    cross[5, 2] = np.nan  # NaN: numpy's own row reductions
+    cross[25, 4] = np.nan
+    np.testing.assert_array_equal(clone_index(cross), want(cross))
