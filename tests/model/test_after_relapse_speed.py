@@ -354,3 +354,31 @@ def test_clone_index_by_columns_is_the_row_argmin():
     cross[5, 2] = np.nan  # NaN: numpy's own row reductions
     cross[25, 4] = np.nan
     np.testing.assert_array_equal(clone_index(cross), want(cross))
+
+
+def test_interp_on_an_increasing_grid_is_np_interp():
+    r = np.random.default_rng(44)
+    hgrid = lt.life_table().cumulative_hazard(0.5)
+    ages = np.arange(hgrid.size, dtype=np.float64)
+    grids = [
+        (hgrid, ages),
+        (np.cumsum(r.exponential(1.0, 40)), r.normal(0.0, 5.0, 40)),
+        (np.array([0.0, 1e-9, 2e-9, 5.0]), np.array([1.0, 2.0, 3.0, 4.0])),
+        (np.array([0.0, 1.0]), np.array([3.0, 4.0])),  # two points: np.interp itself
+        (np.array([0.0, 1.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.0, 3.0])),  # repeated point
+    ]
+    for xp, fp in grids:
+        span = xp[-1] - xp[0]
+        x = np.concatenate(
+            [
+                r.uniform(xp[0] - 0.1 * span, xp[-1] + 0.1 * span, 100_000),
+                xp,
+                np.nextafter(xp, np.inf),
+                np.nextafter(xp, -np.inf),
+                [np.inf, -np.inf, 1e308, -1e308, -0.0],
+            ]
+        )
+        for q in (x, x[:3], x[:0]):
+            np.testing.assert_array_equal(lt.interp_increasing(q, xp, fp), np.interp(q, xp, fp))
+        q = np.concatenate([x[:20], [np.nan]])
+        np.testing.assert_array_equal(lt.interp_increasing(q, xp, fp), np.interp(q, xp, fp))

@@ -95,6 +95,58 @@ def interp_ages(x: FloatArray, fp: FloatArray) -> FloatArray:
     return np.where(x < 0.0, fp[0], np.where(x >= n - 1.0, fp[-1], out))
 
 
+BUCKETS = 1 << 16
+"""Start-index table size of :func:`interp_increasing` (finer than the life table's
+cumulative-hazard steps, so that a value is at most a step or two from its table entry)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _start_index(xp_bytes: bytes) -> tuple[NDArray[np.intp], float, float]:
+    """Largest ``j`` with ``xp[j] <= edge`` at :data:`BUCKETS` equal steps over ``xp``."""
+    xp = np.frombuffer(xp_bytes, dtype=np.float64)
+    scale = (BUCKETS - 1) / (xp[-1] - xp[0])
+    edges = xp[0] + np.arange(BUCKETS) / scale
+    return np.searchsorted(xp, edges, side="right").astype(np.intp) - 1, float(xp[0]), scale
+
+
+def interp_increasing(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
+    """``np.interp(x, xp, fp)`` for strictly increasing finite ``xp`` and finite ``fp``.
+
+    The same numbers as ``np.interp`` (its slopes, its ``slope * (x - xp[j]) + fp[j]``, its
+    ends), with the interval ``j`` (the last ``xp[j] <= x``) started from a table over equal
+    steps and moved down then up until exact, instead of a binary search per value. Other
+    inputs (NaN, repeated or non-finite points) go to ``np.interp`` itself.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _interp_increasing(x, xp, fp)
+
+
+def _interp_increasing(x: FloatArray, xp: FloatArray, fp: FloatArray) -> FloatArray:
+    n = xp.size
+    dx = np.diff(xp)
+    usable = n > 2 and bool(np.isfinite(xp).all() and np.isfinite(fp).all() and (dx > 0).all())
+    usable = usable and bool(np.isfinite((BUCKETS - 1) / (xp[-1] - xp[0])))
+    slopes = np.diff(fp) / dx if usable else dx
+    if not (usable and np.isfinite(slopes).all()) or np.isnan(x).any():
+        return np.asarray(np.interp(x, xp, fp), dtype=np.float64)
+    table, x0, scale = _start_index(np.ascontiguousarray(xp, dtype=np.float64).tobytes())
+    j = table[np.clip((x - x0) * scale, 0.0, BUCKETS - 1.0).astype(np.intp)]
+    while True:  # down to the last xp[j] <= x (-1: below the first point)
+        down = (j >= 0) & (xp[np.maximum(j, 0)] > x)
+        if not down.any():
+            break
+        j = j - down
+    while True:  # up while the next point is still <= x
+        up = (j < n - 1) & (xp[np.minimum(j + 1, n - 1)] <= x)
+        if not up.any():
+            break
+        j = j + up
+    k = np.clip(j, 0, n - 2)
+    out = np.where(x == xp[k], fp[k], slopes[k] * (x - xp[k]) + fp[k])
+    return np.where(j < 0, fp[0], np.where(j >= n - 1, fp[-1], out))
+
+
 def late_death(
     ids: IntArray,
     age_at_diagnosis_years: FloatArray,
@@ -128,7 +180,7 @@ def late_death(
     before = target < h_surv - h_from
     # before survivorship: H(a) = H(from) + E; after: H(surv) + m (H(a) - H(surv)) = H(from) + E
     h_at = np.where(before, h_from + target, h_surv + (target - (h_surv - h_from)) / m)
-    age_death = np.interp(h_at, hgrid, agrid)
+    age_death = interp_increasing(h_at, hgrid, agrid)
     alive = (age_death >= a_max) | (h_at >= hgrid[-1])
     day = np.where(alive, np.inf, (age_death - age0) * DAYS_PER_YEAR)
     # the excess share of the hazard at death: (m - 1) / m after survivorship
