@@ -1,7 +1,7 @@
 """CPU time of the after-relapse pathway and the lifetime histories on the CEA's inputs.
 
     nice .venv/bin/python benchmarks/lifetime_cea.py [--children N] [--seeds S ...]
-        [--reps R] [--chunk-cache] [--out FILE]
+        [--reps R] [--chunk-cache] [--whole K] [--out FILE]
 
 Builds what one PSA iteration of ``blinasim cea aall1731`` builds
 (:func:`blinasim.jobs.cea_sim.simulate_histories`: ``N`` eligible children, default 30,000,
@@ -19,8 +19,11 @@ CPU seconds (``time.process_time``) of one iteration's calls: all the engine's
 :func:`blinasim.model.after_relapse.history.lifetime`. A draw memo a call held is replaced
 by a new one each time (its draws are timed); ``--chunk-cache`` gives the ``salvage_rows``
 calls one memo over all their children (what the engine's chunk memo would do). The first
-call of each is not timed (numba compiles). The machine is shared: run it with ``nice``
-and compare best-of figures. Writes ``--out`` (JSON) if given. A research model, not medical advice.
+call of each is not timed (numba compiles). ``--whole K`` also times ``K`` whole
+``simulate_histories`` calls (seeds 1000, 1001, ..., after one untimed call) and prints
+their mean CPU seconds: the share of the iteration the two parts take. The machine is
+shared: run it with ``nice`` and compare best-of figures. Writes ``--out`` (JSON) if
+given. A research model, not medical advice.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def main() -> None:
         action="store_true",
         help="time salvage_rows with one draw memo shared by the arms (the engine's chunk memo)",
     )
+    ap_.add_argument("--whole", type=int, default=0, metavar="K")
     ap_.add_argument("--out", type=Path, default=None)
     a = ap_.parse_args()
     numba.set_num_threads(1)
@@ -147,6 +151,15 @@ def main() -> None:
             "lifetime_seconds": t_life,
         }
         print(f"{seed:>10}{len(sal):>6}{t_sal:>14.4f}{t_hist:>20.4f}{t_life:>10.4f}")
+    if a.whole:
+        params = base_parameters()
+        simulate_histories(a.children, model_seed=999, params=params, origin="diagnosis")
+        t0 = time.process_time()
+        for seed in range(1000, 1000 + a.whole):
+            simulate_histories(a.children, model_seed=seed, params=params, origin="diagnosis")
+        per = (time.process_time() - t0) / a.whole
+        result["simulate_histories_seconds"] = per
+        print(f"simulate_histories: {per:.4f} CPU s per call (mean of {a.whole})")
     if a.out is not None:
         a.out.write_text(json.dumps(result, indent=1, sort_keys=True))
 
