@@ -382,3 +382,18 @@ def test_interp_on_an_increasing_grid_is_np_interp():
             np.testing.assert_array_equal(lt.interp_increasing(q, xp, fp), np.interp(q, xp, fp))
         q = np.concatenate([x[:20], [np.nan]])
         np.testing.assert_array_equal(lt.interp_increasing(q, xp, fp), np.interp(q, xp, fp))
+
+
+def test_death_after_smn_only_for_the_children_with_one_is_the_whole_computation(ap):
+    r = np.random.default_rng(9)
+    n = 20_000
+    ids = np.arange(n, dtype=np.int64) * 3
+    smn = np.where(r.random(n) < 0.2, r.uniform(100.0, 5000.0, n), np.inf)
+    got = ar.death_after_smn_day(ids, smn, seed=5, ap=ap)
+    u = _draws.uniforms(5, "after_relapse.death_after_smn", ids, k=2)
+    pi = ar.cure_fraction(np.full(n, ap.smn_os5), ap.median_survival_uncured_days)
+    delay = -np.log(u[:, 1]) * ap.median_survival_uncured_days / np.log(2.0)
+    want = np.where(np.isfinite(smn), np.where(u[:, 0] < pi, np.inf, smn + delay), np.inf)
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).any()
+    assert (np.isinf(got) & np.isfinite(smn)).any()

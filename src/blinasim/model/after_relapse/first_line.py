@@ -47,7 +47,10 @@ def death_after_smn_day(
     """Day of death after a second malignancy (inf: survivor)."""
     u = _draws.uniforms(seed, "after_relapse.death_after_smn", ids, k=2, cache=cache)
     s = np.asarray(smn, dtype=np.float64)
-    pi = cure_fraction(np.full(s.shape, ap.smn_os5), ap.median_survival_uncured_days)
-    delay = -np.log(u[:, 1]) * ap.median_survival_uncured_days / math.log(2.0)
-    out = np.where(u[:, 0] < pi, np.inf, s + delay)
-    return np.where(np.isfinite(s), out, np.inf)
+    pi = cure_fraction(ap.smn_os5, ap.median_survival_uncured_days)
+    # only the children with a second malignancy (others: inf)
+    on = np.flatnonzero(np.isfinite(s))
+    delay = -np.log(u[on, 1]) * ap.median_survival_uncured_days / math.log(2.0)
+    out = np.full(s.shape, np.inf)
+    out[on] = np.where(u[on, 0] < pi, np.inf, s[on] + delay)
+    return out
