@@ -11,6 +11,7 @@ import yaml
 
 from blinasim.cohort import sample_cohort
 from blinasim.model import engine
+from blinasim.model.arms import model_plans
 from blinasim.model.chemo_effect import emax_ratio
 from blinasim.model.engine import ModelParams
 from blinasim.model.plan import arm_plan, reference_intensities, relative_intensity, schedule_for
@@ -54,7 +55,7 @@ def test_caps_enter_the_dose_intensity() -> None:
 
 def test_blinatumomab_cap_reaches_the_schedule_and_the_kill() -> None:
     proto = load_protocol("aall1731")
-    plans = engine._model_plans(proto)
+    plans = model_plans(proto)
     sched = schedule_for(plans["B"].phases, 3000.0, ModelParams.from_parameters().chemo)
     assert sched.blina_cap is not None
     on = sched.blina_dose > 0

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from blinasim.model import toxicity
-from blinasim.model.engine import _model_plans
+from blinasim.model.arms import model_plans as _model_plans
 
 
 def _post_randomization(plan):

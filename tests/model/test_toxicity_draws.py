@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from blinasim.model import _draws, toxicity
-from blinasim.model.engine import _model_plans
+from blinasim.model.arms import model_plans as _model_plans
 
 
 def _per_child(ids, phases, stop, high, *, seed, tp):

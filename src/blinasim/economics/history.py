@@ -35,7 +35,7 @@ from blinasim.model.after_relapse.history import FIRST_LINE_CAUSES, lifetime
 from blinasim.model.after_relapse.late_effects import LATE_EFFECTS, LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import Salvage, salvage, site_codes
-from blinasim.model.engine import OFF_STUDY
+from blinasim.model.arms import OFF_STUDY
 from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities
 from blinasim.model.toxicity import EVENTS
 from blinasim.units import DAYS_PER_YEAR

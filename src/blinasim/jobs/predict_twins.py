@@ -37,13 +37,8 @@ from blinasim.model.after_relapse.history import lifetime
 from blinasim.model.after_relapse.late_effects import LateEffectsParams
 from blinasim.model.after_relapse.params import AfterRelapseParams
 from blinasim.model.after_relapse.pathway import Salvage, site_codes
-from blinasim.model.engine import (
-    ModelParams,
-    _measure,
-    _model_plans,
-    _pre_randomization,
-    _risk_groups,
-)
+from blinasim.model.arms import model_plans, pre_randomization
+from blinasim.model.engine import ModelParams, _measure, _risk_groups
 from blinasim.model.leukemia import draw_biology, simulate_trajectories
 from blinasim.model.mrd import MRDParams
 from blinasim.model.plan import schedule_for
@@ -239,7 +234,7 @@ class Start:
 
 def start_of(protocol: Any) -> Start:
     """The reference arm's induction and consolidation, as the engine runs them first."""
-    pre = _pre_randomization(_model_plans(protocol))
+    pre = pre_randomization(model_plans(protocol))
     end = pre.phase_end("consolidation")
     common = tuple(p for p in pre.phases if p.end <= end)
     return Start(pre, common, np.array([8.0, pre.phase_end("induction"), end]))

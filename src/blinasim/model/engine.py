@@ -16,7 +16,6 @@ No censoring: accrual, data cut and loss to follow-up belong to the trial engine
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,12 @@ from blinasim.errors import InputError
 from blinasim.model import _draws, after_relapse, mrd, pk, tables, toxicity
 from blinasim.model.after_relapse import AfterRelapseParams
 from blinasim.model.after_relapse.clone import from_first_line
+from blinasim.model.arms import (
+    arm_members,
+    model_plans,
+    pre_randomization,
+    proxy_arm,
+)
 from blinasim.model.leukemia import (
     BlinaParams,
     ChemoParams,
@@ -40,7 +45,7 @@ from blinasim.model.leukemia import (
 )
 from blinasim.model.mrd import MRDParams
 from blinasim.model.pk import PKParams
-from blinasim.model.plan import ArmPlan, arm_plan, reference_intensities, schedule_for
+from blinasim.model.plan import ArmPlan, schedule_for
 from blinasim.model.toxicity import ToxicityParams
 from blinasim.units import DAYS_PER_YEAR
 
@@ -130,44 +135,6 @@ class Outcomes:
     adverse_events: pd.DataFrame
     seed: int
     horizon_days: float
-
-
-_PLANS: dict[int, tuple[Any, dict[str, ArmPlan]]] = {}
-"""Arm plans of the protocols simulated lately (id -> (protocol, plans)); a few entries."""
-
-
-def _model_plans(protocol: Any) -> dict[str, ArmPlan]:
-    """The protocol's arm plans (by arm name), built once per protocol object.
-
-    Plans depend on the protocol only (not on the parameters); the CEA simulates one
-    protocol hundreds of times (3 ms each to build). The entry holds the protocol itself,
-    so its id cannot be reused while it is cached.
-    """
-    hit = _PLANS.get(id(protocol))
-    if hit is not None and hit[0] is protocol:
-        return dict(hit[1])
-    plans = _build_plans(protocol)
-    if len(_PLANS) >= 8:
-        _PLANS.pop(next(iter(_PLANS)))
-    _PLANS[id(protocol)] = (protocol, plans)
-    return dict(plans)
-
-
-def _build_plans(protocol: Any) -> dict[str, ArmPlan]:
-    arms = [protocol.arm(n) for n in protocol.arm_names]
-    controls = [a for a in arms if a.control] + [a for a in arms if not a.control]
-    ref = reference_intensities(controls)
-    return {a.name: arm_plan(a, ref) for a in arms}
-
-
-def _pre_randomization(plans: dict[str, ArmPlan]) -> ArmPlan:
-    """The reference arm for the common start (the first control arm with a consolidation)."""
-    cands = [
-        p for p in plans.values() if p.control and not math.isnan(p.phase_end("consolidation"))
-    ]
-    if not cands:
-        cands = list(plans.values())
-    return cands[0]
 
 
 def _risk_groups(
@@ -389,10 +356,10 @@ def simulate(
     ps = ParameterSet.given(params)
     mp = ModelParams.from_parameters(ps)
     rules = RiskRules.load(ps)
-    plans = _model_plans(protocol)
+    plans = model_plans(protocol)
     if arm is not None and arm not in plans:
         raise InputError(f"one of {sorted(plans)}", field="arm", got=arm)
-    pre = _pre_randomization(plans)
+    pre = pre_randomization(plans)
     parts: list[dict[str, NDArray[Any]]] = []
     ae_parts: list[dict[str, NDArray[Any]]] = []
     for lo in range(0, len(cohort), chunk_size):
@@ -408,58 +375,6 @@ def simulate(
         seed=seed,
         horizon_days=float(horizon_days),
     )
-
-
-OFF_STUDY = "off-study"
-
-
-def _proxy_arm(plans: dict[str, ArmPlan]) -> str:
-    """Arm of the children taken off study.
-
-    The protocol's ``off-study`` arm (a high-risk stand-in), else the SR-High control arm.
-    """
-    own = [p for p in plans.values() if p.stratum == OFF_STUDY]
-    high = [p for p in plans.values() if p.stratum == "SR-High" and p.control]
-    ctrl = [p for p in plans.values() if p.control]
-    return (own or high or ctrl or list(plans.values()))[0].name
-
-
-def _arm_members(
-    plans: dict[str, ArmPlan],
-    stratum: Any,
-    group: Any,
-    randomized: NDArray[np.bool_],
-    forced: str | None,
-) -> dict[str, NDArray[np.intp]]:
-    """Which children (row indices) run on which arm.
-
-    Randomized children run on every arm of their stratum (or only on the forced arm); other
-    children on study run once, on their stratum's first control arm (or its only arm).
-    Children off study (induction failure, SR-High with EOC MRD >= 0.1%, ...) are simulated on
-    the protocol's off-study arm (else the SR-High control arm) as a stand-in for further
-    therapy, under the key ``""``
-    (reported with ``arm`` missing); a forced arm leaves them out.
-    """
-    out: dict[str, NDArray[np.intp]] = {}
-    on_study = np.asarray(group != OFF_STUDY, dtype=bool)
-    for name, p in plans.items():
-        arms = [q for q in plans.values() if q.stratum == p.stratum]
-        default = ([q for q in arms if q.control] or arms)[0].name
-        in_stratum = on_study & np.asarray(stratum == p.stratum, dtype=bool)
-        if forced is not None:
-            if name != forced:
-                continue
-            # its stratum's randomized children, or those on it without randomization (e.g.
-            # SR-Average with undetectable HTS MRD on arm A)
-            mask = in_stratum & (randomized | math.isnan(p.randomization_day) | (name == default))
-        else:
-            mask = in_stratum & (randomized | (name == default))
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            out[name] = idx
-    if forced is None and (~on_study).any():
-        out[""] = np.flatnonzero(~on_study)
-    return out
 
 
 def _simulate_chunk(
@@ -509,8 +424,8 @@ def _simulate_chunk(
     out_rows: list[dict[str, NDArray[Any]]] = []
     out_aes: list[dict[str, NDArray[Any]]] = []
     arm_names = list(plans)
-    for key, sel in _arm_members(plans, stratum, risk["group"], randomized, forced).items():
-        plan = plans[key or _proxy_arm(plans)]
+    for key, sel in arm_members(plans, stratum, risk["group"], randomized, forced).items():
+        plan = plans[key or proxy_arm(plans)]
         cols, ae = _run_arm(
             plan,
             sel,
