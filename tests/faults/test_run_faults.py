@@ -103,10 +103,22 @@ def test_first_run_with_an_empty_numba_cache_and_two_workers(tmp_path):
     assert rep.returncode == 0, rep.stderr[-2000:]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell's background job ignores SIGINT
+
+
 def _start(cmd: list[str], *, capture: bool = True) -> subprocess.Popen[str]:
-    # without capture: a killed main process's workers hold inherited pipes open
+    # without capture: a killed main process's workers hold inherited pipes open; Ctrl-C as
+    # in a terminal even when the tests run from a background job (which ignores SIGINT)
     pipe = subprocess.PIPE if capture else subprocess.DEVNULL
-    return subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        stdout=pipe,
+        stderr=pipe,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
 
 
 @pytest.mark.parametrize(
