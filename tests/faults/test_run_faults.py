@@ -69,6 +69,7 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
+@pytest.mark.slow  # 40 s; CI's `make demo` on a clean checkout runs the same first-run path
 def test_first_run_with_an_empty_numba_cache_and_two_workers(tmp_path):
     """The crash a fresh clone's `make demo` hit: workers compiling on an empty cache."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
