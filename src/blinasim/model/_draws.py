@@ -125,17 +125,23 @@ class ChunkDraws:
 
         For a caller reading many streams for the same children: their rows found once.
         """
-        key = (name, k, False)
-        if key not in self._memo:
-            self._memo[key] = _uniforms(self.seed, name, self.ids, k)
-        return np.take(self._memo[key], rows, axis=0)
+        return np.take(self._stream(name, k, normal=False), rows, axis=0)
 
     def normals(self, name: str, ids: IntArray, k: int = 1) -> FloatArray:
         """Like :func:`normals` for ``ids`` of this chunk."""
-        key = (name, k, True)
+        return np.take(self._stream(name, k, normal=True), self.rows(ids), axis=0)
+
+    def check_seed(self, seed: int) -> None:
+        """Refuse to serve draws of another root seed than the chunk's."""
+        if seed != self.seed:
+            raise ValueError("cache seed differs from seed")
+
+    def _stream(self, name: str, k: int, *, normal: bool) -> FloatArray:
+        """The whole chunk's draws of stream ``name`` (drawn on first use)."""
+        key = (name, k, normal)
         if key not in self._memo:
-            self._memo[key] = _normals(self.seed, name, self.ids, k)
-        return np.take(self._memo[key], self.rows(ids), axis=0)
+            self._memo[key] = (_normals if normal else _uniforms)(self.seed, name, self.ids, k)
+        return self._memo[key]
 
 
 _ROWS_KEPT = 8
@@ -151,8 +157,7 @@ def uniforms(
     ``cache`` (whose seed must be ``seed``), streams are drawn once per chunk.
     """
     if cache is not None:
-        if cache.seed != seed:
-            raise ValueError("cache seed differs from seed")
+        cache.check_seed(seed)
         return cache.uniforms(name, ids, k)
     return _uniforms(seed, name, ids, k)
 
@@ -172,8 +177,7 @@ def normals(
     With a ``cache`` (whose seed must be ``seed``), streams are drawn once per chunk.
     """
     if cache is not None:
-        if cache.seed != seed:
-            raise ValueError("cache seed differs from seed")
+        cache.check_seed(seed)
         return cache.normals(name, ids, k)
     return _normals(seed, name, ids, k)
 

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from blinasim.cohort.risk import REASONS
 from blinasim.model import after_relapse
+from blinasim.model.after_relapse.labels import label_codes
 from blinasim.model.toxicity import EVENTS
 
 CATEGORIES = {
@@ -34,8 +35,7 @@ def codes(values: pd.Series, column: str) -> NDArray[np.int8]:
     fixed = _fixed().get(column)
     if fixed is None:
         raise KeyError(f"{column} is not a categorical column with fixed categories")
-    cat = values.astype(pd.CategoricalDtype(pd.Index(fixed)))
-    return np.asarray(cat.cat.codes.to_numpy(), dtype=np.int8)
+    return label_codes(values, fixed)
 
 
 def _fixed(phases: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:

@@ -203,8 +203,7 @@ def adverse_events(
                 u = _draws.uniforms(seed, name, ids, k=2)
             else:
                 if rows is None:  # the children's rows in the chunk, once for every stream
-                    if cache.seed != seed:
-                        raise ValueError("cache seed differs from seed")
+                    cache.check_seed(seed)
                     rows = cache.rows(ids)
                 u = cache.uniforms_at(name, rows, k=2)
             u0 = u[:, 0]
