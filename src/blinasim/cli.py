@@ -7,9 +7,10 @@ and exits with 130 or 143; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -261,6 +262,21 @@ def _register() -> None:
         app.add_typer(sub, name=name)
 
 
+def _end_interrupted(code: int, argv: list[str] | None) -> NoReturn:
+    """Exit after an interruption, at once when this process is the ``blinasim`` command.
+
+    The job has saved what it finished and stopped its workers; skipping the interpreter's
+    exit handlers means no thread of a stopped process pool can hold the exit (a Ctrl-C'd
+    run once printed its line and hung at exit). Called in-process (``main(argv)``, the
+    tests), it raises ``SystemExit`` as usual.
+    """
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``blinasim`` script."""
     handle_sigterm()
@@ -274,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except Interrupted as exc:  # a long job said what it saved and how to resume
         err_console.print(escape(exc.message), highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _end_interrupted(exc.exit_code, argv)
     except KeyboardInterrupt:  # outside a long job: nothing to save
         err_console.print("interrupted: nothing was saved", highlight=False)
         sys.exit(130)
