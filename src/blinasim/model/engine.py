@@ -158,7 +158,7 @@ def _measure(
 ) -> dict[str, NDArray[Any]]:
     """MRD readouts from marrow log counts at (day 8, EOI, EOC), shape ``(n, 6, 3)``."""
     e = np.exp(logq[:, :3, :])
-    marrow = e[:, 0, :] + e[:, 1, :] + e[:, 2, :]  # = .sum(axis=1), same order, ~5x faster
+    marrow = e[:, 0, :] + e[:, 1, :] + e[:, 2, :]  # = .sum(axis=1), same order, faster
     frac = mrd.leukemic_fraction(marrow, normal)
     u = _draws.uniforms(seed, "mrd.assay", ids, k=6)
     d8 = mrd.flow(frac[:, 0] * mp.pb_to_marrow_ratio, u[:, 0], mp)
@@ -225,8 +225,8 @@ def _run_arm(
     )
     lp = mp.leukemia
     cross = np.where(tr.cross_day < horizon, tr.cross_day, np.inf)
-    # the compartments' first crossings; numpy's reductions over an axis of 3 cost ~20x more
-    # than these element-wise passes (same values: cross has no NaN)
+    # the compartments' first crossings; numpy's reductions over an axis of 3 cost many times
+    # more than these element-wise passes (same values: cross has no NaN)
     t_m = np.minimum(np.minimum(cross[:, 0], cross[:, 1]), cross[:, 2])
     t_c = np.minimum(np.minimum(cross[:, 3], cross[:, 4]), cross[:, 5])
     relapse = np.minimum(t_m, t_c)
