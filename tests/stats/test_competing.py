@@ -200,6 +200,23 @@ def test_cif_properties(data: tuple[Any, ...]) -> None:
         np.testing.assert_allclose(a.variance, b.variance, rtol=1e-10, atol=1e-15)
 
 
+def test_gray_test_with_a_nan_variance_is_not_estimable() -> None:
+    # found by hypothesis on a fresh clone: stratum "t" has cause 2 as its only event after
+    # the cause-1 events, its variance is NaN, and pivoted QR refused the matrix
+    t = np.array([0, 2, 0, 0, 0, 0, 0, 1, 0], dtype=np.float64)
+    c = np.array([1, 1, 0, 0, 0, 0, 0, 1, 1])
+    g = np.array(["a", "b", "a", "a", "a", "a", "a", "c", "a"])
+    s = np.array(["t", "t", "s", "s", "s", "s", "s", "t", "t"])
+    nan_seen = False
+    for rho in (0.0, 1.0):
+        r = gray_test(t, c, g, strata=s, rho=rho)
+        if not np.isfinite(r.variance).all():
+            nan_seen = True
+            assert np.isnan(r.statistic)
+            assert np.isnan(r.p)
+    assert nan_seen
+
+
 @settings(max_examples=40, deadline=None)
 @given(data=competing_data, rho=st.sampled_from([0.0, 1.0]))
 def test_gray_properties(data: tuple[Any, ...], rho: float) -> None:

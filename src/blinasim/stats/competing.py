@@ -430,8 +430,12 @@ def cumulative_incidence(time: Any, cause: Any, *, group: Any = None) -> Cumulat
 
 
 def _qr_rank(m: FloatArray, tol: float = 1e-7) -> int:
-    """Numerical rank by pivoted QR with a relative tolerance (as R's ``qr``)."""
-    if m.size == 0:
+    """Numerical rank by pivoted QR with a relative tolerance (as R's ``qr``).
+
+    A matrix with a non-finite entry (a stratum whose cumulative incidence reaches 1 makes
+    the variance NaN under IEEE division, as cmprsk's Fortran does) has rank 0: no test.
+    """
+    if m.size == 0 or not np.isfinite(m).all():
         return 0
     r = qr(m, mode="r", pivoting=True)[0]
     dg = np.abs(np.diag(r))
